@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/alecthomas/kong"
+
+	"archy.dev/archy/engine/catalog"
+)
+
+// CLI is archy's command line.
+type CLI struct {
+	Globals
+
+	Vet     VetCmd     `cmd:"" help:"Check the apps: schema, dependencies, container names, ports, build contexts, host paths."`
+	List    ListCmd    `cmd:"" help:"List the apps in dependency order."`
+	Version VersionCmd `cmd:"" help:"Print archy's version."`
+}
+
+// Globals are the flags every command takes.
+type Globals struct {
+	Apps      string `help:"Directory of the app files (package apps)." default:"./apps" env:"ARCHY_APPS"`
+	PodmanURL string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
+	DataDir   string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
+	LogFormat string `help:"Log format: text or json." enum:"text,json" default:"text"`
+
+	ContextRoot     []string `help:"Directory build contexts may live in (default: the parent of --apps). Repeatable." placeholder:"DIR"`
+	AllowHostPath   []string `help:"Directory host-path volumes may live in, besides --data-dir. Repeatable." placeholder:"DIR"`
+	AllowPrivileged []string `help:"App allowed to run privileged. Repeatable." placeholder:"APP"`
+
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+// catalogOptions are the operator's choices the checks depend on.
+func (g *Globals) catalogOptions() catalog.Options {
+	return catalog.Options{
+		ContextRoots:    g.ContextRoot,
+		HostPathRoots:   append([]string{g.DataDir}, g.AllowHostPath...),
+		AllowPrivileged: g.AllowPrivileged,
+	}
+}
+
+// loadCatalog loads and checks the apps, printing warnings.
+func (g *Globals) loadCatalog() (*catalog.Catalog, error) {
+	cat, err := catalog.Load(g.Apps, g.catalogOptions())
+	if err == nil {
+		for _, w := range cat.Warnings {
+			fmt.Fprintln(g.stderr, w)
+		}
+	}
+	return cat, err
+}
+
+// exitError carries an exit code through kong to Main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+func (e exitError) ExitCode() int { return e.code }
+
+// exitPanic unwinds kong's Exit (called for --help and usage errors).
+type exitPanic int
+
+// Main runs archy with args and returns the exit code: 0 ok, 1 error.
+func Main(args []string, stdout, stderr io.Writer) (code int) {
+	var cli CLI
+	cli.stdout, cli.stderr = stdout, stderr
+	parser, err := kong.New(&cli,
+		kong.Name("archy"),
+		kong.Description("archy keeps every container of the node converged to the apps declared in CUE."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitPanic(code)) }),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "archy: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(exitPanic)
+			if !ok {
+				panic(r)
+			}
+			code = int(c)
+			if code == 2 { // kong's usage-error code; 2 is ours for "changes pending"
+				code = 1
+			}
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "archy: error: %v\n", err)
+		return 1
+	}
+	cli.log = newLogger(stderr, cli.LogFormat)
+	if err := kctx.Run(&cli.Globals); err != nil {
+		return report(stderr, err)
+	}
+	return 0
+}
+
+// report prints an error once, at the top, and picks the exit code.
+func report(stderr io.Writer, err error) int {
+	var diags catalog.Diagnostics
+	switch {
+	case errors.As(err, &diags):
+		for _, d := range diags {
+			fmt.Fprintln(stderr, d)
+		}
+		fmt.Fprintf(stderr, "archy: %s\n", countDiags(diags))
+	default:
+		fmt.Fprintf(stderr, "archy: error: %v\n", err)
+	}
+	var ec kong.ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return 1
+}
+
+func countDiags(ds catalog.Diagnostics) string {
+	n, w := len(ds.Errors()), len(ds.Warnings())
+	s := plural(n, "error")
+	if w > 0 {
+		s += ", " + plural(w, "warning")
+	}
+	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

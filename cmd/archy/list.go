@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// ListCmd prints the apps in dependency order: every app after the apps it
+// depends on, apps of one level side by side.
+type ListCmd struct {
+	JSON bool `help:"Print JSON (a list of {level, id, container_name, source, image, depends_on})."`
+}
+
+type listEntry struct {
+	Level         int      `json:"level"`
+	ID            string   `json:"id"`
+	ContainerName string   `json:"container_name"`
+	Source        string   `json:"source"`
+	Image         string   `json:"image"`
+	DependsOn     []string `json:"depends_on"`
+}
+
+func (c *ListCmd) Run(g *Globals) error {
+	cat, err := g.loadCatalog()
+	if err != nil {
+		return err
+	}
+	levels, err := plan.Levels(dependencyGraph(cat.Apps))
+	if err != nil {
+		return err
+	}
+	var entries []listEntry
+	for i, level := range levels {
+		for _, id := range level {
+			app := cat.Apps[id]
+			deps := []string{}
+			for _, d := range app.Dependencies {
+				deps = append(deps, d.AppID+" ("+d.Condition+")")
+			}
+			entries = append(entries, listEntry{
+				Level: i + 1, ID: id, ContainerName: app.ContainerName,
+				Source: app.Container.Source.Type, Image: app.Container.Source.ImageRef(), DependsOn: deps,
+			})
+		}
+	}
+	if c.JSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LEVEL\tAPP\tCONTAINER\tSOURCE\tIMAGE\tDEPENDS ON")
+	for _, e := range entries {
+		deps := strings.Join(e.DependsOn, ", ")
+		if deps == "" {
+			deps = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Level, e.ID, e.ContainerName, e.Source, e.Image, deps)
+	}
+	return tw.Flush()
+}
+
+// dependencyGraph is the apps' dependency graph for plan's ordering.
+func dependencyGraph(apps map[string]*schema.App) plan.Graph {
+	g := plan.Graph{}
+	for id, app := range apps {
+		g[id] = []string{}
+		for _, d := range app.Dependencies {
+			g[id] = append(g[id], d.AppID)
+		}
+	}
+	return g
+}

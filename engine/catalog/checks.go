@@ -1,0 +1,335 @@
+package catalog
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// check runs the checks that need more than one app or the file system,
+// and normalises what they inspect. known holds every declared id,
+// including apps that failed to decode, so that their dependents do not
+// get knock-on errors.
+func (l *loader) check(cat *Catalog, known map[string]bool) {
+	for _, id := range cat.IDs() {
+		app := cat.Apps[id]
+		l.checkSource(app)
+		l.checkDependencies(app, cat, known)
+		l.checkSecurity(app)
+		l.checkVolumes(app)
+		l.checkSecrets(app)
+	}
+	l.checkCycles(cat)
+	l.checkContainerNames(cat)
+	l.checkHostPorts(cat)
+}
+
+func (l *loader) errorf(app *schema.App, path, format string, args ...any) {
+	l.add(app.PosOf(path), app.ID, path, fmt.Sprintf(format, args...))
+}
+
+func (l *loader) warnf(app *schema.App, path, format string, args ...any) {
+	l.warn(app.PosOf(path), app.ID, path, fmt.Sprintf(format, args...))
+}
+
+// checkSource turns the legacy image shorthand into a pull source and
+// checks a build source's context on disk.
+func (l *loader) checkSource(app *schema.App) {
+	c := &app.Container
+	legacy := c.Image != "" || c.PullPolicy != "" || c.ImageSignature != ""
+	switch {
+	case c.Source != nil && legacy:
+		l.warnf(app, "container.image", "both container.image (legacy shorthand) and container.source are set; container.source wins")
+	case c.Source == nil && c.Image == "":
+		l.errorf(app, "container", "no image: set container.source ({type: \"pull\", image: ...} or {type: \"build\", ...}) or container.image")
+		return
+	case c.Source == nil:
+		policy := c.PullPolicy
+		if policy == "" {
+			policy = "missing"
+		}
+		c.Source = &schema.Source{Type: schema.SourcePull, Image: c.Image, ImageSignature: c.ImageSignature, PullPolicy: policy}
+	}
+	if c.Source.Type == schema.SourceBuild {
+		l.checkBuildContext(app)
+	}
+}
+
+func (l *loader) checkBuildContext(app *schema.App) {
+	src := app.Container.Source
+	dir := src.Context
+	if !filepath.IsAbs(dir) {
+		// Relative to the directory of the file that sets it.
+		file := app.PosOf("container.source.context").File
+		if abs, err := filepath.Abs(file); err == nil && file != "" {
+			dir = filepath.Join(filepath.Dir(abs), dir)
+		} else {
+			dir = filepath.Join(l.dir, dir)
+		}
+	}
+	dir = filepath.Clean(dir)
+	src.ContextDir = dir
+
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		l.errorf(app, "container.source.context", "build context %s does not exist or is not a directory", l.rel(dir))
+		return
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		l.errorf(app, "container.source.context", "build context %s: %v", l.rel(dir), err)
+		return
+	}
+	if !underAny(real, l.opts.ContextRoots, true) {
+		l.errorf(app, "container.source.context", "build context %s resolves to %s, outside the allowed roots (%s); pass --context-root to allow it",
+			src.Context, real, strings.Join(l.opts.ContextRoots, ", "))
+		return
+	}
+	dockerfile := filepath.Join(real, src.Dockerfile)
+	if !under(dockerfile, real) {
+		l.errorf(app, "container.source.dockerfile", "dockerfile %s escapes the build context", src.Dockerfile)
+		return
+	}
+	fi, err = os.Stat(dockerfile)
+	if err != nil || !fi.Mode().IsRegular() {
+		l.errorf(app, "container.source.dockerfile", "dockerfile %s not found in build context %s", src.Dockerfile, l.rel(dir))
+		return
+	}
+	if realDF, err := filepath.EvalSymlinks(dockerfile); err == nil && !under(realDF, real) {
+		l.errorf(app, "container.source.dockerfile", "dockerfile %s is a symlink out of the build context", src.Dockerfile)
+	}
+}
+
+func (l *loader) checkDependencies(app *schema.App, cat *Catalog, known map[string]bool) {
+	seen := map[string]bool{}
+	for i, dep := range app.Dependencies {
+		path := fmt.Sprintf("dependencies[%d].app_id", i)
+		switch {
+		case dep.AppID == app.ID:
+			l.errorf(app, path, "app depends on itself")
+		case !known[dep.AppID]:
+			l.errorf(app, path, "unknown dependency %q%s", dep.AppID, suggest(dep.AppID, known))
+		case seen[dep.AppID]:
+			l.errorf(app, path, "dependency %q is listed twice", dep.AppID)
+		default:
+			if d := cat.Apps[dep.AppID]; d != nil && dep.Condition == "healthy" && d.HealthCheck == nil {
+				l.warnf(app, path, "waits for %q to be healthy, but %q has no health_check: it counts as healthy once running", dep.AppID, dep.AppID)
+			}
+		}
+		seen[dep.AppID] = true
+	}
+}
+
+func (l *loader) checkSecurity(app *schema.App) {
+	if app.Security.Privileged && !slices.Contains(l.opts.AllowPrivileged, app.ID) {
+		l.errorf(app, "security.privileged", "privileged needs the operator's opt-in: --allow-privileged %s", app.ID)
+	}
+	for i, p := range app.Ports {
+		path := fmt.Sprintf("ports[%d]", i)
+		switch app.Security.NetworkPolicy {
+		case "none":
+			l.errorf(app, path, "ports cannot be published with network_policy \"none\"")
+		case "host":
+			if p.Host != 0 && p.Host != p.Container {
+				l.errorf(app, path+".host", "with network_policy \"host\" the host port is the container port (%d), not %d", p.Container, p.Host)
+			}
+		}
+	}
+}
+
+func (l *loader) checkVolumes(app *schema.App) {
+	targets := map[string]bool{}
+	for i, v := range app.Volumes {
+		path := fmt.Sprintf("volumes[%d]", i)
+		switch {
+		case v.Name == "" && v.HostPath == "":
+			l.errorf(app, path, "a volume needs name (a named volume) or host_path")
+		case v.Name != "" && v.HostPath != "":
+			l.errorf(app, path, "a volume has either name or host_path, not both")
+		case v.HostPath != "":
+			if filepath.Clean(v.HostPath) != v.HostPath || strings.Contains(v.HostPath, "/../") {
+				l.errorf(app, path+".host_path", "host path %s is not clean; write %s", v.HostPath, filepath.Clean(v.HostPath))
+			} else if !underAny(v.HostPath, l.opts.HostPathRoots, false) {
+				l.errorf(app, path+".host_path", "host path %s is outside the allowed roots (%s); use a named volume or pass --allow-host-path",
+					v.HostPath, strings.Join(l.opts.HostPathRoots, ", "))
+			}
+		}
+		if targets[v.Target] {
+			l.errorf(app, path+".target", "two volumes are mounted at %s", v.Target)
+		}
+		targets[v.Target] = true
+	}
+}
+
+func (l *loader) checkSecrets(app *schema.App) {
+	for i, s := range app.Secrets {
+		path := fmt.Sprintf("secrets[%d]", i)
+		if s.Env != "" && s.Target != "" {
+			l.errorf(app, path, "secret %q has both env and target; inject it one way", s.Name)
+		}
+		if _, ok := app.Environment[s.Env]; ok && s.Env != "" {
+			l.errorf(app, path+".env", "variable %s is set both in environment and by secret %q", s.Env, s.Name)
+		}
+	}
+}
+
+func (l *loader) checkCycles(cat *Catalog) {
+	g := plan.Graph{}
+	for id, app := range cat.Apps {
+		for _, d := range app.Dependencies {
+			if d.AppID != id { // self-dependency is reported on its own
+				g[id] = append(g[id], d.AppID)
+			}
+		}
+		if _, ok := g[id]; !ok {
+			g[id] = nil
+		}
+	}
+	for _, cycle := range plan.Cycles(g) {
+		app := cat.Apps[cycle[0]]
+		path := "dependencies"
+		for i, d := range app.Dependencies {
+			if d.AppID == cycle[1] {
+				path = fmt.Sprintf("dependencies[%d].app_id", i)
+				break
+			}
+		}
+		l.errorf(app, path, "dependency cycle: %s", strings.Join(cycle, " -> "))
+	}
+}
+
+func (l *loader) checkContainerNames(cat *Catalog) {
+	owner := map[string]*schema.App{}
+	for _, id := range cat.IDs() {
+		app := cat.Apps[id]
+		first, taken := owner[app.ContainerName]
+		if !taken {
+			owner[app.ContainerName] = app
+			continue
+		}
+		l.errorf(app, containerNamePath(app), "container name %q%s is also the container name of app %q%s at %s",
+			app.ContainerName, nameOrigin(app), first.ID, nameOrigin(first), first.PosOf(containerNamePath(first)))
+	}
+}
+
+func containerNamePath(app *schema.App) string {
+	if _, ok := app.Extensions["container_name"]; ok {
+		return "extensions.container_name"
+	}
+	return ""
+}
+
+// nameOrigin explains a computed container name.
+func nameOrigin(app *schema.App) string {
+	switch {
+	case containerNamePath(app) != "":
+		return " (from extensions.container_name)"
+	case app.Role == schema.RoleUI:
+		return " (computed as archy-<id> for a ui app)"
+	}
+	return ""
+}
+
+// checkHostPorts finds two bindings of one host port and protocol, where
+// an unspecified address clashes with every address.
+func (l *loader) checkHostPorts(cat *Catalog) {
+	type binding struct {
+		app  *schema.App
+		path string
+		ip   string
+	}
+	taken := map[string][]binding{} // "8080/tcp" -> bindings
+	for _, id := range cat.IDs() {
+		app := cat.Apps[id]
+		for i, p := range app.Ports {
+			host := p.Host
+			if app.Security.NetworkPolicy == "host" {
+				host = p.Container
+			}
+			if host == 0 {
+				continue
+			}
+			key := fmt.Sprintf("%d/%s", host, p.Protocol)
+			b := binding{app: app, path: fmt.Sprintf("ports[%d]", i), ip: p.HostIP}
+			for _, other := range taken[key] {
+				if sameAddr(b.ip, other.ip) {
+					l.errorf(app, b.path, "host port %s is also published by app %q (%s)", key, other.app.ID, other.app.PosOf(other.path))
+					break
+				}
+			}
+			taken[key] = append(taken[key], b)
+		}
+	}
+}
+
+func sameAddr(a, b string) bool {
+	unspecified := func(s string) bool { return s == "" || net.ParseIP(s).IsUnspecified() }
+	return unspecified(a) || unspecified(b) || net.ParseIP(a).Equal(net.ParseIP(b))
+}
+
+// underAny reports whether path is inside one of roots; with resolve the
+// roots' symlinks are resolved first, as the path's were.
+func underAny(path string, roots []string, resolve bool) bool {
+	for _, root := range roots {
+		if resolve {
+			if r, err := filepath.EvalSymlinks(root); err == nil {
+				root = r
+			}
+		}
+		if under(path, root) {
+			return true
+		}
+	}
+	return false
+}
+
+func under(path, root string) bool {
+	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// suggest offers the closest known id for a misspelt one.
+func suggest(id string, known map[string]bool) string {
+	best, bestDist := "", 3
+	ids := make([]string, 0, len(known))
+	for k := range known {
+		ids = append(ids, k)
+	}
+	sort.Strings(ids)
+	for _, k := range ids {
+		if d := editDistance(id, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

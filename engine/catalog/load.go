@@ -1,0 +1,300 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/load"
+
+	"archy.dev/archy/schema"
+)
+
+// Options are the operator's choices that checks depend on.
+type Options struct {
+	// ContextRoots are the directories build contexts must stay inside once
+	// symlinks are resolved. Default: the parent of the apps directory (the
+	// catalogue root, holding apps/ and docker/).
+	ContextRoots []string
+
+	// HostPathRoots are the directories host-path volumes must be under.
+	HostPathRoots []string
+
+	// AllowPrivileged lists the app ids the operator lets run privileged.
+	AllowPrivileged []string
+
+	// Overlay replaces or adds files (absolute path -> content) in place of
+	// the disk; tests and the fuzzer use it.
+	Overlay map[string][]byte
+}
+
+// Catalog is a loaded, checked set of apps.
+type Catalog struct {
+	Dir      string
+	Apps     map[string]*schema.App
+	Warnings Diagnostics
+}
+
+// IDs returns the app ids in sorted order.
+func (c *Catalog) IDs() []string {
+	ids := make([]string, 0, len(c.Apps))
+	for id := range c.Apps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Load reads every .cue file of package apps in dir, unifies the apps with
+// the embedded schema, decodes them and runs the checks that need more than
+// one app or the file system. On failure the error is Diagnostics holding
+// every problem found; warnings are returned in both cases.
+func Load(dir string, opts Options) (*Catalog, error) {
+	l, err := newLoader(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	return l.load()
+}
+
+type loader struct {
+	dir     string // absolute
+	display string // dir as the user wrote it, for messages
+	opts    Options
+	cwd     string
+	diags   Diagnostics
+}
+
+func newLoader(dir string, opts Options) (*loader, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("apps directory %s: %w", dir, err)
+	}
+	cwd, _ := os.Getwd()
+	if len(opts.ContextRoots) == 0 {
+		opts.ContextRoots = []string{filepath.Dir(abs)}
+	}
+	return &loader{dir: abs, display: dir, opts: opts, cwd: cwd}, nil
+}
+
+func (l *loader) load() (*Catalog, error) {
+	files, err := l.cueFiles()
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, Diagnostics{{Pos: schema.Pos{File: l.display}, Msg: "no .cue files in the apps directory"}}
+	}
+
+	cfg, err := l.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	insts := load.Instances([]string{"."}, cfg)
+	inst := insts[0]
+	if inst.Err != nil {
+		l.addCUE(inst.Err, posIndex{})
+		return nil, l.diags
+	}
+	if inst.PkgName != "apps" {
+		l.add(schema.Pos{File: l.rel(inst.Files[0].Filename)}, "", "", fmt.Sprintf("package %s: app files must be package apps", inst.PkgName))
+		return nil, l.diags
+	}
+	positions := collectPositions(inst.Files, l.rel)
+
+	ctx := cuecontext.New()
+	v := ctx.BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		l.addCUE(err, positions)
+		return nil, l.diags
+	}
+	sch, err := buildSchema(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("embedded schema: %w", err)
+	}
+	l.checkTopLevel(v, positions)
+
+	apps := v.LookupPath(cue.ParsePath("apps"))
+	if !apps.Exists() {
+		l.add(positions.first(), "", "", "no apps declared: write each app as apps: <id>: {...}")
+		return nil, l.diags
+	}
+	v = v.FillPath(cue.ParsePath("apps"), sch.LookupPath(cue.ParsePath("#Apps")))
+	apps = v.LookupPath(cue.ParsePath("apps"))
+
+	cat := &Catalog{Dir: l.dir, Apps: map[string]*schema.App{}}
+	known := map[string]bool{}
+	iter, err := apps.Fields()
+	if err != nil {
+		l.addCUE(err, positions)
+		return nil, l.diags
+	}
+	for iter.Next() {
+		id := iter.Selector().Unquoted()
+		known[id] = true
+		if app := l.decodeApp(id, iter.Value(), positions); app != nil {
+			cat.Apps[id] = app
+		}
+	}
+	l.check(cat, known)
+
+	cat.Warnings = l.diags.Warnings()
+	if errs := l.diags.Errors(); len(errs) > 0 {
+		return cat, l.diags.Sorted()
+	}
+	return cat, nil
+}
+
+// cueFiles lists the .cue files directly in the apps directory.
+func (l *loader) cueFiles() ([]string, error) {
+	var names []string
+	for name := range l.opts.Overlay {
+		if filepath.Dir(name) == l.dir && strings.HasSuffix(name, ".cue") {
+			names = append(names, name)
+		}
+	}
+	entries, err := os.ReadDir(l.dir)
+	if err != nil && !(os.IsNotExist(err) && len(names) > 0) {
+		return nil, Diagnostics{{Pos: schema.Pos{File: l.display}, Msg: fmt.Sprintf("reading apps directory: %v", unwrapPathErr(err))}}
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".cue") {
+			names = append(names, filepath.Join(l.dir, e.Name()))
+		}
+	}
+	return names, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// loadConfig makes app files load wherever they live. Inside a CUE module
+// (this repository) imports resolve as usual. Elsewhere the apps directory
+// becomes a virtual archy.dev/archy module holding the embedded schema, so
+// that `import "archy.dev/archy/schema"` works without any setup.
+func (l *loader) loadConfig() (*load.Config, error) {
+	cfg := &load.Config{Dir: l.dir, Overlay: map[string]load.Source{}}
+	for name, src := range l.opts.Overlay {
+		cfg.Overlay[name] = load.FromBytes(src)
+	}
+	if root := findModuleRoot(l.dir, l.opts.Overlay); root != "" {
+		return cfg, nil
+	}
+	cfg.ModuleRoot = l.dir
+	cfg.Overlay[filepath.Join(l.dir, "cue.mod", "module.cue")] = load.FromString(
+		"module: \"archy.dev/archy@v0\"\nlanguage: version: \"v0.17.0\"\n")
+	err := fs.WalkDir(schema.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(schema.FS(), path)
+		if err != nil {
+			return err
+		}
+		cfg.Overlay[filepath.Join(l.dir, "schema", path)] = load.FromBytes(b)
+		return nil
+	})
+	return cfg, err
+}
+
+func findModuleRoot(dir string, overlay map[string][]byte) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, ok := overlay[filepath.Join(d, "cue.mod", "module.cue")]; ok {
+			return d
+		}
+		if fi, err := os.Stat(filepath.Join(d, "cue.mod")); err == nil && fi.IsDir() {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// buildSchema evaluates the embedded schema package in ctx.
+func buildSchema(ctx *cue.Context) (cue.Value, error) {
+	insts := load.Instances([]string{"."}, &load.Config{
+		FS:         schema.FS(),
+		FromFSPath: func(p string) string { return "schema/" + strings.TrimPrefix(p, "/") },
+	})
+	if err := insts[0].Err; err != nil {
+		return cue.Value{}, err
+	}
+	v := ctx.BuildInstance(insts[0])
+	return v, v.Err()
+}
+
+// checkTopLevel rejects regular top-level fields other than apps: they
+// are almost always a misspelt apps.
+func (l *loader) checkTopLevel(v cue.Value, positions posIndex) {
+	iter, err := v.Fields()
+	if err != nil {
+		return
+	}
+	for iter.Next() {
+		name := iter.Selector().String()
+		if name != "apps" {
+			l.add(positions.at([]string{name}), "", "", fmt.Sprintf("unknown top-level field %s: apps are declared under apps: <id>: {...}", name))
+		}
+	}
+}
+
+// decodeApp validates one app against the schema and decodes it. It
+// returns nil when the app has errors (already recorded).
+func (l *loader) decodeApp(id string, v cue.Value, positions posIndex) *schema.App {
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		l.addCUE(err, positions)
+		return nil
+	}
+	var app schema.App
+	if err := v.Decode(&app); err != nil {
+		l.addCUE(err, positions)
+		return nil
+	}
+	app.Pos = positions.at([]string{"apps", id})
+	app.SetPositions(positions.under([]string{"apps", id}))
+	return &app
+}
+
+// rel turns an absolute file name into the form shown to the user:
+// relative to the working directory when inside it.
+func (l *loader) rel(name string) string {
+	if l.cwd != "" && filepath.IsAbs(name) {
+		if r, err := filepath.Rel(l.cwd, name); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+	}
+	return name
+}
+
+// add records an error.
+func (l *loader) add(pos schema.Pos, app, path, msg string) {
+	l.diags = append(l.diags, Diagnostic{Pos: pos, App: app, Path: path, Msg: msg})
+}
+
+// warn records a warning.
+func (l *loader) warn(pos schema.Pos, app, path, msg string) {
+	l.diags = append(l.diags, Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Warning: true})
+}
+
+// addCUE records every error in a CUE error list, pointing each at the
+// user's own source.
+func (l *loader) addCUE(err error, positions posIndex) {
+	for _, d := range fromCUE(cueerrors.Errors(err), positions, l.rel) {
+		if !l.diags.has(d) {
+			l.diags = append(l.diags, d)
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package catalog
+
+import (
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/token"
+
+	"archy.dev/archy/schema"
+)
+
+// posIndex maps field paths ("apps.lnd.dependencies[0].app_id") to where
+// the user wrote them. It is read off the syntax, before the schema is
+// applied, so positions always point into the user's files, never into the
+// schema.
+type posIndex struct {
+	byPath map[string]schema.Pos
+	files  []string
+}
+
+func collectPositions(files []*ast.File, rel func(string) string) posIndex {
+	idx := posIndex{byPath: map[string]schema.Pos{}}
+	for _, f := range files {
+		idx.files = append(idx.files, rel(f.Filename))
+		idx.walkDecls(f.Decls, "", rel)
+	}
+	return idx
+}
+
+func (idx posIndex) walkDecls(decls []ast.Decl, prefix string, rel func(string) string) {
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.Field:
+			name, ok := labelName(d.Label)
+			if !ok {
+				continue
+			}
+			path := joinPath(prefix, name)
+			idx.record(path, d.Label.Pos(), rel)
+			idx.walkExpr(d.Value, path, rel)
+		case *ast.EmbedDecl:
+			idx.walkExpr(d.Expr, prefix, rel)
+		}
+	}
+}
+
+func (idx posIndex) walkExpr(e ast.Expr, path string, rel func(string) string) {
+	switch e := e.(type) {
+	case *ast.StructLit:
+		idx.walkDecls(e.Elts, path, rel)
+	case *ast.ListLit:
+		for i, el := range e.Elts {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			idx.record(p, el.Pos(), rel)
+			idx.walkExpr(el, p, rel)
+		}
+	case *ast.BinaryExpr: // schema.#App & {...}
+		idx.walkExpr(e.X, path, rel)
+		idx.walkExpr(e.Y, path, rel)
+	case *ast.ParenExpr:
+		idx.walkExpr(e.X, path, rel)
+	}
+}
+
+// record keeps the first position seen for a path.
+func (idx posIndex) record(path string, p token.Pos, rel func(string) string) {
+	if _, ok := idx.byPath[path]; ok || !p.IsValid() {
+		return
+	}
+	idx.byPath[path] = toPos(p, rel)
+}
+
+func toPos(p token.Pos, rel func(string) string) schema.Pos {
+	if !p.IsValid() {
+		return schema.Pos{}
+	}
+	return schema.Pos{File: rel(p.Filename()), Line: p.Line(), Col: p.Column()}
+}
+
+func labelName(l ast.Label) (string, bool) {
+	switch l := l.(type) {
+	case *ast.Ident:
+		return l.Name, true
+	case *ast.BasicLit:
+		if l.Kind == token.STRING {
+			s, err := strconv.Unquote(l.Value)
+			return s, err == nil
+		}
+	}
+	return "", false
+}
+
+func joinPath(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// pathString turns CUE path selectors (as errors report them) into the
+// index's form: quoted labels unquoted, list indices as [i].
+func pathString(sels []string) string {
+	var b strings.Builder
+	for _, s := range sels {
+		if _, err := strconv.Atoi(s); err == nil && b.Len() > 0 {
+			b.WriteString("[" + s + "]")
+			continue
+		}
+		if u, err := strconv.Unquote(s); err == nil {
+			s = u
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// at returns the position of the longest prefix of path that the user
+// wrote, or an invalid Pos.
+func (idx posIndex) at(sels []string) schema.Pos {
+	for p := pathString(sels); p != ""; p = schema.ParentPath(p) {
+		if pos, ok := idx.byPath[p]; ok {
+			return pos
+		}
+	}
+	return schema.Pos{}
+}
+
+// under returns the positions below prefix, keyed relative to it.
+func (idx posIndex) under(sels []string) map[string]schema.Pos {
+	prefix := pathString(sels)
+	m := map[string]schema.Pos{}
+	for p, pos := range idx.byPath {
+		if rest, ok := strings.CutPrefix(p, prefix); ok && rest != "" {
+			switch rest[0] {
+			case '.':
+				m[rest[1:]] = pos
+			case '[':
+				m[rest] = pos
+			}
+		}
+	}
+	return m
+}
+
+// first is the first file, for errors that belong to no field.
+func (idx posIndex) first() schema.Pos {
+	if len(idx.files) == 0 {
+		return schema.Pos{}
+	}
+	return schema.Pos{File: idx.files[0]}
+}

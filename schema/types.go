@@ -1,0 +1,194 @@
+package schema
+
+import (
+	"fmt"
+	"time"
+)
+
+// Source types and roles, as spelled in the CUE schema.
+const (
+	SourcePull  = "pull"
+	SourceBuild = "build"
+	RoleUI      = "ui"
+)
+
+// App is one evaluated app: every default filled in, the legacy image
+// shorthand turned into Container.Source, and build contexts resolved.
+type App struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	Version       string            `json:"version"`
+	Description   string            `json:"description"`
+	Role          string            `json:"role"`
+	Container     Container         `json:"container"`
+	ContainerName string            `json:"container_name"`
+	Dependencies  []Dependency      `json:"dependencies"`
+	Command       []string          `json:"command,omitempty"`
+	Entrypoint    []string          `json:"entrypoint,omitempty"`
+	Resources     Resources         `json:"resources"`
+	Security      Security          `json:"security"`
+	Ports         []Port            `json:"ports"`
+	Volumes       []Volume          `json:"volumes"`
+	Environment   map[string]string `json:"environment"`
+	Secrets       []Secret          `json:"secrets"`
+	HealthCheck   *HealthCheck      `json:"health_check,omitempty"`
+	Extensions    map[string]any    `json:"extensions"`
+
+	// Pos is where the app is declared; positions of its fields are kept
+	// by path (see PosOf) so that later checks can point at them.
+	Pos       Pos            `json:"-"`
+	positions map[string]Pos `json:"-"`
+}
+
+// Container is where the image comes from. After loading Source is always
+// set; Image, ImageSignature and PullPolicy are the legacy shorthand as
+// written.
+type Container struct {
+	Source         *Source `json:"source,omitempty"`
+	Image          string  `json:"image,omitempty"`
+	ImageSignature string  `json:"image_signature,omitempty"`
+	PullPolicy     string  `json:"pull_policy,omitempty"`
+}
+
+// Source is a pull or a build source; Type says which fields apply.
+type Source struct {
+	Type string `json:"type"`
+
+	// Pull.
+	Image          string `json:"image,omitempty"`
+	ImageSignature string `json:"image_signature,omitempty"`
+	PullPolicy     string `json:"pull_policy,omitempty"`
+
+	// Build.
+	Context       string            `json:"context,omitempty"`
+	Dockerfile    string            `json:"dockerfile,omitempty"`
+	Tag           string            `json:"tag,omitempty"`
+	BuildArgs     map[string]string `json:"build_args,omitempty"`
+	AlwaysRebuild bool              `json:"always_rebuild,omitempty"`
+
+	// ContextDir is Context made absolute against the directory of the file
+	// that set it.
+	ContextDir string `json:"-"`
+}
+
+// ImageRef is the image the container runs: the pulled image or the tag a
+// build produces.
+func (s *Source) ImageRef() string {
+	if s.Type == SourceBuild {
+		return s.Tag
+	}
+	return s.Image
+}
+
+type Dependency struct {
+	AppID     string `json:"app_id"`
+	Condition string `json:"condition"`
+}
+
+type Resources struct {
+	MemoryLimit string  `json:"memory_limit,omitempty"`
+	CPUs        float64 `json:"cpus,omitempty"`
+}
+
+type Security struct {
+	NetworkPolicy string   `json:"network_policy"`
+	ReadonlyRoot  bool     `json:"readonly_root"`
+	Privileged    bool     `json:"privileged"`
+	CapAdd        []string `json:"cap_add"`
+	User          string   `json:"user,omitempty"`
+}
+
+type Port struct {
+	Container int    `json:"container"`
+	Host      int    `json:"host,omitempty"`
+	Protocol  string `json:"protocol"`
+	HostIP    string `json:"host_ip,omitempty"`
+}
+
+type Volume struct {
+	Name     string `json:"name,omitempty"`
+	HostPath string `json:"host_path,omitempty"`
+	Target   string `json:"target"`
+	Readonly bool   `json:"readonly"`
+}
+
+type Secret struct {
+	Name   string `json:"name"`
+	Env    string `json:"env,omitempty"`
+	Target string `json:"target,omitempty"`
+}
+
+// HealthCheck is an http, tcp or exec probe; Type says which fields apply.
+type HealthCheck struct {
+	Type        string   `json:"type"`
+	Endpoint    string   `json:"endpoint,omitempty"`
+	Path        string   `json:"path,omitempty"`
+	Host        string   `json:"host,omitempty"`
+	Port        int      `json:"port,omitempty"`
+	Command     []string `json:"command,omitempty"`
+	Interval    Duration `json:"interval"`
+	Timeout     Duration `json:"timeout"`
+	Retries     int      `json:"retries"`
+	StartPeriod Duration `json:"start_period"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s").
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) {
+	return []byte(time.Duration(d).String()), nil
+}
+
+// Pos is a position in a source file.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+func (p Pos) IsValid() bool { return p.File != "" }
+
+func (p Pos) String() string {
+	switch {
+	case p.File == "":
+		return "-"
+	case p.Line == 0:
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// SetPositions records where the app's fields are, keyed by path such as
+// "dependencies[0].app_id" or "container.source.context".
+func (a *App) SetPositions(m map[string]Pos) { a.positions = m }
+
+// PosOf returns the position of the field at path, or of its nearest
+// enclosing field that has one, or of the app.
+func (a *App) PosOf(path string) Pos {
+	for p := path; p != ""; p = ParentPath(p) {
+		if pos, ok := a.positions[p]; ok {
+			return pos
+		}
+	}
+	return a.Pos
+}
+
+// ParentPath strips the last element of a path: "a.b[2]" -> "a.b" -> "a".
+func ParentPath(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		switch p[i] {
+		case '.', '[':
+			return p[:i]
+		}
+	}
+	return ""
+}
