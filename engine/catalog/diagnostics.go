@@ -242,4 +242,3 @@ func dedupe(ss []string) []string {
 	}
 	return out
 }
-
