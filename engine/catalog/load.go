@@ -10,9 +10,11 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/parser"
 
 	"archy.dev/archy/schema"
 )
@@ -65,11 +67,12 @@ func Load(dir string, opts Options) (*Catalog, error) {
 }
 
 type loader struct {
-	dir     string // absolute
-	display string // dir as the user wrote it, for messages
-	opts    Options
-	cwd     string
-	diags   Diagnostics
+	dir       string // absolute
+	display   string // dir as the user wrote it, for messages
+	firstFile string // for problems that have no position of their own
+	opts      Options
+	cwd       string
+	diags     Diagnostics
 }
 
 func newLoader(dir string, opts Options) (*loader, error) {
@@ -93,6 +96,11 @@ func (l *loader) load() (*Catalog, error) {
 		return nil, Diagnostics{{Pos: schema.Pos{File: l.display}, Msg: "no .cue files in the apps directory"}}
 	}
 
+	sort.Strings(files)
+	l.firstFile = l.rel(files[0])
+	if !l.checkPackageClauses(files) {
+		return nil, l.diags
+	}
 	cfg, err := l.loadConfig()
 	if err != nil {
 		return nil, err
@@ -100,11 +108,7 @@ func (l *loader) load() (*Catalog, error) {
 	insts := load.Instances([]string{"."}, cfg)
 	inst := insts[0]
 	if inst.Err != nil {
-		l.addCUE(inst.Err, posIndex{})
-		return nil, l.diags
-	}
-	if inst.PkgName != "apps" {
-		l.add(schema.Pos{File: l.rel(inst.Files[0].Filename)}, "", "", fmt.Sprintf("package %s: app files must be package apps", inst.PkgName))
+		l.addCUE(inst.Err, posIndex{files: []string{l.rel(files[0])}})
 		return nil, l.diags
 	}
 	positions := collectPositions(inst.Files, l.rel)
@@ -178,6 +182,40 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// checkPackageClauses requires every file to be package apps, before CUE
+// would silently skip or reject a file with a confusing message.
+func (l *loader) checkPackageClauses(files []string) bool {
+	ok := true
+	for _, name := range files {
+		var src any
+		if b, found := l.opts.Overlay[name]; found {
+			src = b
+		}
+		f, err := parser.ParseFile(name, src, parser.PackageClauseOnly)
+		if err != nil {
+			l.addCUE(err, posIndex{files: []string{l.rel(name)}})
+			ok = false
+			continue
+		}
+		switch pkg := f.PackageName(); pkg {
+		case "apps":
+		case "":
+			l.add(schema.Pos{File: l.rel(name), Line: 1, Col: 1}, "", "", "missing package clause: app files begin with `package apps`")
+			ok = false
+		default:
+			pos := schema.Pos{File: l.rel(name)}
+			for _, d := range f.Decls {
+				if p, isPkg := d.(*ast.Package); isPkg {
+					pos = toPos(p.Name.Pos(), l.rel)
+				}
+			}
+			l.add(pos, "", "", fmt.Sprintf("package %s: app files must be package apps", pkg))
+			ok = false
+		}
+	}
+	return ok
 }
 
 // loadConfig makes app files load wherever they live. Inside a CUE module
@@ -279,13 +317,20 @@ func (l *loader) rel(name string) string {
 	return name
 }
 
-// add records an error.
+// add records an error. A problem CUE cannot place (a field produced by an
+// embedding, say) is pinned to the apps directory's first file.
 func (l *loader) add(pos schema.Pos, app, path, msg string) {
+	if !pos.IsValid() {
+		pos = schema.Pos{File: l.firstFile}
+	}
 	l.diags = append(l.diags, Diagnostic{Pos: pos, App: app, Path: path, Msg: msg})
 }
 
 // warn records a warning.
 func (l *loader) warn(pos schema.Pos, app, path, msg string) {
+	if !pos.IsValid() {
+		pos = schema.Pos{File: l.firstFile}
+	}
 	l.diags = append(l.diags, Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Warning: true})
 }
 
@@ -293,6 +338,9 @@ func (l *loader) warn(pos schema.Pos, app, path, msg string) {
 // user's own source.
 func (l *loader) addCUE(err error, positions posIndex) {
 	for _, d := range fromCUE(cueerrors.Errors(err), positions, l.rel) {
+		if !d.Pos.IsValid() {
+			d.Pos = schema.Pos{File: l.firstFile}
+		}
 		if !l.diags.has(d) {
 			l.diags = append(l.diags, d)
 		}
