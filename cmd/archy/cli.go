@@ -100,6 +100,9 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "archy: error: %v\n", err)
 		return 1
 	}
+	if cli.Apps == "" { // ARCHY_APPS set but empty
+		cli.Apps = "./apps"
+	}
 	cli.log = newLogger(stderr, cli.LogFormat)
 	if err := kctx.Run(&cli.Globals); err != nil {
 		return report(stderr, err)

@@ -13,16 +13,23 @@ import (
 // ListCmd prints the apps in dependency order: every app after the apps it
 // depends on, apps of one level side by side.
 type ListCmd struct {
-	JSON bool `help:"Print JSON (a list of {level, id, container_name, source, image, depends_on})."`
+	JSON bool `help:"Print JSON: {version: 1, apps: [{level, id, container_name, source, image, depends_on: [{app_id, condition}]}]}."`
+}
+
+// listJSON is the stable JSON form of archy list; version changes only
+// when a field changes meaning or goes away.
+type listJSON struct {
+	Version int         `json:"version"`
+	Apps    []listEntry `json:"apps"`
 }
 
 type listEntry struct {
-	Level         int      `json:"level"`
-	ID            string   `json:"id"`
-	ContainerName string   `json:"container_name"`
-	Source        string   `json:"source"`
-	Image         string   `json:"image"`
-	DependsOn     []string `json:"depends_on"`
+	Level         int                 `json:"level"`
+	ID            string              `json:"id"`
+	ContainerName string              `json:"container_name"`
+	Source        string              `json:"source"`
+	Image         string              `json:"image"`
+	DependsOn     []schema.Dependency `json:"depends_on"`
 }
 
 func (c *ListCmd) Run(g *Globals) error {
@@ -34,29 +41,30 @@ func (c *ListCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	var entries []listEntry
+	entries := []listEntry{}
 	for i, level := range levels {
 		for _, id := range level {
 			app := cat.Apps[id]
-			deps := []string{}
-			for _, d := range app.Dependencies {
-				deps = append(deps, d.AppID+" ("+d.Condition+")")
-			}
 			entries = append(entries, listEntry{
 				Level: i + 1, ID: id, ContainerName: app.ContainerName,
-				Source: app.Container.Source.Type, Image: app.Container.Source.ImageRef(), DependsOn: deps,
+				Source: app.Container.Source.Type, Image: app.Container.Source.ImageRef(),
+				DependsOn: append([]schema.Dependency{}, app.Dependencies...),
 			})
 		}
 	}
 	if c.JSON {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return enc.Encode(listJSON{Version: 1, Apps: entries})
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LEVEL\tAPP\tCONTAINER\tSOURCE\tIMAGE\tDEPENDS ON")
 	for _, e := range entries {
-		deps := strings.Join(e.DependsOn, ", ")
+		var ds []string
+		for _, d := range e.DependsOn {
+			ds = append(ds, d.AppID+" ("+d.Condition+")")
+		}
+		deps := strings.Join(ds, ", ")
 		if deps == "" {
 			deps = "-"
 		}

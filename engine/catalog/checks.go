@@ -156,8 +156,8 @@ func (l *loader) checkVolumes(app *schema.App) {
 		case v.HostPath != "":
 			if filepath.Clean(v.HostPath) != v.HostPath || strings.Contains(v.HostPath, "/../") {
 				l.errorf(app, path+".host_path", "host path %s is not clean; write %s", v.HostPath, filepath.Clean(v.HostPath))
-			} else if !underAny(v.HostPath, l.opts.HostPathRoots, false) {
-				l.errorf(app, path+".host_path", "host path %s is outside the allowed roots (%s); use a named volume or pass --allow-host-path",
+			} else if !strictlyUnderAny(resolveExisting(v.HostPath), l.opts.HostPathRoots) {
+				l.errorf(app, path+".host_path", "host path %s is not below an allowed root (%s); use a named volume or pass --allow-host-path",
 					v.HostPath, strings.Join(l.opts.HostPathRoots, ", "))
 			}
 		}
@@ -290,6 +290,33 @@ func underAny(path string, roots []string, resolve bool) bool {
 	return false
 }
 
+// strictlyUnderAny reports whether path is below (not at) one of roots:
+// mounting a whole root, such as archy's own data dir, is not allowed.
+func strictlyUnderAny(path string, roots []string) bool {
+	for _, root := range roots {
+		root = resolveExisting(root)
+		if under(path, root) && filepath.Clean(path) != filepath.Clean(root) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveExisting resolves the symlinks of the longest existing prefix of
+// path, so that a link inside an allowed root cannot point out of it.
+func resolveExisting(path string) string {
+	rest := ""
+	for p := path; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(p) == p {
+			return path
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+	}
+}
+
 func under(path, root string) bool {
 	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(path))
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
@@ -297,7 +324,11 @@ func under(path, root string) bool {
 
 // suggest offers the closest known id for a misspelt one.
 func suggest(id string, known map[string]bool) string {
-	best, bestDist := "", 3
+	// One edit for short ids, two for longer ones: "db" is not "ui".
+	best, bestDist := "", 2
+	if len(id) > 4 {
+		bestDist = 3
+	}
 	ids := make([]string, 0, len(known))
 	for k := range known {
 		ids = append(ids, k)

@@ -2,9 +2,11 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
+	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
 
 	"archy.dev/archy/schema"
@@ -94,7 +96,7 @@ func (ds Diagnostics) has(d Diagnostic) bool {
 // fromCUE turns CUE errors into diagnostics: positions from the user's
 // syntax, the app id from the path, and the messages CUE gives for an
 // enum mismatch folded into one line naming the allowed values.
-func fromCUE(errs []cueerrors.Error, positions posIndex, rel func(string) string) Diagnostics {
+func fromCUE(errs []cueerrors.Error, positions posIndex, rel func(string) string, rules messageRules) Diagnostics {
 	type group struct {
 		sels []string
 		errs []cueerrors.Error
@@ -103,6 +105,9 @@ func fromCUE(errs []cueerrors.Error, positions posIndex, rel func(string) string
 	groups := map[string]*group{}
 	for _, e := range errs {
 		key := strings.Join(e.Path(), "\x00")
+		if len(e.Path()) == 0 { // syntax and load errors: one per place
+			key = "\x00" + e.Position().String()
+		}
 		g, ok := groups[key]
 		if !ok {
 			g = &group{sels: e.Path()}
@@ -132,8 +137,9 @@ func fromCUE(errs []cueerrors.Error, positions posIndex, rel func(string) string
 		if !pos.IsValid() {
 			pos = positions.first()
 		}
-		for _, msg := range messages(g.errs, g.sels) {
-			out = append(out, Diagnostic{Pos: pos, App: app, Path: field, Msg: msg})
+		also := alsoAt(g.errs, pos, positions, rel)
+		for _, msg := range rules.messages(g.errs, g.sels) {
+			out = append(out, Diagnostic{Pos: pos, App: app, Path: field, Msg: msg + also})
 		}
 	}
 	return out
@@ -147,6 +153,27 @@ func splitAppPath(sels []string) (app, field string) {
 	return "", pathString(sels)
 }
 
+// alsoAt names the other places in app files that contributed to an
+// error (the second half of a conflict), so the user sees both sides.
+func alsoAt(errs []cueerrors.Error, pos schema.Pos, positions posIndex, rel func(string) string) string {
+	var others []string
+	for _, e := range errs {
+		for _, p := range e.InputPositions() {
+			q := toPos(p, rel)
+			if q.IsValid() && (q.Line != pos.Line || q.File != pos.File) {
+				if positions.appFiles[q.File] && !slices.Contains(others, q.String()) {
+					others = append(others, q.String())
+				}
+			}
+		}
+	}
+	if len(others) == 0 {
+		return ""
+	}
+	sort.Strings(others)
+	return " (also set at " + strings.Join(others, ", ") + ")"
+}
+
 // userPos picks the first position of an error that is not in the schema.
 func userPos(e cueerrors.Error, rel func(string) string) schema.Pos {
 	for _, p := range append(e.InputPositions(), e.Position()) {
@@ -157,8 +184,46 @@ func userPos(e cueerrors.Error, rel func(string) string) schema.Pos {
 	return schema.Pos{}
 }
 
+// boundHelp says in words what the schema's patterns want, keyed by the
+// definition that holds the pattern; CUE would print the regular expression.
+var boundHelp = map[string]string{
+	"#ImageRef":      "an image reference such as docker.io/library/nginx:1.27 or localhost/app:local",
+	"#Duration":      "a duration such as 30s, 1m30s or 500ms",
+	"#BaseURL":       "a base URL without a path, such as http://127.0.0.1:8080",
+	"#Size":          "a size in bytes with an optional Ki, Mi, Gi or Ti suffix, such as 128Mi",
+	"#ContainerName": "a container name: letters, digits, _ . and -, starting with a letter or digit",
+	"#VolumeName":    "a volume name: letters, digits, _ . and -, starting with a letter or digit",
+	"#SecretName":    "a secret name: letters, digits, _ . and -, starting with a letter or digit",
+	"#EnvName":       "a variable name: letters, digits and _, not starting with a digit",
+	"#AbsPath":       "an absolute path",
+	"#Capability":    "a capability such as NET_ADMIN or CAP_NET_ADMIN",
+}
+
+// messageRules turns CUE's messages into the user's terms.
+type messageRules struct {
+	bounds map[string]string // formatted pattern -> what it wants
+}
+
+func newMessageRules(sch cue.Value) messageRules {
+	r := messageRules{bounds: map[string]string{}}
+	for def, help := range boundHelp {
+		if v := sch.LookupPath(cue.ParsePath(def)); v.Exists() {
+			r.bounds[fmt.Sprint(v)] = help
+		}
+	}
+	return r
+}
+
 // messages renders the errors of one path.
-func messages(errs []cueerrors.Error, sels []string) []string {
+func (r messageRules) messages(errs []cueerrors.Error, sels []string) []string {
+	field := ""
+	if len(sels) > 0 {
+		field = sels[len(sels)-1]
+	}
+	parent := ""
+	if len(sels) > 1 {
+		parent = sels[len(sels)-2]
+	}
 	var msgs []string
 	var conflicts [][2]string
 	for _, e := range errs {
@@ -166,34 +231,50 @@ func messages(errs []cueerrors.Error, sels []string) []string {
 		switch {
 		case strings.Contains(format, "errors in empty disjunction"):
 			continue // a header; its parts follow as errors of their own
+		case strings.HasPrefix(format, "invalid left-hand value") || strings.HasPrefix(format, "invalid right-hand value"):
+			continue // a knock-on of an error reported on its own
+		case len(sels) == 3 && field == "id":
+			msgs = append(msgs, "invalid app id: use lower-case letters, digits and dashes, starting with a letter (at most 63)")
+		case len(sels) == 3 && field == "container_name":
+			msgs = append(msgs, "container_name is computed (extensions.container_name, else archy-<id> for a ui app, else the id): set extensions.container_name instead")
 		case format == "conflicting values %s and %s" && len(args) == 2:
 			conflicts = append(conflicts, [2]string{fmt.Sprint(args[0]), fmt.Sprint(args[1])})
-			continue
+		case format == "field not allowed" && (parent == "environment" || parent == "build_args"):
+			msgs = append(msgs, "invalid variable name: use letters, digits and _, not starting with a digit")
 		case format == "field not allowed":
 			msgs = append(msgs, "unknown field")
-			continue
 		case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value"):
-			msgs = append(msgs, missingMessage(fmt.Sprint(args...)))
-			continue
-		case len(sels) == 3 && sels[2] == "id" && strings.Contains(format, "out of bound"):
-			msgs = append(msgs, "invalid app id: use lower-case letters, digits and dashes, starting with a letter (at most 63)")
-			continue
+			msgs = append(msgs, r.missing(fmt.Sprint(args...)))
+		case strings.HasPrefix(format, "unresolved disjunction") && len(args) > 0 && (field == "source" || field == "health_check"):
+			msgs = append(msgs, fmt.Sprintf("missing type; want one of %v", args[0]))
+		case strings.HasPrefix(format, "unresolved disjunction") && len(args) > 0:
+			msgs = append(msgs, fmt.Sprintf("missing value; want one of %v", args[0]))
+		case strings.HasPrefix(format, "incompatible list lengths"):
+			msgs = append(msgs, "want a list of at least one element")
+		case strings.Contains(format, "(out of bound") && len(args) == 2 && r.bounds[fmt.Sprint(args[1])] != "":
+			msgs = append(msgs, fmt.Sprintf("invalid value %v; want %s", args[0], r.bounds[fmt.Sprint(args[1])]))
+		default:
+			msgs = append(msgs, fmt.Sprintf(format, args...))
 		}
-		msgs = append(msgs, fmt.Sprintf(format, args...))
 	}
-	if len(conflicts) > 0 {
-		msgs = append(conflictMessages(conflicts), msgs...)
+	// Conflicts next to a real message are the losing branches of a
+	// disjunction (a default, an enum): noise.
+	if len(conflicts) > 0 && len(msgs) == 0 {
+		msgs = conflictMessages(conflicts)
 	}
 	return dedupe(msgs)
 }
 
-// missingMessage names what a missing required field wants, when that is
+// missing names what a missing required field wants, when that is
 // short enough to read.
-func missingMessage(want string) string {
-	if len(want) > 40 {
+func (r messageRules) missing(want string) string {
+	if help, ok := r.bounds[want]; ok {
+		return "missing required field; want " + help
+	}
+	if len(want) > 40 || strings.Contains(want, "=~") || strings.Contains(want, "!=") || strings.HasPrefix(want, "string") {
 		return "missing required field"
 	}
-	return fmt.Sprintf("missing required field (want %s)", want)
+	return fmt.Sprintf("missing required field; want %s", want)
 }
 
 // conflictMessages folds "conflicting values A and X", "... B and X" into

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -70,6 +71,8 @@ type loader struct {
 	dir       string // absolute
 	display   string // dir as the user wrote it, for messages
 	firstFile string // for problems that have no position of their own
+	rules     messageRules
+	appSchema cue.Value // #App, for finding unknown fields
 	opts      Options
 	cwd       string
 	diags     Diagnostics
@@ -84,7 +87,26 @@ func newLoader(dir string, opts Options) (*loader, error) {
 	if len(opts.ContextRoots) == 0 {
 		opts.ContextRoots = []string{filepath.Dir(abs)}
 	}
+	// Roots given relative are relative to the working directory.
+	if opts.ContextRoots, err = absAll(opts.ContextRoots); err != nil {
+		return nil, err
+	}
+	if opts.HostPathRoots, err = absAll(opts.HostPathRoots); err != nil {
+		return nil, err
+	}
 	return &loader{dir: abs, display: dir, opts: opts, cwd: cwd}, nil
+}
+
+func absAll(dirs []string) ([]string, error) {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		a, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		out[i] = a
+	}
+	return out, nil
 }
 
 func (l *loader) load() (*Catalog, error) {
@@ -108,20 +130,28 @@ func (l *loader) load() (*Catalog, error) {
 	insts := load.Instances([]string{"."}, cfg)
 	inst := insts[0]
 	if inst.Err != nil {
-		l.addCUE(inst.Err, posIndex{files: []string{l.rel(files[0])}})
+		l.addLoadErrors(inst.Err)
 		return nil, l.diags
 	}
 	positions := collectPositions(inst.Files, l.rel)
 
 	ctx := cuecontext.New()
-	v := ctx.BuildInstance(inst)
-	if err := v.Err(); err != nil {
-		l.addCUE(err, positions)
-		return nil, l.diags
-	}
 	sch, err := buildSchema(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("embedded schema: %w", err)
+	}
+	l.rules = newMessageRules(sch)
+	l.appSchema = sch.LookupPath(cue.ParsePath("#App"))
+	v := ctx.BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		// An error inside one app (reachable when the files bind the schema
+		// themselves) is reported with all the others when each app is
+		// validated below; only give up when there is nothing to walk.
+		if !v.LookupPath(cue.ParsePath("apps")).Exists() {
+			l.addCUE(err, positions)
+			return nil, l.diags
+		}
+		l.addCUE(outsideApps(err), positions)
 	}
 	l.checkTopLevel(v, positions)
 
@@ -274,6 +304,20 @@ func buildSchema(ctx *cue.Context) (cue.Value, error) {
 	return v, v.Err()
 }
 
+// outsideApps keeps the errors that do not belong to one app.
+func outsideApps(err error) error {
+	var out cueerrors.Error
+	for _, e := range cueerrors.Errors(err) {
+		if p := e.Path(); len(p) < 2 || p[0] != "apps" {
+			out = cueerrors.Append(out, e)
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	return out
+}
+
 // checkTopLevel rejects regular top-level fields other than apps: they
 // are almost always a misspelt apps.
 func (l *loader) checkTopLevel(v cue.Value, positions posIndex) {
@@ -293,7 +337,12 @@ func (l *loader) checkTopLevel(v cue.Value, positions posIndex) {
 // returns nil when the app has errors (already recorded).
 func (l *loader) decodeApp(id string, v cue.Value, positions posIndex) *schema.App {
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		l.addCUE(err, positions)
+		bad := l.unknownFields(id, v, positions)
+		for _, d := range l.fromCUE(err, positions) {
+			if d.App != id || !underAnyField(d.Path, bad) {
+				l.addDiag(d)
+			}
+		}
 		return nil
 	}
 	var app schema.App
@@ -334,15 +383,44 @@ func (l *loader) warn(pos schema.Pos, app, path, msg string) {
 	l.diags = append(l.diags, Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Warning: true})
 }
 
+// inlinePos matches the "file.cue:LINE:COL: " CUE puts inside the text of
+// a wrapped load error.
+var inlinePos = regexp.MustCompile(`\S+\.cue:\d+:\d+: `)
+
+// addLoadErrors records errors of loading (syntax, imports): they carry
+// a position but no field path, and their causes only in their text.
+func (l *loader) addLoadErrors(err error) {
+	for _, e := range cueerrors.Errors(err) {
+		msg := inlinePos.ReplaceAllString(e.Error(), "")
+		if len(e.Path()) > 0 { // the module or package that failed, not a field
+			msg = strings.TrimPrefix(msg, strings.Join(e.Path(), ".")+": ")
+		}
+		l.add(toPos(e.Position(), l.rel), "", "", msg)
+	}
+}
+
 // addCUE records every error in a CUE error list, pointing each at the
 // user's own source.
 func (l *loader) addCUE(err error, positions posIndex) {
-	for _, d := range fromCUE(cueerrors.Errors(err), positions, l.rel) {
-		if !d.Pos.IsValid() {
-			d.Pos = schema.Pos{File: l.firstFile}
-		}
-		if !l.diags.has(d) {
-			l.diags = append(l.diags, d)
-		}
+	if err == nil {
+		return
+	}
+	for _, d := range l.fromCUE(err, positions) {
+		l.addDiag(d)
+	}
+}
+
+func (l *loader) fromCUE(err error, positions posIndex) Diagnostics {
+	return fromCUE(cueerrors.Errors(err), positions, l.rel, l.rules)
+}
+
+// addDiag records a diagnostic once, pinned to a file if CUE could not
+// place it.
+func (l *loader) addDiag(d Diagnostic) {
+	if !d.Pos.IsValid() {
+		d.Pos = schema.Pos{File: l.firstFile}
+	}
+	if !l.diags.has(d) {
+		l.diags = append(l.diags, d)
 	}
 }

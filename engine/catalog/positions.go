@@ -1,8 +1,12 @@
 package catalog
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"cuelang.org/go/cue"
 
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/token"
@@ -15,60 +19,87 @@ import (
 // applied, so positions always point into the user's files, never into the
 // schema.
 type posIndex struct {
-	byPath map[string]schema.Pos
-	files  []string
+	byPath   map[string]schema.Pos
+	sels     map[string][]cue.Selector // the same paths as CUE selectors
+	files    []string
+	appFiles map[string]bool // files that declare something inside an app
 }
 
 func collectPositions(files []*ast.File, rel func(string) string) posIndex {
-	idx := posIndex{byPath: map[string]schema.Pos{}}
+	idx := posIndex{byPath: map[string]schema.Pos{}, sels: map[string][]cue.Selector{}, appFiles: map[string]bool{}}
 	for _, f := range files {
 		idx.files = append(idx.files, rel(f.Filename))
-		idx.walkDecls(f.Decls, "", rel)
+		idx.walkDecls(f.Decls, nil, rel)
 	}
 	return idx
 }
 
-func (idx posIndex) walkDecls(decls []ast.Decl, prefix string, rel func(string) string) {
+func (idx posIndex) walkDecls(decls []ast.Decl, sels []cue.Selector, rel func(string) string) {
 	for _, d := range decls {
 		switch d := d.(type) {
 		case *ast.Field:
 			name, ok := labelName(d.Label)
-			if !ok {
-				continue
+			if !ok || strings.HasPrefix(name, "#") || strings.HasPrefix(name, "_") {
+				continue // definitions and hidden fields are not data
 			}
-			path := joinPath(prefix, name)
+			path := append(slices.Clip(sels), cue.Str(name))
 			idx.record(path, d.Label.Pos(), rel)
 			idx.walkExpr(d.Value, path, rel)
 		case *ast.EmbedDecl:
-			idx.walkExpr(d.Expr, prefix, rel)
+			idx.walkExpr(d.Expr, sels, rel)
 		}
 	}
 }
 
-func (idx posIndex) walkExpr(e ast.Expr, path string, rel func(string) string) {
+func (idx posIndex) walkExpr(e ast.Expr, sels []cue.Selector, rel func(string) string) {
 	switch e := e.(type) {
 	case *ast.StructLit:
-		idx.walkDecls(e.Elts, path, rel)
+		idx.walkDecls(e.Elts, sels, rel)
 	case *ast.ListLit:
 		for i, el := range e.Elts {
-			p := path + "[" + strconv.Itoa(i) + "]"
-			idx.record(p, el.Pos(), rel)
-			idx.walkExpr(el, p, rel)
+			path := append(slices.Clip(sels), cue.Index(i))
+			idx.record(path, el.Pos(), rel)
+			idx.walkExpr(el, path, rel)
 		}
 	case *ast.BinaryExpr: // schema.#App & {...}
-		idx.walkExpr(e.X, path, rel)
-		idx.walkExpr(e.Y, path, rel)
+		idx.walkExpr(e.X, sels, rel)
+		idx.walkExpr(e.Y, sels, rel)
 	case *ast.ParenExpr:
-		idx.walkExpr(e.X, path, rel)
+		idx.walkExpr(e.X, sels, rel)
 	}
 }
 
 // record keeps the first position seen for a path.
-func (idx posIndex) record(path string, p token.Pos, rel func(string) string) {
-	if _, ok := idx.byPath[path]; ok || !p.IsValid() {
+func (idx posIndex) record(sels []cue.Selector, p token.Pos, rel func(string) string) {
+	if !p.IsValid() {
 		return
 	}
-	idx.byPath[path] = toPos(p, rel)
+	path := selectorPath(sels)
+	pos := toPos(p, rel)
+	if len(sels) > 2 && sels[0].String() == "apps" {
+		idx.appFiles[pos.File] = true
+	}
+	if _, ok := idx.byPath[path]; !ok {
+		idx.byPath[path] = pos
+		idx.sels[path] = sels
+	}
+}
+
+// selectorPath is the index's form of a path: fields joined by dots,
+// list indices as [i].
+func selectorPath(sels []cue.Selector) string {
+	var b strings.Builder
+	for _, s := range sels {
+		if s.Type() == cue.IndexLabel {
+			fmt.Fprintf(&b, "[%d]", s.Index())
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.Unquoted())
+	}
+	return b.String()
 }
 
 func toPos(p token.Pos, rel func(string) string) schema.Pos {
@@ -89,13 +120,6 @@ func labelName(l ast.Label) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func joinPath(prefix, name string) string {
-	if prefix == "" {
-		return name
-	}
-	return prefix + "." + name
 }
 
 // pathString turns CUE path selectors (as errors report them) into the
