@@ -15,7 +15,7 @@
 //	func TestSomething(t *testing.T) {
 //		env := podmantest.Shared(t)  // started once, torn down by Main
 //		ctx := env.Context(t)        // derived from the connection context
-//		dir := podmantest.BusyboxContext(t, "testdata/web")
+//		dir := podmantest.BusyboxContext(t, "testdata/images/web")
 //		report, err := images.Build(ctx, []string{filepath.Join(dir, "Dockerfile")}, …)
 //		…
 //		_, err = podmantest.WaitForHTTP(ctx, url, "<title>marker</title>", 10*time.Second)

@@ -22,8 +22,8 @@ import (
 )
 
 const (
-	marker   = "<title>archy-podmantest-web</title>" // in testdata/web/www/index.html
-	webPort  = 8080                                  // httpd's port in testdata/web/Dockerfile
+	marker   = "<title>archy-podmantest-web</title>" // in testdata/images/web/www/index.html
+	webPort  = 8080                                  // httpd's port in testdata/images/web/Dockerfile
 	localTag = "localhost/archy-podmantest-web:1"
 	repo     = "archy/podmantest-web" // its name in the local registry
 	httpWait = 15 * time.Second
@@ -41,7 +41,7 @@ func TestHarness(t *testing.T) {
 	remoteRef := env.Registry + "/" + repo + ":1"
 
 	// Build.
-	dir := podmantest.BusyboxContext(t, "testdata/web")
+	dir := podmantest.BusyboxContext(t, "../../testdata/images/web")
 	var buildLog bytes.Buffer
 	report, err := images.Build(ctx, []string{filepath.Join(dir, "Dockerfile")}, types.BuildOptions{
 		BuildOptions: define.BuildOptions{
