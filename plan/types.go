@@ -1,0 +1,61 @@
+package plan
+
+import "time"
+
+// Labels archy puts on what it creates.
+const (
+	LabelApp         = "archy.app"          // the app id
+	LabelSpecHash    = "archy.spec-hash"    // SpecHash of the spec the container was made from
+	LabelContextHash = "archy.context-hash" // on built images: hash of Dockerfile, context and build args
+)
+
+// Container states as Podman reports them.
+const (
+	StateRunning = "running"
+	StateCreated = "created"
+	StateExited  = "exited"
+	StateStopped = "stopped"
+	StatePaused  = "paused"
+)
+
+// Container is one container as observed.
+type Container struct {
+	ID        string
+	Name      string
+	State     string // running, created, exited, stopped, paused, …
+	ExitCode  int
+	OOMKilled bool
+	ImageID   string
+	Image     string // the reference it was created from
+	Labels    map[string]string
+	StartedAt time.Time
+}
+
+// Image is one local image as observed.
+type Image struct {
+	ID     string
+	Tags   []string // fully qualified: docker.io/library/nginx:1.27, localhost/ui:local
+	Labels map[string]string
+}
+
+// Observed is a snapshot of the runtime, taken with a constant number of
+// calls however many apps there are.
+type Observed struct {
+	Containers []Container
+	Images     []Image
+}
+
+// Intent is what the operator asked for and archy recorded, persisted
+// across runs: per app, keyed by id.
+type Intent map[string]AppIntent
+
+// AppIntent is the persisted state of one app.
+type AppIntent struct {
+	// Stopped: the operator stopped the app (archy stop); keep it stopped.
+	Stopped bool `json:"stopped,omitempty"`
+	// Adopted: the container was found, not created by archy.
+	Adopted bool `json:"adopted,omitempty"`
+	// SecretsHash is a keyed hash of the secret values the running
+	// container was given; it never leaves the state file.
+	SecretsHash string `json:"secrets_hash,omitempty"`
+}
