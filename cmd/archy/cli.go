@@ -27,6 +27,7 @@ type Globals struct {
 	DataDir   string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
 	LogFormat string `help:"Log format: text or json." enum:"text,json" default:"text"`
 
+	Tag             []string `short:"t" help:"Set a field marked @tag(NAME) in the app files: NAME=VALUE, as with cue -t. Repeatable." placeholder:"NAME=VALUE"`
 	ContextRoot     []string `help:"Directory build contexts may live in (default: the parent of --apps). Repeatable." placeholder:"DIR"`
 	AllowHostPath   []string `help:"Directory host-path volumes may live in, besides --data-dir. Repeatable." placeholder:"DIR"`
 	AllowPrivileged []string `help:"App allowed to run privileged. Repeatable." placeholder:"APP"`
@@ -38,6 +39,7 @@ type Globals struct {
 // catalogOptions are the operator's choices the checks depend on.
 func (g *Globals) catalogOptions() catalog.Options {
 	return catalog.Options{
+		Tags:            g.Tag,
 		ContextRoots:    g.ContextRoot,
 		HostPathRoots:   append([]string{g.DataDir}, g.AllowHostPath...),
 		AllowPrivileged: g.AllowPrivileged,

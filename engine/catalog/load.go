@@ -33,6 +33,10 @@ type Options struct {
 	// AllowPrivileged lists the app ids the operator lets run privileged.
 	AllowPrivileged []string
 
+	// Tags set values of fields marked @tag(name) in the app files,
+	// "name=value" as with cue -t (ports of a test node, say).
+	Tags []string
+
 	// Overlay replaces or adds files (absolute path -> content) in place of
 	// the disk; tests and the fuzzer use it.
 	Overlay map[string][]byte
@@ -253,7 +257,7 @@ func (l *loader) checkPackageClauses(files []string) bool {
 // becomes a virtual archy.dev/archy module holding the embedded schema, so
 // that `import "archy.dev/archy/schema"` works without any setup.
 func (l *loader) loadConfig() (*load.Config, error) {
-	cfg := &load.Config{Dir: l.dir, Overlay: map[string]load.Source{}}
+	cfg := &load.Config{Dir: l.dir, Tags: l.opts.Tags, Overlay: map[string]load.Source{}}
 	for name, src := range l.opts.Overlay {
 		cfg.Overlay[name] = load.FromBytes(src)
 	}
