@@ -1,0 +1,315 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"archy.dev/archy/schema"
+)
+
+// Action is one thing archy does to an app.
+type Action string
+
+const (
+	Adopt    Action = "adopt"    // record a container archy did not create
+	Build    Action = "build"    // build the image from its context
+	Pull     Action = "pull"     // pull the image
+	Create   Action = "create"   // create the missing container
+	Recreate Action = "recreate" // remove and create again; volumes kept
+	Start    Action = "start"
+	Stop     Action = "stop"
+	Remove   Action = "remove" // remove an undeclared archy container (--prune)
+)
+
+// Labels beyond the hashes: the spec itself, so a later plan can name the
+// fields that changed.
+const LabelSpec = "archy.spec"
+
+// Desired is one app as archy wants it, with what plan cannot work out
+// itself because it needs the file system or secret values.
+type Desired struct {
+	App         *schema.App
+	ContextHash string // build sources: hash of Dockerfile, context, build args
+	SecretsHash string // keyed hash of the secret values; "" when none
+}
+
+// Input is everything a plan is made from.
+type Input struct {
+	Desired  []Desired
+	Observed Observed
+	Intent   Intent
+	Prune    bool            // remove archy containers of undeclared apps
+	Upgrade  map[string]bool // recreate these apps even when adopted or unchanged
+}
+
+// Step is what happens to one app. No actions means no change.
+type Step struct {
+	App       string   `json:"app"`
+	Container string   `json:"container"`
+	Level     int      `json:"level"` // 1-based; 0 for removals
+	Actions   []Action `json:"actions"`
+	Reasons   []string `json:"reasons"`
+	// Blocked says why the app cannot be brought up; it has no actions.
+	Blocked string `json:"blocked,omitempty"`
+	// Notes are facts that change nothing (an adopted container that
+	// differs from its spec, say).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Has reports whether the step includes action a.
+func (s Step) Has(a Action) bool {
+	for _, x := range s.Actions {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan is the ordered steps for every app.
+type Plan struct {
+	Steps []Step `json:"steps"`
+	// Fingerprint identifies the live state and inputs the plan was made
+	// from: a saved plan is refused once it no longer matches.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Changes counts the steps that do something.
+func (p Plan) Changes() int {
+	n := 0
+	for _, s := range p.Steps {
+		if len(s.Actions) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Count returns how many steps include each action.
+func (p Plan) Count() map[Action]int {
+	m := map[Action]int{}
+	for _, s := range p.Steps {
+		for _, a := range s.Actions {
+			m[a]++
+		}
+	}
+	return m
+}
+
+// Diff compares the desired apps with the observed state and the
+// operator's intent and returns the steps, in dependency order. It is
+// pure: the same input always gives the same plan.
+func Diff(in Input) (Plan, error) {
+	apps := map[string]Desired{}
+	g := Graph{}
+	for _, d := range in.Desired {
+		apps[d.App.ID] = d
+		g[d.App.ID] = nil
+		for _, dep := range d.App.Dependencies {
+			g[d.App.ID] = append(g[d.App.ID], dep.AppID)
+		}
+	}
+	levels, err := Levels(g)
+	if err != nil {
+		return Plan{}, err
+	}
+	containers := map[string]*Container{}
+	for i := range in.Observed.Containers {
+		c := &in.Observed.Containers[i]
+		containers[c.Name] = c
+	}
+	images := map[string]*Image{}
+	for i := range in.Observed.Images {
+		img := &in.Observed.Images[i]
+		for _, t := range img.Tags {
+			images[NormalizeRef(t)] = img
+		}
+	}
+
+	var p Plan
+	for i, level := range levels {
+		for _, id := range level {
+			d := apps[id]
+			s := diffApp(d, containers[d.App.ContainerName], images, in.Intent[id], in.Upgrade[id])
+			s.Level = i + 1
+			p.Steps = append(p.Steps, s)
+		}
+	}
+	p.Steps = append(p.Steps, orphans(in, apps)...)
+	p.Fingerprint = fingerprint(in)
+	return p, nil
+}
+
+// diffApp decides one app's actions.
+func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent, upgrade bool) Step {
+	app := d.App
+	s := Step{App: app.ID, Container: app.ContainerName, Actions: []Action{}, Reasons: []string{}}
+	add := func(a Action, reason string) {
+		if !s.Has(a) {
+			s.Actions = append(s.Actions, a)
+		}
+		if reason != "" {
+			s.Reasons = append(s.Reasons, reason)
+		}
+	}
+
+	// The image.
+	src := app.Container.Source
+	ref := NormalizeRef(src.ImageRef())
+	img := images[ref]
+	rebuilt := false
+	switch src.Type {
+	case schema.SourceBuild:
+		switch {
+		case img == nil:
+			add(Build, "image "+src.Tag+" missing")
+		case img.Labels[LabelContextHash] != d.ContextHash:
+			add(Build, "build context changed")
+		case src.AlwaysRebuild:
+			add(Build, "always_rebuild is set")
+		}
+		rebuilt = s.Has(Build) && img != nil
+	case schema.SourcePull:
+		switch {
+		case src.PullPolicy == "always" || src.PullPolicy == "newer":
+			add(Pull, "pull_policy is "+src.PullPolicy)
+		case img != nil:
+		case src.PullPolicy == "never":
+			s.Blocked = "image " + src.Image + " is missing and pull_policy is never"
+			s.Actions = []Action{}
+			return s
+		default:
+			add(Pull, "image "+src.Image+" missing")
+		}
+	}
+
+	// The container.
+	stoppedByOperator := intent.Stopped
+	switch {
+	case c == nil:
+		add(Create, "container missing")
+	case c.Labels[LabelApp] == "" && !upgrade:
+		// Not made by archy: adopt it, never recreate it implicitly.
+		if !intent.Adopted {
+			add(Adopt, "container "+c.Name+" exists but was not created by archy")
+		}
+		if c.Image != "" && NormalizeRef(c.Image) != ref {
+			s.Notes = append(s.Notes, fmt.Sprintf("runs %s, not %s: archy upgrade %s recreates it", c.Image, ref, app.ID))
+		}
+	default:
+		if r := recreateReasons(d, c, img, rebuilt, intent, upgrade); len(r) > 0 {
+			add(Recreate, "")
+			s.Reasons = append(s.Reasons, r...)
+		}
+	}
+
+	// Running or not.
+	creating := s.Has(Create) || s.Has(Recreate)
+	switch {
+	case creating && !stoppedByOperator:
+		add(Start, "")
+	case creating:
+		s.Notes = append(s.Notes, "stays stopped (archy stop)")
+	case c.State == StateRunning && stoppedByOperator:
+		add(Stop, "stopped by the operator (archy stop)")
+	case c.State != StateRunning && !stoppedByOperator:
+		add(Start, stateReason(c))
+	}
+	return s
+}
+
+// recreateReasons says why a container archy made must be made again.
+func recreateReasons(d Desired, c *Container, img *Image, rebuilt bool, intent AppIntent, upgrade bool) []string {
+	var r []string
+	switch old := c.Labels[LabelSpecHash]; {
+	case old == "" && upgrade:
+		r = append(r, "upgrade requested (the container was not created by archy)")
+	case old != SpecHash(d.App):
+		r = append(r, specChanges(c.Labels[LabelSpec], SpecJSON(d.App))...)
+	}
+	switch {
+	case rebuilt:
+		r = append(r, "image is rebuilt")
+	case img != nil && c.ImageID != "" && c.ImageID != img.ID:
+		r = append(r, "image "+d.App.Container.Source.ImageRef()+" now points to a new image")
+	}
+	if d.SecretsHash != intent.SecretsHash && intent.SecretsHash != "" {
+		r = append(r, "secret values changed")
+	}
+	if upgrade && len(r) == 0 {
+		r = append(r, "upgrade requested")
+	}
+	return r
+}
+
+// stateReason describes why a container is not running.
+func stateReason(c *Container) string {
+	switch {
+	case c.OOMKilled:
+		return fmt.Sprintf("killed out of memory (exit %d)", c.ExitCode)
+	case c.State == StateExited || c.State == StateStopped:
+		return fmt.Sprintf("%s (%d)", c.State, c.ExitCode)
+	}
+	return c.State
+}
+
+// orphans are containers archy created for apps no longer declared: removed
+// only with Prune, and only those carrying archy's label.
+func orphans(in Input, apps map[string]Desired) []Step {
+	var out []Step
+	for _, c := range in.Observed.Containers {
+		id := c.Labels[LabelApp]
+		if id == "" {
+			continue
+		}
+		if _, declared := apps[id]; declared {
+			continue
+		}
+		s := Step{App: id, Container: c.Name, Actions: []Action{}, Reasons: []string{"app " + id + " is no longer declared"}}
+		if in.Prune {
+			s.Actions = append(s.Actions, Remove)
+		} else {
+			s.Notes = []string{"archy apply --prune removes it"}
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Container < out[j].Container })
+	return out
+}
+
+// fingerprint hashes what the plan depends on, in a stable order.
+func fingerprint(in Input) string {
+	var b strings.Builder
+	desired := append([]Desired(nil), in.Desired...)
+	sort.Slice(desired, func(i, j int) bool { return desired[i].App.ID < desired[j].App.ID })
+	for _, d := range desired {
+		fmt.Fprintf(&b, "app %s %s %s %s\n", d.App.ID, SpecHash(d.App), d.ContextHash, d.SecretsHash)
+	}
+	cs := append([]Container(nil), in.Observed.Containers...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	for _, c := range cs {
+		fmt.Fprintf(&b, "ctr %s %s %s %s %s\n", c.Name, c.ID, c.State, c.ImageID, c.Labels[LabelSpecHash])
+	}
+	var imgs []string
+	for _, img := range in.Observed.Images {
+		tags := append([]string(nil), img.Tags...)
+		sort.Strings(tags)
+		imgs = append(imgs, img.ID+" "+strings.Join(tags, ","))
+	}
+	sort.Strings(imgs)
+	for _, i := range imgs {
+		fmt.Fprintf(&b, "img %s\n", i)
+	}
+	ids := make([]string, 0, len(in.Intent))
+	for id := range in.Intent {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		it := in.Intent[id]
+		fmt.Fprintf(&b, "intent %s %t %t %s\n", id, it.Stopped, it.Adopted, it.SecretsHash)
+	}
+	fmt.Fprintf(&b, "prune %t\n", in.Prune)
+	return hash(b.String())
+}

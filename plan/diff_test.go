@@ -1,0 +1,187 @@
+package plan
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"archy.dev/archy/schema"
+)
+
+func app(id string, mod ...func(*schema.App)) *schema.App {
+	a := &schema.App{
+		ID: id, ContainerName: id, Role: "service",
+		Container:   schema.Container{Source: &schema.Source{Type: "pull", Image: "docker.io/example/" + id + ":1", PullPolicy: "missing"}},
+		Environment: map[string]string{},
+		Security:    schema.Security{NetworkPolicy: "bridge"},
+	}
+	for _, m := range mod {
+		m(a)
+	}
+	return a
+}
+
+func built(a *schema.App) {
+	a.Container.Source = &schema.Source{Type: "build", Tag: "localhost/" + a.ID + ":local", Dockerfile: "Dockerfile"}
+}
+
+func dependsOn(ids ...string) func(*schema.App) {
+	return func(a *schema.App) {
+		for _, id := range ids {
+			a.Dependencies = append(a.Dependencies, schema.Dependency{AppID: id, Condition: "healthy"})
+		}
+	}
+}
+
+// converged returns the observed state archy leaves behind for apps.
+func converged(ds ...Desired) Observed {
+	var o Observed
+	for _, d := range ds {
+		ref := NormalizeRef(d.App.Container.Source.ImageRef())
+		o.Images = append(o.Images, Image{ID: "img-" + d.App.ID, Tags: []string{ref},
+			Labels: map[string]string{LabelContextHash: d.ContextHash}})
+		o.Containers = append(o.Containers, Container{ID: "ctr-" + d.App.ID, Name: d.App.ContainerName,
+			State: StateRunning, ImageID: "img-" + d.App.ID, Image: ref,
+			Labels: map[string]string{LabelApp: d.App.ID, LabelSpecHash: SpecHash(d.App), LabelSpec: SpecJSON(d.App)}})
+	}
+	return o
+}
+
+// summary renders steps compactly: "app: actions | reasons | notes".
+func summary(p Plan) []string {
+	var out []string
+	for _, s := range p.Steps {
+		line := fmt.Sprintf("%d %s: %v | %v", s.Level, s.App, s.Actions, s.Reasons)
+		if s.Blocked != "" {
+			line += " | blocked: " + s.Blocked
+		}
+		if len(s.Notes) > 0 {
+			line += fmt.Sprintf(" | notes: %v", s.Notes)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func TestDiff(t *testing.T) {
+	core := Desired{App: app("core")}
+	ui := Desired{App: app("ui", built, dependsOn("core")), ContextHash: "ctx1"}
+	node := []Desired{ui, core}
+
+	withState := func(o Observed, name, state string, exit int, oom bool) Observed {
+		o.Containers = append([]Container(nil), o.Containers...)
+		for i := range o.Containers {
+			if o.Containers[i].Name == name {
+				o.Containers[i].State, o.Containers[i].ExitCode, o.Containers[i].OOMKilled = state, exit, oom
+			}
+		}
+		return o
+	}
+	changedUI := Desired{App: app("ui", built, dependsOn("core"), func(a *schema.App) {
+		a.Environment = map[string]string{"FOO": "2"}
+		a.Ports = []schema.Port{{Container: 80, Host: 8081, Protocol: "tcp"}}
+	}), ContextHash: "ctx1"}
+	handMade := converged(core)
+	handMade.Containers[0].Labels = map[string]string{}
+	handMade.Containers[0].Image = "docker.io/example/core:0.9"
+
+	tests := []struct {
+		name string
+		in   Input
+		want []string
+	}{
+		{"fresh node: build or pull, create, start in dependency order",
+			Input{Desired: node},
+			[]string{
+				"1 core: [pull create start] | [image docker.io/example/core:1 missing container missing]",
+				"2 ui: [build create start] | [image localhost/ui:local missing container missing]",
+			}},
+		{"converged: nothing to do",
+			Input{Desired: node, Observed: converged(node...)},
+			[]string{"1 core: [] | []", "2 ui: [] | []"}},
+		{"exited and OOM-killed containers are started with the reason",
+			Input{Desired: node, Observed: withState(withState(converged(node...), "core", "exited", 137, false), "ui", "exited", 137, true)},
+			[]string{"1 core: [start] | [exited (137)]", "2 ui: [start] | [killed out of memory (exit 137)]"}},
+		{"operator stopped an app: a running one is stopped, a stopped one stays",
+			Input{Desired: node, Observed: withState(converged(node...), "ui", "exited", 0, false),
+				Intent: Intent{"core": {Stopped: true}, "ui": {Stopped: true}}},
+			[]string{"1 core: [stop] | [stopped by the operator (archy stop)]", "2 ui: [] | []"}},
+		{"context changed: rebuild and recreate",
+			Input{Desired: []Desired{core, {App: ui.App, ContextHash: "ctx2"}}, Observed: converged(node...)},
+			[]string{"1 core: [] | []", "2 ui: [build recreate start] | [build context changed image is rebuilt]"}},
+		{"spec changed: recreate naming the fields",
+			Input{Desired: []Desired{core, changedUI}, Observed: converged(node...)},
+			[]string{"1 core: [] | []", "2 ui: [recreate start] | [environment.FOO added ports[0].container added ports[0].host added ports[0].protocol added]"}},
+		{"hand-made container: adopted, started if stopped, never recreated; drift noted",
+			Input{Desired: []Desired{core}, Observed: withState(handMade, "core", "exited", 0, false)},
+			[]string{"1 core: [adopt start] | [container core exists but was not created by archy exited (0)] | notes: [runs docker.io/example/core:0.9, not docker.io/example/core:1: archy upgrade core recreates it]"}},
+		{"adopted earlier: nothing to do, drift still noted",
+			Input{Desired: []Desired{core}, Observed: handMade, Intent: Intent{"core": {Adopted: true}}},
+			[]string{"1 core: [] | [] | notes: [runs docker.io/example/core:0.9, not docker.io/example/core:1: archy upgrade core recreates it]"}},
+		{"upgrade recreates an adopted container",
+			Input{Desired: []Desired{core}, Observed: handMade, Intent: Intent{"core": {Adopted: true}}, Upgrade: map[string]bool{"core": true}},
+			[]string{"1 core: [recreate start] | [upgrade requested (the container was not created by archy)]"}},
+		{"secret values changed: recreate",
+			Input{Desired: []Desired{{App: core.App, SecretsHash: "s2"}}, Observed: converged(core), Intent: Intent{"core": {SecretsHash: "s1"}}},
+			[]string{"1 core: [recreate start] | [secret values changed]"}},
+		{"image retagged behind archy's back: recreate",
+			Input{Desired: []Desired{core}, Observed: func() Observed { o := converged(core); o.Images[0].ID = "img-new"; return o }()},
+			[]string{"1 core: [recreate start] | [image docker.io/example/core:1 now points to a new image]"}},
+		{"pull_policy never with the image missing: blocked",
+			Input{Desired: []Desired{{App: app("core", func(a *schema.App) { a.Container.Source.PullPolicy = "never" })}}},
+			[]string{"1 core: [] | [] | blocked: image docker.io/example/core:1 is missing and pull_policy is never"}},
+		{"pull_policy always pulls every time",
+			Input{Desired: []Desired{{App: app("core", func(a *schema.App) { a.Container.Source.PullPolicy = "always" })}}, Observed: converged(core)},
+			[]string{"1 core: [pull] | [pull_policy is always]"}},
+		{"undeclared archy container: noted, removed only with prune",
+			Input{Desired: []Desired{core}, Observed: converged(core, ui)},
+			[]string{"1 core: [] | []", "0 ui: [] | [app ui is no longer declared] | notes: [archy apply --prune removes it]"}},
+		{"prune removes it",
+			Input{Desired: []Desired{core}, Observed: converged(core, ui), Prune: true},
+			[]string{"1 core: [] | []", "0 ui: [remove] | [app ui is no longer declared]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Diff(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, summary(p)); diff != "" {
+				t.Errorf("plan mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFingerprintMovesWithLiveState(t *testing.T) {
+	core := Desired{App: app("core")}
+	a, _ := Diff(Input{Desired: []Desired{core}, Observed: converged(core)})
+	b, _ := Diff(Input{Desired: []Desired{core}, Observed: converged(core)})
+	if a.Fingerprint != b.Fingerprint {
+		t.Fatal("same input, different fingerprints")
+	}
+	moved := converged(core)
+	moved.Containers[0].State = StateExited
+	c, _ := Diff(Input{Desired: []Desired{core}, Observed: moved})
+	if c.Fingerprint == a.Fingerprint {
+		t.Error("fingerprint did not change when a container stopped")
+	}
+}
+
+func TestNormalizeRef(t *testing.T) {
+	for in, want := range map[string]string{
+		"nginx":                           "docker.io/library/nginx:latest",
+		"nginx:1.27":                      "docker.io/library/nginx:1.27",
+		"docker.io/nginx:1":               "docker.io/library/nginx:1",
+		"btcpayserver/bitcoinknots:28.1":  "docker.io/btcpayserver/bitcoinknots:28.1",
+		"localhost/ui:local":              "localhost/ui:local",
+		"127.0.0.1:5000/sim/explorer:1.0": "127.0.0.1:5000/sim/explorer:1.0",
+		"127.0.0.1:5000/sim/explorer":     "127.0.0.1:5000/sim/explorer:latest",
+		"ghcr.io/x/y@sha256:abc":          "ghcr.io/x/y@sha256:abc",
+	} {
+		if got := NormalizeRef(in); got != want {
+			t.Errorf("NormalizeRef(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

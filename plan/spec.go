@@ -1,0 +1,150 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"archy.dev/archy/schema"
+)
+
+// containerSpec is the part of an app that shapes its container, without
+// secret values (only secret names and where they go). Its JSON is
+// canonical (struct order, sorted map keys), so equal specs hash equal.
+type containerSpec struct {
+	Image       string            `json:"image"`
+	Command     []string          `json:"command,omitempty"`
+	Entrypoint  []string          `json:"entrypoint,omitempty"`
+	Environment map[string]string `json:"environment,omitempty"`
+	Ports       []schema.Port     `json:"ports,omitempty"`
+	Volumes     []schema.Volume   `json:"volumes,omitempty"`
+	Secrets     []schema.Secret   `json:"secrets,omitempty"`
+	Resources   schema.Resources  `json:"resources"`
+	Security    schema.Security   `json:"security"`
+}
+
+// SpecJSON is the normalised, secret-free spec of an app's container, as
+// archy records it in the archy.spec label.
+func SpecJSON(app *schema.App) string {
+	s := containerSpec{
+		Image:       NormalizeRef(app.Container.Source.ImageRef()),
+		Command:     app.Command,
+		Entrypoint:  app.Entrypoint,
+		Environment: app.Environment,
+		Ports:       app.Ports,
+		Volumes:     app.Volumes,
+		Secrets:     app.Secrets,
+		Resources:   app.Resources,
+		Security:    app.Security,
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("encoding spec of %s: %v", app.ID, err)) // plain data: cannot fail
+	}
+	return string(b)
+}
+
+// SpecHash hashes SpecJSON: the archy.spec-hash label.
+func SpecHash(app *schema.App) string {
+	return hash(SpecJSON(app))
+}
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// specChanges names the fields that differ between two spec JSONs:
+// "environment.FOO changed", "ports[0].host changed". Unreadable input
+// (a container made by an older archy) is reported as "spec changed".
+func specChanges(old, cur string) []string {
+	a, errA := flatten(old)
+	b, errB := flatten(cur)
+	if errA != nil || errB != nil {
+		return []string{"spec changed"}
+	}
+	var out []string
+	for k, v := range b {
+		if ov, ok := a[k]; !ok {
+			out = append(out, k+" added")
+		} else if ov != v {
+			out = append(out, k+" changed")
+		}
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			out = append(out, k+" removed")
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return []string{"spec changed"}
+	}
+	return out
+}
+
+// flatten turns a JSON document into path -> scalar JSON text.
+func flatten(doc string) (map[string]string, error) {
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				walk(join(prefix, k), x)
+			}
+		case []any:
+			if len(v) == 0 {
+				out[prefix] = "[]"
+			}
+			for i, x := range v {
+				walk(fmt.Sprintf("%s[%d]", prefix, i), x)
+			}
+		default:
+			b, _ := json.Marshal(v)
+			out[prefix] = string(b)
+		}
+	}
+	walk("", v)
+	return out, nil
+}
+
+func join(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
+// NormalizeRef writes an image reference the way Podman lists it:
+// docker.io/library/nginx:latest for nginx, with the default tag.
+func NormalizeRef(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	name, digest, hasDigest := strings.Cut(ref, "@")
+	first, rest, hasSlash := strings.Cut(name, "/")
+	if first == "docker.io" && !strings.Contains(rest, "/") {
+		name = "docker.io/library/" + rest
+	} else if !hasSlash || (!strings.ContainsAny(first, ".:") && first != "localhost") {
+		if !strings.Contains(name, "/") {
+			name = "library/" + name
+		}
+		name = "docker.io/" + name
+	}
+	lastSlash := strings.LastIndex(name, "/")
+	if !strings.Contains(name[lastSlash+1:], ":") && !hasDigest {
+		name += ":latest"
+	}
+	if hasDigest {
+		return name + "@" + digest
+	}
+	return name
+}
