@@ -1,0 +1,414 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+	"golang.org/x/sync/errgroup"
+
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// Applier carries out plans against a Runtime.
+type Applier struct {
+	Runtime Runtime
+	State   StateStore
+	// Out receives progress: a line per app and step, build and pull
+	// output indented below.
+	Out io.Writer
+	// Parallel is how many apps of one level run at once (default 4).
+	Parallel int
+	// WaitTimeout is the least time a dependent waits for a dependency's
+	// condition (default 60 s); a health check's own timing may extend it.
+	WaitTimeout time.Duration
+	// StopTimeout is how long a container gets to stop before it is
+	// killed (default 10 s).
+	StopTimeout time.Duration
+
+	mu       sync.Mutex // guards results, ready and the state file
+	out      sync.Mutex // serialises writes to Out
+	results  map[string]*Outcome
+	ready    map[string]*readiness
+	declared map[string]*schema.App
+}
+
+// Outcome is what happened to one app.
+type Outcome struct {
+	App      string
+	Done     []plan.Action
+	Err      error
+	Skipped  string // why it was not attempted
+	Duration time.Duration
+}
+
+// Report is the outcome of every app that had something to do.
+type Report struct {
+	Outcomes []Outcome
+}
+
+// Failed is the apps whose steps failed (not those skipped because of
+// them: knock-on failures are not failures of their own).
+func (r Report) Failed() []Outcome {
+	var out []Outcome
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Err joins every failure, or is nil.
+func (r Report) Err() error {
+	var err *multierror.Error
+	for _, o := range r.Failed() {
+		err = multierror.Append(err, o.Err)
+	}
+	if err == nil {
+		return nil
+	}
+	err.ErrorFormat = func(es []error) string {
+		lines := make([]string, len(es))
+		for i, e := range es {
+			lines[i] = "  " + e.Error()
+		}
+		return fmt.Sprintf("%d apps failed:\n%s", len(es), strings.Join(lines, "\n"))
+	}
+	return err
+}
+
+// readiness memoises whether an app met a dependency condition, so that
+// several dependents wait on one probe loop.
+type readiness struct {
+	once sync.Once
+	err  error
+}
+
+// Apply runs the plan level by level: removals first, then each level's
+// apps in parallel. An app whose dependency failed, was skipped or did
+// not meet its condition is skipped; one failure never stops unrelated
+// apps.
+func (a *Applier) Apply(ctx context.Context, p plan.Plan, desired map[string]plan.Desired) Report {
+	a.results = map[string]*Outcome{}
+	a.ready = map[string]*readiness{}
+	a.declared = map[string]*schema.App{}
+	for id, d := range desired {
+		a.declared[id] = d.App
+	}
+	parallel := a.Parallel
+	if parallel < 1 {
+		parallel = 4
+	}
+	levels := map[int][]plan.Step{}
+	maxLevel := 0
+	for _, s := range p.Steps {
+		levels[s.Level] = append(levels[s.Level], s)
+		maxLevel = max(maxLevel, s.Level)
+	}
+	var report Report
+	for level := 0; level <= maxLevel; level++ {
+		var g errgroup.Group
+		g.SetLimit(parallel)
+		for _, s := range levels[level] {
+			if len(s.Actions) == 0 && s.Blocked == "" {
+				continue
+			}
+			g.Go(func() error {
+				a.applyStep(ctx, s, desired)
+				return nil
+			})
+		}
+		g.Wait()
+	}
+	for _, s := range p.Steps {
+		if o, ok := a.results[s.App]; ok {
+			report.Outcomes = append(report.Outcomes, *o)
+		}
+	}
+	return report
+}
+
+func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string]plan.Desired) {
+	start := time.Now()
+	o := &Outcome{App: s.App}
+	defer func() {
+		o.Duration = time.Since(start)
+		a.mu.Lock()
+		a.results[s.App] = o
+		a.mu.Unlock()
+	}()
+	if s.Blocked != "" {
+		o.Err = fmt.Errorf("%s: %s", s.App, s.Blocked)
+		a.printf("%s: blocked: %s", s.App, s.Blocked)
+		return
+	}
+	d, declared := desired[s.App]
+	if !declared { // an undeclared app: the only action is remove
+		o.Err = a.do(ctx, s, plan.Desired{App: &schema.App{ID: s.App, ContainerName: s.Container}}, o)
+		a.report(o, start)
+		return
+	}
+	if reason := a.waitForDependencies(ctx, d.App); reason != "" {
+		o.Skipped = reason
+		a.printf("%s: skipped: %s", s.App, reason)
+		return
+	}
+	o.Err = a.do(ctx, s, d, o)
+	a.report(o, start)
+}
+
+func (a *Applier) report(o *Outcome, start time.Time) {
+	took := time.Since(start).Round(100 * time.Millisecond)
+	if o.Err != nil {
+		a.printf("%s: failed after %s: %v", o.App, took, o.Err)
+		return
+	}
+	a.printf("%s: %s (%s)", o.App, pastTense(o.Done), took)
+}
+
+// waitForDependencies returns why the app must be skipped, or "".
+func (a *Applier) waitForDependencies(ctx context.Context, app *schema.App) string {
+	for _, dep := range app.Dependencies {
+		a.mu.Lock()
+		res, attempted := a.results[dep.AppID]
+		a.mu.Unlock()
+		if attempted && res.Err != nil {
+			return "dependency " + dep.AppID + " failed"
+		}
+		if attempted && res.Skipped != "" {
+			return "dependency " + dep.AppID + " was skipped"
+		}
+	}
+	for _, dep := range app.Dependencies {
+		if err := a.dependencyReady(ctx, dep); err != nil {
+			return fmt.Sprintf("dependency %s is not %s: %v", dep.AppID, dep.Condition, err)
+		}
+	}
+	return ""
+}
+
+// dependencyReady waits, once per app and condition, for a dependency to
+// be started or healthy.
+func (a *Applier) dependencyReady(ctx context.Context, dep schema.Dependency) error {
+	a.mu.Lock()
+	key := dep.AppID + "/" + dep.Condition
+	r, ok := a.ready[key]
+	if !ok {
+		r = &readiness{}
+		a.ready[key] = r
+	}
+	app := a.appOf(dep.AppID)
+	a.mu.Unlock()
+	r.once.Do(func() {
+		if app == nil {
+			r.err = errors.New("not declared")
+			return
+		}
+		wait := a.WaitTimeout
+		if wait <= 0 {
+			wait = 60 * time.Second
+		}
+		if dep.Condition == "started" {
+			check := *app
+			check.HealthCheck = nil // running is enough
+			r.err = WaitHealthy(ctx, a.Runtime, &check, min(wait, 10*time.Second))
+			return
+		}
+		r.err = WaitHealthy(ctx, a.Runtime, app, wait)
+	})
+	return r.err
+}
+
+// appOf returns a declared app; callers hold a.mu.
+func (a *Applier) appOf(id string) *schema.App {
+	return a.declared[id]
+}
+
+// do performs one app's actions in order.
+func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcome) error {
+	app := d.App
+	rt := a.Runtime
+	var pulledID string
+	for _, act := range s.Actions {
+		var err error
+		switch act {
+		case plan.Build:
+			src := app.Container.Source
+			a.printf("%s: building %s from %s", app.ID, src.Tag, src.Context)
+			_, err = rt.Build(ctx, BuildSpec{
+				ContextDir: src.ContextDir, Dockerfile: src.Dockerfile, Tag: src.Tag, BuildArgs: src.BuildArgs,
+				Labels: map[string]string{plan.LabelApp: app.ID, plan.LabelContextHash: d.ContextHash},
+			}, a.indented(app.ID))
+			err = wrap(err, "building %s", app.ID)
+		case plan.Pull:
+			src := app.Container.Source
+			a.printf("%s: pulling %s", app.ID, src.Image)
+			pulledID, err = rt.Pull(ctx, src.Image, src.PullPolicy, a.indented(app.ID))
+			err = wrap(err, "pulling %s", src.Image)
+			if err == nil && !s.Has(plan.Create) && !s.Has(plan.Recreate) {
+				err = a.recreateIfNewImage(ctx, d, pulledID, o)
+			}
+		case plan.Adopt:
+			err = a.updateState(func(st *State) {
+				it := st.Apps[app.ID]
+				it.Adopted = true
+				st.Apps[app.ID] = it
+			})
+		case plan.Create:
+			err = a.create(ctx, d)
+		case plan.Recreate:
+			if err = rt.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+				err = wrap(err, "removing %s to recreate it", app.ContainerName)
+			} else {
+				err = a.create(ctx, d)
+			}
+		case plan.Start:
+			err = a.start(ctx, app)
+		case plan.Stop:
+			err = wrap(rt.Stop(ctx, app.ContainerName, a.stopTimeout()), "stopping %s", app.ContainerName)
+		case plan.Remove:
+			err = wrap(rt.Remove(ctx, s.Container), "removing %s", s.Container)
+			if err == nil {
+				err = a.updateState(func(st *State) { delete(st.Apps, s.App) })
+			}
+		}
+		if err != nil {
+			return err
+		}
+		o.Done = append(o.Done, act)
+	}
+	return nil
+}
+
+// recreateIfNewImage recreates a container after a pull (pull_policy
+// always or newer) brought a different image than it runs.
+func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageID string, o *Outcome) error {
+	c, err := a.Runtime.Inspect(ctx, d.App.ContainerName)
+	if errors.Is(err, ErrNotFound) || (err == nil && c.ImageID == imageID) {
+		return nil
+	}
+	if err != nil {
+		return wrap(err, "inspecting %s", d.App.ContainerName)
+	}
+	a.printf("%s: the pull brought a new image; recreating", d.App.ID)
+	if err := a.Runtime.Remove(ctx, d.App.ContainerName); err != nil {
+		return wrap(err, "removing %s to recreate it", d.App.ContainerName)
+	}
+	if err := a.create(ctx, d); err != nil {
+		return err
+	}
+	o.Done = append(o.Done, plan.Recreate)
+	if st, _ := a.State.Load(); st.Apps[d.App.ID].Stopped {
+		return nil
+	}
+	return a.start(ctx, d.App)
+}
+
+func (a *Applier) create(ctx context.Context, d plan.Desired) error {
+	spec, err := containerSpec(d.App, d.App.Container.Source.ImageRef())
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.App.ID, err)
+	}
+	if _, err := a.Runtime.Create(ctx, spec); err != nil {
+		return wrap(err, "creating %s", d.App.ContainerName)
+	}
+	return a.updateState(func(st *State) {
+		it := st.Apps[d.App.ID]
+		it.SecretsHash = d.SecretsHash
+		it.Adopted = false
+		st.Apps[d.App.ID] = it
+	})
+}
+
+// start starts a container and checks it did not exit at once.
+func (a *Applier) start(ctx context.Context, app *schema.App) error {
+	if err := a.Runtime.Start(ctx, app.ContainerName); err != nil {
+		return wrap(err, "starting %s", app.ContainerName)
+	}
+	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
+	if err != nil {
+		return wrap(err, "inspecting %s", app.ContainerName)
+	}
+	if c.State != plan.StateRunning {
+		return fmt.Errorf("%s %s (%d) right after it started; see archy logs %s", app.ContainerName, c.State, c.ExitCode, app.ID)
+	}
+	return nil
+}
+
+func (a *Applier) stopTimeout() time.Duration {
+	if a.StopTimeout > 0 {
+		return a.StopTimeout
+	}
+	return 10 * time.Second
+}
+
+func (a *Applier) updateState(change func(*State)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.State.Update(change)
+}
+
+func (a *Applier) printf(format string, args ...any) {
+	if a.Out == nil {
+		return
+	}
+	a.out.Lock()
+	defer a.out.Unlock()
+	fmt.Fprintf(a.Out, format+"\n", args...)
+}
+
+// indented returns a writer that prints each line under the app's name.
+func (a *Applier) indented(app string) io.Writer {
+	return &lineWriter{emit: func(line string) { a.printf("    %s | %s", app, line) }}
+}
+
+// lineWriter calls emit for every complete line written to it.
+type lineWriter struct {
+	buf  bytes.Buffer
+	emit func(string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil { // incomplete: keep it for the next write
+			w.buf.WriteString(line)
+			return len(p), nil
+		}
+		if line = strings.TrimRight(line, "\r\n"); strings.TrimSpace(line) != "" {
+			w.emit(line)
+		}
+	}
+}
+
+func pastTense(done []plan.Action) string {
+	words := map[plan.Action]string{
+		plan.Adopt: "adopted", plan.Build: "built", plan.Pull: "pulled", plan.Create: "created",
+		plan.Recreate: "recreated", plan.Start: "started", plan.Stop: "stopped", plan.Remove: "removed",
+	}
+	parts := make([]string, len(done))
+	for i, d := range done {
+		parts[i] = words[d]
+	}
+	if len(parts) == 0 {
+		return "nothing to do"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// wrap adds context to an error, or returns nil.
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

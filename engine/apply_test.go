@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+func testApp(id string, deps ...string) *schema.App {
+	a := &schema.App{ID: id, ContainerName: id, Role: "service",
+		Container: schema.Container{Source: &schema.Source{Type: "pull", Image: "example.org/" + id + ":1", PullPolicy: "missing"}},
+		Security:  schema.Security{NetworkPolicy: "bridge"}}
+	for _, d := range deps {
+		a.Dependencies = append(a.Dependencies, schema.Dependency{AppID: d, Condition: "started"})
+	}
+	return a
+}
+
+func buildApp(t *testing.T, id string, deps ...string) *schema.App {
+	a := testApp(id, deps...)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.Container.Source = &schema.Source{Type: "build", Tag: "localhost/" + id + ":local", Dockerfile: "Dockerfile", ContextDir: dir}
+	return a
+}
+
+type harness struct {
+	rt   *fakeRuntime
+	node *Node
+	cat  *catalog.Catalog
+	out  bytes.Buffer
+}
+
+func newHarness(t *testing.T, apps ...*schema.App) *harness {
+	dir := t.TempDir()
+	secrets, err := NewSecrets(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{rt: newFake(), cat: &catalog.Catalog{Dir: dir, Apps: map[string]*schema.App{}}}
+	h.node = &Node{Runtime: h.rt, State: StateStore{Dir: dir}, Secrets: secrets}
+	for _, a := range apps {
+		h.cat.Apps[a.ID] = a
+	}
+	return h
+}
+
+func (h *harness) apply(t *testing.T, opts PlanOptions) (Planned, Report) {
+	t.Helper()
+	p, err := h.node.Plan(context.Background(), h.cat, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+	return p, a.Apply(context.Background(), p.Plan, p.Desired)
+}
+
+func TestApplyConvergesInOrderAndThenHasNothingToDo(t *testing.T) {
+	h := newHarness(t, testApp("core"), buildApp(t, "ui", "core"), testApp("api", "core"))
+	_, rep := h.apply(t, PlanOptions{})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Every app's dependency is started before the app is created.
+	pos := func(call string) int { return slices.Index(h.rt.calls, call) }
+	for _, dependent := range []string{"ui", "api"} {
+		if pos("start core") < 0 || pos("create "+dependent) < pos("start core") {
+			t.Errorf("%s created before core started: %v", dependent, h.rt.calls)
+		}
+	}
+	p, _ := h.apply(t, PlanOptions{})
+	if n := p.Plan.Changes(); n != 0 {
+		t.Errorf("second plan has %d changes: %+v", n, p.Plan.Steps)
+	}
+}
+
+func TestFailedBuildSkipsDependentsOnly(t *testing.T) {
+	h := newHarness(t, testApp("core"), buildApp(t, "ui", "core"), testApp("ui-plugin", "ui"), testApp("other"))
+	h.rt.failBuild["localhost/ui:local"] = true
+	_, rep := h.apply(t, PlanOptions{})
+
+	failed := rep.Failed()
+	if len(failed) != 1 || failed[0].App != "ui" || !strings.Contains(failed[0].Err.Error(), "building ui") {
+		t.Fatalf("failed = %+v, want only ui's build", failed)
+	}
+	got := map[string]string{}
+	for _, o := range rep.Outcomes {
+		got[o.App] = o.Skipped
+		if o.Err != nil {
+			got[o.App] = "error"
+		}
+	}
+	want := map[string]string{"core": "", "other": "", "ui": "error", "ui-plugin": "dependency ui failed"}
+	for app, w := range want {
+		if got[app] != w {
+			t.Errorf("%s: outcome %q, want %q", app, got[app], w)
+		}
+	}
+	if err := rep.Err(); err == nil || strings.Contains(err.Error(), "ui-plugin") {
+		t.Errorf("report = %v; want ui's failure only, no knock-on", err)
+	}
+	if !strings.Contains(h.out.String(), "ui-plugin: skipped: dependency ui failed") {
+		t.Errorf("progress does not say why ui-plugin was skipped:\n%s", h.out.String())
+	}
+}
+
+func TestStoppedByOperatorStaysStopped(t *testing.T) {
+	h := newHarness(t, testApp("core"))
+	h.apply(t, PlanOptions{})
+	if err := h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} }); err != nil {
+		t.Fatal(err)
+	}
+	h.apply(t, PlanOptions{}) // stops it
+	if c, _ := h.rt.Inspect(context.Background(), "core"); c.State == plan.StateRunning {
+		t.Fatal("apply did not stop an app the operator stopped")
+	}
+	p, _ := h.apply(t, PlanOptions{})
+	if p.Plan.Changes() != 0 {
+		t.Errorf("a stopped app is planned again: %+v", p.Plan.Steps)
+	}
+}
+
+func TestAdoptionRecordsAndStartsButNeverRecreates(t *testing.T) {
+	h := newHarness(t, testApp("core"))
+	h.rt.newImage("example.org/core:1", nil)
+	h.rt.containers["core"] = &plan.Container{ID: "hand-made", Name: "core", State: plan.StateExited, Image: "example.org/core:1", ImageID: "img1"}
+	_, rep := h.apply(t, PlanOptions{})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := h.rt.Inspect(context.Background(), "core")
+	if c.ID != "hand-made" || c.State != plan.StateRunning {
+		t.Errorf("container = %+v, want the hand-made one, started", c)
+	}
+	st, _ := h.node.State.Load()
+	if !st.Apps["core"].Adopted {
+		t.Error("adoption not recorded")
+	}
+	if p, _ := h.apply(t, PlanOptions{}); p.Plan.Changes() != 0 {
+		t.Errorf("adopted app planned again: %+v", p.Plan.Steps)
+	}
+}
+
+func TestMissingSecretIsAnErrorBeforeAnyChange(t *testing.T) {
+	a := testApp("core")
+	a.Secrets = []schema.Secret{{Name: "rpc-password", Env: "RPC_PASSWORD"}}
+	h := newHarness(t, a)
+	_, err := h.node.Plan(context.Background(), h.cat, PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `secret "rpc-password" is missing`) {
+		t.Fatalf("err = %v, want the missing secret named", err)
+	}
+	if len(h.rt.calls) != 0 {
+		t.Errorf("runtime was changed: %v", h.rt.calls)
+	}
+}
+
+func TestOnlyTakesDependenciesAlong(t *testing.T) {
+	h := newHarness(t, testApp("core"), testApp("ui", "core"), testApp("other"))
+	p, _ := h.apply(t, PlanOptions{Only: []string{"ui"}})
+	var apps []string
+	for _, s := range p.Plan.Steps {
+		apps = append(apps, s.App)
+	}
+	if !slices.Equal(apps, []string{"core", "ui"}) {
+		t.Errorf("planned %v, want ui and its dependency", apps)
+	}
+}

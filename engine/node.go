@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// Node ties a catalogue to a runtime: it works out what plan needs (the
+// context and secret hashes, the snapshot, the intent) and makes the plan.
+type Node struct {
+	Runtime Runtime
+	State   StateStore
+	Secrets *Secrets
+}
+
+// PlanOptions narrow or widen a plan.
+type PlanOptions struct {
+	Prune   bool     // remove archy containers of undeclared apps
+	Only    []string // plan only these apps and what they depend on
+	Upgrade []string // recreate these apps (after building or pulling)
+}
+
+// Planned is a plan with the inputs it was made from.
+type Planned struct {
+	Plan    plan.Plan
+	Desired map[string]plan.Desired
+}
+
+// Plan snapshots the runtime and diffs the catalogue against it. It
+// changes nothing; a secret that is nowhere to be found is an error here,
+// before anything changes.
+func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions) (Planned, error) {
+	apps, err := selectApps(cat, opts.Only)
+	if err != nil {
+		return Planned{}, err
+	}
+	existing, err := n.Runtime.SecretNames(ctx)
+	if err != nil {
+		return Planned{}, fmt.Errorf("listing secrets: %w", err)
+	}
+	if err := n.Secrets.Check(apps, existing); err != nil {
+		return Planned{}, err
+	}
+	desired := map[string]plan.Desired{}
+	var list []plan.Desired
+	for _, app := range apps {
+		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app)}
+		if app.Container.Source.Type == schema.SourceBuild {
+			if d.ContextHash, err = ContextHash(app.Container.Source); err != nil {
+				return Planned{}, fmt.Errorf("%s: %w", app.ID, err)
+			}
+		}
+		desired[app.ID] = d
+		list = append(list, d)
+	}
+	obs, err := n.Runtime.Snapshot(ctx)
+	if err != nil {
+		return Planned{}, fmt.Errorf("reading podman state: %w", err)
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		return Planned{}, err
+	}
+	upgrade := map[string]bool{}
+	for _, id := range opts.Upgrade {
+		upgrade[id] = true
+	}
+	p, err := plan.Diff(plan.Input{
+		Desired: list, Observed: obs, Intent: st.Apps,
+		Prune: opts.Prune && len(opts.Only) == 0, Upgrade: upgrade,
+	})
+	if err != nil {
+		return Planned{}, err
+	}
+	if len(opts.Only) > 0 { // undeclared containers are not this plan's business
+		p.Steps = withoutOrphans(p.Steps, desired)
+	}
+	return Planned{Plan: p, Desired: desired}, nil
+}
+
+// selectApps returns the apps named in only and everything they depend
+// on, or every app.
+func selectApps(cat *catalog.Catalog, only []string) ([]*schema.App, error) {
+	want := map[string]bool{}
+	var visit func(id string) error
+	visit = func(id string) error {
+		if want[id] {
+			return nil
+		}
+		app, ok := cat.Apps[id]
+		if !ok {
+			return fmt.Errorf("no app %q in %s", id, cat.Dir)
+		}
+		want[id] = true
+		for _, d := range app.Dependencies {
+			if err := visit(d.AppID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, id := range only {
+		if err := visit(id); err != nil {
+			return nil, err
+		}
+	}
+	var apps []*schema.App
+	for _, id := range cat.IDs() {
+		if len(only) == 0 || want[id] {
+			apps = append(apps, cat.Apps[id])
+		}
+	}
+	sort.Slice(apps, func(i, j int) bool { return apps[i].ID < apps[j].ID })
+	return apps, nil
+}
+
+func withoutOrphans(steps []plan.Step, desired map[string]plan.Desired) []plan.Step {
+	var out []plan.Step
+	for _, s := range steps {
+		if _, ok := desired[s.App]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

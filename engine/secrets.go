@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"archy.dev/archy/schema"
+)
+
+// ReadSecretsFile reads a root-only KEY=VALUE file (blank lines and #
+// comments allowed). A file others can read is refused: it holds the
+// node's passwords.
+func ReadSecretsFile(path string) (map[string][]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("secrets file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("secrets file %s is not a regular file", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("secrets file %s is readable by others (mode %o); chmod 600 it", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secrets file: %w", err)
+	}
+	out := map[string][]byte{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			// Never echo the line: it may hold a value.
+			return nil, fmt.Errorf("%s:%d: want NAME=VALUE", path, n)
+		}
+		out[strings.TrimSpace(k)] = []byte(v)
+	}
+	return out, sc.Err()
+}
+
+// Secrets makes the secrets apps need available as Podman secrets and
+// hashes their values per app, so that a changed value recreates its
+// consumers. Values never leave this type except into Podman.
+type Secrets struct {
+	values map[string][]byte // from the secrets file
+	key    []byte            // HMAC key, kept in the data dir
+}
+
+// NewSecrets loads the HMAC key from dataDir (creating it) and the values
+// from file ("" for none).
+func NewSecrets(dataDir, file string) (*Secrets, error) {
+	s := &Secrets{values: map[string][]byte{}}
+	if file != "" {
+		v, err := ReadSecretsFile(file)
+		if err != nil {
+			return nil, err
+		}
+		s.values = v
+	}
+	keyFile := filepath.Join(dataDir, "secrets.key")
+	key, err := os.ReadFile(keyFile)
+	if errors.Is(err, os.ErrNotExist) {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		if err := writeAtomic(keyFile, key, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", keyFile, err)
+	}
+	s.key = key
+	return s, nil
+}
+
+// Check reports every secret an app needs that is neither in the secrets
+// file nor already a Podman secret, before anything changes.
+func (s *Secrets) Check(apps []*schema.App, existing map[string]bool) error {
+	var errs []error
+	for _, app := range apps {
+		for i, sec := range app.Secrets {
+			if _, ok := s.values[sec.Name]; !ok && !existing[sec.Name] {
+				errs = append(errs, fmt.Errorf("%s: app %q: secret %q is missing: add it to the secrets file or create it with podman secret create",
+					app.PosOf(fmt.Sprintf("secrets[%d]", i)), app.ID, sec.Name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Sync writes the file's values that apps use into Podman secrets.
+func (s *Secrets) Sync(ctx context.Context, rt Runtime, apps []*schema.App) error {
+	done := map[string]bool{}
+	for _, app := range apps {
+		for _, sec := range app.Secrets {
+			v, ok := s.values[sec.Name]
+			if !ok || done[sec.Name] {
+				continue
+			}
+			if err := rt.SetSecret(ctx, sec.Name, v); err != nil {
+				return fmt.Errorf("storing secret %q for %s: %w", sec.Name, app.ID, err)
+			}
+			done[sec.Name] = true
+		}
+	}
+	return nil
+}
+
+// Hash is a keyed hash of an app's secret values ("" without secrets).
+// Secrets that only exist in Podman count by name: their values cannot be
+// read back.
+func (s *Secrets) Hash(app *schema.App) string {
+	if len(app.Secrets) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(app.Secrets))
+	for _, sec := range app.Secrets {
+		names = append(names, sec.Name)
+	}
+	sort.Strings(names)
+	mac := hmac.New(sha256.New, s.key)
+	for _, n := range names {
+		fmt.Fprintf(mac, "%s\x00", n)
+		if v, ok := s.values[n]; ok {
+			mac.Write(v)
+		} else {
+			mac.Write([]byte("\x00podman"))
+		}
+		mac.Write([]byte{0})
+	}
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}

@@ -1,0 +1,187 @@
+package view
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"archy.dev/archy/plan"
+)
+
+// FormatVersion is the version of archy's JSON documents; it changes only
+// when a field changes meaning or goes away (docs/json.md).
+const FormatVersion = 1
+
+// Style says how to decorate human output.
+type Style struct {
+	Color bool
+}
+
+const (
+	green  = "\033[32m"
+	yellow = "\033[33m"
+	red    = "\033[31m"
+	cyan   = "\033[36m"
+	bold   = "\033[1m"
+	reset  = "\033[0m"
+)
+
+func (s Style) paint(color, text string) string {
+	if !s.Color || color == "" {
+		return text
+	}
+	return color + text + reset
+}
+
+// symbol is one mark per step, by its most telling action.
+func symbol(st plan.Step) (string, string) {
+	switch {
+	case st.Blocked != "":
+		return "!", red
+	case st.Has(plan.Remove):
+		return "-", red
+	case st.Has(plan.Recreate):
+		return "~", yellow
+	case st.Has(plan.Create):
+		return "+", green
+	case st.Has(plan.Adopt):
+		return "=", cyan
+	case st.Has(plan.Stop):
+		return "#", yellow
+	case st.Has(plan.Start):
+		return ">", green
+	case len(st.Actions) > 0:
+		return "*", cyan
+	}
+	return " ", ""
+}
+
+// summaryOrder is the order actions are counted in the summary line.
+var summaryOrder = []struct {
+	action plan.Action
+	verb   string
+}{
+	{plan.Build, "to build"}, {plan.Pull, "to pull"}, {plan.Adopt, "to adopt"},
+	{plan.Create, "to create"}, {plan.Recreate, "to recreate"}, {plan.Start, "to start"},
+	{plan.Stop, "to stop"}, {plan.Remove, "to remove"},
+}
+
+// Summary is the one-line count: "Plan: 1 to build, 2 to create, …".
+func Summary(p plan.Plan) string {
+	counts := p.Count()
+	var parts []string
+	for _, s := range summaryOrder {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[s.action], s.verb))
+	}
+	return "Plan: " + strings.Join(parts, ", ") + "."
+}
+
+// Plan renders a plan for people: one line per app that changes, with its
+// actions and, indented below, the reasons and notes.
+func Plan(w io.Writer, p plan.Plan, st Style) error {
+	blocked := 0
+	for _, s := range p.Steps {
+		if s.Blocked != "" {
+			blocked++
+		}
+	}
+	if p.Changes() == 0 && blocked == 0 {
+		_, err := fmt.Fprintln(w, "No changes. Every app matches its declaration.")
+		notes(w, p, st)
+		return err
+	}
+	fmt.Fprintln(w, "archy will make these changes (in dependency order):")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	unchanged := 0
+	for _, s := range p.Steps {
+		if len(s.Actions) == 0 && s.Blocked == "" {
+			unchanged++
+			continue
+		}
+		sym, color := symbol(s)
+		what := joinActions(s.Actions)
+		if s.Blocked != "" {
+			what = "blocked"
+		}
+		fmt.Fprintf(tw, "  %s %s\t%s\n", st.paint(color, sym), s.App, st.paint(bold, what))
+		for _, r := range detail(s) {
+			fmt.Fprintf(tw, "    \t%s\n", r)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if unchanged > 0 {
+		fmt.Fprintf(w, "%d unchanged.\n", unchanged)
+	}
+	_, err := fmt.Fprintln(w, Summary(p))
+	return err
+}
+
+// notes prints the notes of steps that change nothing (adopted drift,
+// undeclared containers), which matter even when nothing changes.
+func notes(w io.Writer, p plan.Plan, st Style) {
+	for _, s := range p.Steps {
+		if len(s.Actions) == 0 && s.Blocked == "" {
+			for _, n := range append(s.Reasons, s.Notes...) {
+				fmt.Fprintf(w, "  note: %s: %s\n", s.App, n)
+			}
+		}
+	}
+}
+
+func detail(s plan.Step) []string {
+	var out []string
+	if s.Blocked != "" {
+		out = append(out, s.Blocked)
+	}
+	if len(s.Reasons) > 0 {
+		out = append(out, strings.Join(s.Reasons, "; "))
+	}
+	for _, n := range s.Notes {
+		out = append(out, "note: "+n)
+	}
+	return out
+}
+
+func joinActions(as []plan.Action) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = string(a)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// PlanDocument is the JSON form of a plan (docs/json.md).
+type PlanDocument struct {
+	FormatVersion int                 `json:"format_version"`
+	Fingerprint   string              `json:"fingerprint"`
+	Changes       int                 `json:"changes"`
+	Summary       map[plan.Action]int `json:"summary"`
+	Steps         []plan.Step         `json:"steps"`
+}
+
+// NewPlanDocument wraps a plan for JSON output or a saved plan file.
+func NewPlanDocument(p plan.Plan) PlanDocument {
+	summary := map[plan.Action]int{}
+	counts := p.Count()
+	for _, s := range summaryOrder {
+		summary[s.action] = counts[s.action]
+	}
+	steps := p.Steps
+	if steps == nil {
+		steps = []plan.Step{}
+	}
+	return PlanDocument{FormatVersion: FormatVersion, Fingerprint: p.Fingerprint, Changes: p.Changes(), Summary: summary, Steps: steps}
+}
+
+// PlanJSON writes the plan as indented JSON.
+func PlanJSON(w io.Writer, p plan.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(NewPlanDocument(p))
+}
