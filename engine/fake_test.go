@@ -156,7 +156,9 @@ func (f *fakeRuntime) Inspect(ctx context.Context, name string) (plan.Container,
 	return *c, nil
 }
 
-func (f *fakeRuntime) Exec(ctx context.Context, name string, cmd []string) (int, error) { return 0, nil }
+func (f *fakeRuntime) Exec(ctx context.Context, name string, cmd []string) (int, error) {
+	return 0, nil
+}
 
 func (f *fakeRuntime) Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error {
 	return nil
