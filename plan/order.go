@@ -5,11 +5,25 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"archy.dev/archy/schema"
 )
 
 // Graph maps an app id to the ids it depends on. Edges to ids that are not
 // keys of the graph are ignored: reporting them is vet's job.
 type Graph map[string][]string
+
+// DependencyGraph is the graph of the apps' dependencies.
+func DependencyGraph(apps []*schema.App) Graph {
+	g := Graph{}
+	for _, app := range apps {
+		g[app.ID] = []string{}
+		for _, d := range app.Dependencies {
+			g[app.ID] = append(g[app.ID], d.AppID)
+		}
+	}
+	return g
+}
 
 // Levels groups the ids so that every id depends only on ids of earlier
 // levels. Ids within a level are sorted, so the order is deterministic; a
@@ -52,20 +66,51 @@ func Levels(g Graph) ([][]string, error) {
 	return levels, nil
 }
 
-// Cycles returns one cycle for every group of ids that depend on each other
-// (a strongly connected component, or an id that depends on itself), as a
-// path from the group's smallest id back to it: [a b c a]. The shortest
-// such path is chosen, and the cycles are sorted, so output is stable.
+// maxCycles bounds how many cycles Cycles lists: a dense tangle has
+// exponentially many, and the first few say what is wrong.
+const maxCycles = 20
+
+// Cycles returns every elementary dependency cycle (up to maxCycles), each
+// as a path from its smallest id back to it: [a b c a]; an id that depends
+// on itself is [a a]. The cycles are sorted, so output is stable.
 func Cycles(g Graph) [][]string {
 	var cycles [][]string
 	for _, comp := range components(g) {
-		start := comp[0]
-		if len(comp) == 1 && !slices.Contains(g[start], start) {
+		if len(comp) == 1 && !slices.Contains(g[comp[0]], comp[0]) {
 			continue
 		}
-		cycles = append(cycles, shortestCycle(g, start, comp))
+		in := map[string]bool{}
+		for _, id := range comp {
+			in[id] = true
+		}
+		// Cycles through start that use no id smaller than start: each
+		// cycle is found once, from its smallest id.
+		for _, start := range comp {
+			var path []string
+			onPath := map[string]bool{}
+			var walk func(v string)
+			walk = func(v string) {
+				if len(cycles) >= maxCycles {
+					return
+				}
+				path = append(path, v)
+				onPath[v] = true
+				deps := unique(g[v])
+				for _, w := range deps {
+					switch {
+					case w == start:
+						cycles = append(cycles, append(slices.Clone(path), start))
+					case in[w] && w > start && !onPath[w]:
+						walk(w)
+					}
+				}
+				path = path[:len(path)-1]
+				onPath[v] = false
+			}
+			walk(start)
+		}
 	}
-	sort.Slice(cycles, func(i, j int) bool { return cycles[i][0] < cycles[j][0] })
+	sort.Slice(cycles, func(i, j int) bool { return slices.Compare(cycles[i], cycles[j]) < 0 })
 	return cycles
 }
 
@@ -120,38 +165,6 @@ func components(g Graph) [][]string {
 		}
 	}
 	return out
-}
-
-// shortestCycle finds, by breadth-first search inside comp, the shortest
-// path from start back to start.
-func shortestCycle(g Graph, start string, comp []string) []string {
-	in := map[string]bool{}
-	for _, id := range comp {
-		in[id] = true
-	}
-	prev := map[string]string{}
-	queue := []string{start}
-	for len(queue) > 0 {
-		v := queue[0]
-		queue = queue[1:]
-		deps := unique(g[v])
-		sort.Strings(deps)
-		for _, w := range deps {
-			if w == start {
-				path := []string{start}
-				for x := v; x != start; x = prev[x] {
-					path = append(path, x)
-				}
-				slices.Reverse(path[1:])
-				return append(path, start)
-			}
-			if _, seen := prev[w]; !seen && in[w] {
-				prev[w] = v
-				queue = append(queue, w)
-			}
-		}
-	}
-	return []string{start, start}
 }
 
 func unique(ss []string) []string {

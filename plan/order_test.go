@@ -43,6 +43,21 @@ func TestLevelsRejectsCycle(t *testing.T) {
 	}
 }
 
+func TestCyclesAreBounded(t *testing.T) {
+	// A complete graph of 8 apps has thousands of cycles.
+	g := Graph{}
+	for i := range 8 {
+		for j := range 8 {
+			if i != j {
+				g[string(rune('a'+i))] = append(g[string(rune('a'+i))], string(rune('a'+j)))
+			}
+		}
+	}
+	if n := len(Cycles(g)); n != maxCycles {
+		t.Errorf("listed %d cycles, want the first %d", n, maxCycles)
+	}
+}
+
 func TestCycles(t *testing.T) {
 	tests := []struct {
 		name string
@@ -56,9 +71,11 @@ func TestCycles(t *testing.T) {
 		{"two separate cycles, both reported", Graph{
 			"a": {"b"}, "b": {"a"}, "x": {"y"}, "y": {"z"}, "z": {"x"}, "ok": {"a"},
 		}, [][]string{{"a", "b", "a"}, {"x", "y", "z", "x"}}},
-		{"shortest path through a component", Graph{
+		{"every cycle through a component", Graph{
 			"a": {"d", "b"}, "b": {"c"}, "c": {"a"}, "d": {"a"},
-		}, [][]string{{"a", "d", "a"}}},
+		}, [][]string{{"a", "b", "c", "a"}, {"a", "d", "a"}}},
+		{"two cycles sharing an app", Graph{"a": {"b", "c"}, "b": {"a"}, "c": {"a"}},
+			[][]string{{"a", "b", "a"}, {"a", "c", "a"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

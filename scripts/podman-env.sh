@@ -205,7 +205,7 @@ cmd_stop() {
 	local f pid args
 	for f in /proc/[0-9]*/cmdline; do
 		pid=${f#/proc/} pid=${pid%/cmdline}
-		[[ $pid != "$$" ]] && mapfile -d '' args <"$f" 2>/dev/null || continue
+		[[ $pid != "$$" ]] && mapfile -d '' args 2>/dev/null <"$f" || continue
 		if [[ " ${args[*]} " == *"$dir/"* ]]; then
 			say "killing leftover: ${args[*]}"
 			kill -KILL "$pid" 2>/dev/null || true

@@ -37,7 +37,7 @@ func (c *ListCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	levels, err := plan.Levels(dependencyGraph(cat.Apps))
+	levels, err := plan.Levels(plan.DependencyGraph(cat.List()))
 	if err != nil {
 		return err
 	}
@@ -71,16 +71,4 @@ func (c *ListCmd) Run(g *Globals) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Level, e.ID, e.ContainerName, e.Source, e.Image, deps)
 	}
 	return tw.Flush()
-}
-
-// dependencyGraph is the apps' dependency graph for plan's ordering.
-func dependencyGraph(apps map[string]*schema.App) plan.Graph {
-	g := plan.Graph{}
-	for id, app := range apps {
-		g[id] = []string{}
-		for _, d := range app.Dependencies {
-			g[id] = append(g[id], d.AppID)
-		}
-	}
-	return g
 }

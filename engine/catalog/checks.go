@@ -46,7 +46,7 @@ func (l *loader) checkSource(app *schema.App) {
 	legacy := c.Image != "" || c.PullPolicy != "" || c.ImageSignature != ""
 	switch {
 	case c.Source != nil && legacy:
-		l.warnf(app, "container.image", "both container.image (legacy shorthand) and container.source are set; container.source wins")
+		l.warnf(app, legacyPath(c), "ignored: both the legacy shorthand and container.source are set, and container.source wins")
 	case c.Source == nil && c.Image == "":
 		l.errorf(app, "container", "no image: set container.source ({type: \"pull\", image: ...} or {type: \"build\", ...}) or container.image")
 		return
@@ -60,6 +60,17 @@ func (l *loader) checkSource(app *schema.App) {
 	if c.Source.Type == schema.SourceBuild {
 		l.checkBuildContext(app)
 	}
+}
+
+// legacyPath names the first legacy shorthand field that is set.
+func legacyPath(c *schema.Container) string {
+	switch {
+	case c.Image != "":
+		return "container.image"
+	case c.PullPolicy != "":
+		return "container.pull_policy"
+	}
+	return "container.image_signature"
 }
 
 func (l *loader) checkBuildContext(app *schema.App) {
@@ -78,8 +89,12 @@ func (l *loader) checkBuildContext(app *schema.App) {
 	src.ContextDir = dir
 
 	fi, err := os.Stat(dir)
-	if err != nil || !fi.IsDir() {
-		l.errorf(app, "container.source.context", "build context %s does not exist or is not a directory", l.rel(dir))
+	switch {
+	case err != nil:
+		l.errorf(app, "container.source.context", "build context %s does not exist", l.rel(dir))
+		return
+	case !fi.IsDir():
+		l.errorf(app, "container.source.context", "build context %s is a file, not a directory", l.rel(dir))
 		return
 	}
 	real, err := filepath.EvalSymlinks(dir)
@@ -98,8 +113,12 @@ func (l *loader) checkBuildContext(app *schema.App) {
 		return
 	}
 	fi, err = os.Stat(dockerfile)
-	if err != nil || !fi.Mode().IsRegular() {
+	switch {
+	case err != nil:
 		l.errorf(app, "container.source.dockerfile", "dockerfile %s not found in build context %s", src.Dockerfile, l.rel(dir))
+		return
+	case !fi.Mode().IsRegular():
+		l.errorf(app, "container.source.dockerfile", "dockerfile %s in build context %s is not a regular file", src.Dockerfile, l.rel(dir))
 		return
 	}
 	if realDF, err := filepath.EvalSymlinks(dockerfile); err == nil && !under(realDF, real) {
@@ -156,7 +175,9 @@ func (l *loader) checkVolumes(app *schema.App) {
 		case v.HostPath != "":
 			if filepath.Clean(v.HostPath) != v.HostPath || strings.Contains(v.HostPath, "/../") {
 				l.errorf(app, path+".host_path", "host path %s is not clean; write %s", v.HostPath, filepath.Clean(v.HostPath))
-			} else if !strictlyUnderAny(resolveExisting(v.HostPath), l.opts.HostPathRoots) {
+			} else if real := resolveExisting(v.HostPath); isRoot(real, l.opts.HostPathRoots) {
+				l.errorf(app, path+".host_path", "host path %s is an allowed root itself; mount a directory below it", v.HostPath)
+			} else if !strictlyUnderAny(real, l.opts.HostPathRoots) {
 				l.errorf(app, path+".host_path", "host path %s is not below an allowed root (%s); use a named volume or pass --allow-host-path",
 					v.HostPath, strings.Join(l.opts.HostPathRoots, ", "))
 			}
@@ -169,8 +190,19 @@ func (l *loader) checkVolumes(app *schema.App) {
 }
 
 func (l *loader) checkSecrets(app *schema.App) {
+	seen := map[schema.Secret]bool{}
+	envs := map[string]string{}
 	for i, s := range app.Secrets {
 		path := fmt.Sprintf("secrets[%d]", i)
+		if seen[s] {
+			l.errorf(app, path, "secret %q is listed twice the same way", s.Name)
+			continue
+		}
+		seen[s] = true
+		if other, ok := envs[s.Env]; ok && s.Env != "" {
+			l.errorf(app, path+".env", "variable %s is set by secrets %q and %q", s.Env, other, s.Name)
+		}
+		envs[s.Env] = s.Name
 		if s.Env != "" && s.Target != "" {
 			l.errorf(app, path, "secret %q has both env and target; inject it one way", s.Name)
 		}
@@ -181,18 +213,11 @@ func (l *loader) checkSecrets(app *schema.App) {
 }
 
 func (l *loader) checkCycles(cat *Catalog) {
-	g := plan.Graph{}
-	for id, app := range cat.Apps {
-		for _, d := range app.Dependencies {
-			if d.AppID != id { // self-dependency is reported on its own
-				g[id] = append(g[id], d.AppID)
-			}
-		}
-		if _, ok := g[id]; !ok {
-			g[id] = nil
-		}
-	}
+	g := plan.DependencyGraph(cat.List())
 	for _, cycle := range plan.Cycles(g) {
+		if len(cycle) == 2 {
+			continue // an app depending on itself is reported on its own
+		}
 		app := cat.Apps[cycle[0]]
 		path := "dependencies"
 		for i, d := range app.Dependencies {
@@ -296,6 +321,15 @@ func strictlyUnderAny(path string, roots []string) bool {
 	for _, root := range roots {
 		root = resolveExisting(root)
 		if under(path, root) && filepath.Clean(path) != filepath.Clean(root) {
+			return true
+		}
+	}
+	return false
+}
+
+func isRoot(path string, roots []string) bool {
+	for _, root := range roots {
+		if filepath.Clean(path) == filepath.Clean(resolveExisting(root)) {
 			return true
 		}
 	}

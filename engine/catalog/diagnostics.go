@@ -191,13 +191,19 @@ var boundHelp = map[string]string{
 	"#Duration":      "a duration such as 30s, 1m30s or 500ms",
 	"#BaseURL":       "a base URL without a path, such as http://127.0.0.1:8080",
 	"#Size":          "a size in bytes with an optional Ki, Mi, Gi or Ti suffix, such as 128Mi",
-	"#ContainerName": "a container name: letters, digits, _ . and -, starting with a letter or digit",
-	"#VolumeName":    "a volume name: letters, digits, _ . and -, starting with a letter or digit",
-	"#SecretName":    "a secret name: letters, digits, _ . and -, starting with a letter or digit",
-	"#EnvName":       "a variable name: letters, digits and _, not starting with a digit",
+	"#ContainerName": nameHelp,
+	"#VolumeName":    nameHelp, // one text for equal patterns: map order must not matter
+	"#SecretName":    nameHelp,
+	"#EnvName":       envNameHelp,
+	"#ID":            "an app id: lower-case letters, digits and dashes, starting with a letter",
 	"#AbsPath":       "an absolute path",
 	"#Capability":    "a capability such as NET_ADMIN or CAP_NET_ADMIN",
 }
+
+const (
+	nameHelp    = "a name: letters, digits, _ . and -, starting with a letter or digit"
+	envNameHelp = "a variable name: letters, digits and _, not starting with a digit"
+)
 
 // messageRules turns CUE's messages into the user's terms.
 type messageRules struct {
@@ -233,14 +239,16 @@ func (r messageRules) messages(errs []cueerrors.Error, sels []string) []string {
 			continue // a header; its parts follow as errors of their own
 		case strings.HasPrefix(format, "invalid left-hand value") || strings.HasPrefix(format, "invalid right-hand value"):
 			continue // a knock-on of an error reported on its own
+		case len(sels) == 3 && field == "id" && format == "conflicting values %s and %s":
+			msgs = append(msgs, fmt.Sprintf("id must equal the app's key %s", sels[1]))
 		case len(sels) == 3 && field == "id":
 			msgs = append(msgs, "invalid app id: use lower-case letters, digits and dashes, starting with a letter (at most 63)")
 		case len(sels) == 3 && field == "container_name":
 			msgs = append(msgs, "container_name is computed (extensions.container_name, else archy-<id> for a ui app, else the id): set extensions.container_name instead")
 		case format == "conflicting values %s and %s" && len(args) == 2:
 			conflicts = append(conflicts, [2]string{fmt.Sprint(args[0]), fmt.Sprint(args[1])})
-		case format == "field not allowed" && (parent == "environment" || parent == "build_args"):
-			msgs = append(msgs, "invalid variable name: use letters, digits and _, not starting with a digit")
+		case format == "field not allowed" && isVarMap(parent):
+			msgs = append(msgs, invalidVarName)
 		case format == "field not allowed":
 			msgs = append(msgs, "unknown field")
 		case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value"):
@@ -249,6 +257,10 @@ func (r messageRules) messages(errs []cueerrors.Error, sels []string) []string {
 			msgs = append(msgs, fmt.Sprintf("missing type; want one of %v", args[0]))
 		case strings.HasPrefix(format, "unresolved disjunction") && len(args) > 0:
 			msgs = append(msgs, fmt.Sprintf("missing value; want one of %v", args[0]))
+		case strings.Contains(format, "(out of bound") && len(args) == 2 && (fmt.Sprint(args[1]) == `!=""` || fmt.Sprint(args[0]) == `""`):
+			msgs = append(msgs, "must not be empty")
+		case strings.Contains(format, "(mismatched types") && len(args) == 4:
+			msgs = append(msgs, fmt.Sprintf("wrong type: %v is %s, want %s", args[0], article(fmt.Sprint(args[2])), article(fmt.Sprint(args[3]))))
 		case strings.HasPrefix(format, "incompatible list lengths"):
 			msgs = append(msgs, "want a list of at least one element")
 		case strings.Contains(format, "(out of bound") && len(args) == 2 && r.bounds[fmt.Sprint(args[1])] != "":
@@ -263,6 +275,19 @@ func (r messageRules) messages(errs []cueerrors.Error, sels []string) []string {
 		msgs = conflictMessages(conflicts)
 	}
 	return dedupe(msgs)
+}
+
+// invalidVarName is the message for a bad key of environment or build_args.
+const invalidVarName = "invalid variable name: use letters, digits and _, not starting with a digit"
+
+func isVarMap(field string) bool { return field == "environment" || field == "build_args" }
+
+// article puts "a" or "an" before a kind: "an int", "a struct".
+func article(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // missing names what a missing required field wants, when that is

@@ -39,8 +39,8 @@ func (l *loader) unknownFields(id string, app cue.Value, positions posIndex) map
 		}
 		bad[rel] = true
 		msg := "unknown field"
-		if len(sels) > 1 && (sels[len(sels)-2].String() == "environment" || sels[len(sels)-2].String() == "build_args") {
-			msg = "invalid variable name: use letters, digits and _, not starting with a digit"
+		if len(sels) > 1 && isVarMap(sels[len(sels)-2].String()) {
+			msg = invalidVarName
 		}
 		l.add(positions.byPath[p], id, rel, msg)
 	}

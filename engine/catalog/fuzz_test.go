@@ -41,7 +41,7 @@ apps: b: {name: "b", version: "1", container: image: "x"}`,
 			t.Fatalf("error is not Diagnostics: %v", err)
 		}
 		for _, d := range diags {
-			if !d.Pos.IsValid() {
+			if !d.Pos.IsValid() || d.Pos.Line < 1 {
 				t.Errorf("diagnostic without a position: %q", d.String())
 			}
 		}

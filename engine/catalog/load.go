@@ -59,6 +59,15 @@ func (c *Catalog) IDs() []string {
 	return ids
 }
 
+// List returns the apps in id order.
+func (c *Catalog) List() []*schema.App {
+	apps := make([]*schema.App, 0, len(c.Apps))
+	for _, id := range c.IDs() {
+		apps = append(apps, c.Apps[id])
+	}
+	return apps
+}
+
 // Load reads every .cue file of package apps in dir, unifies the apps with
 // the embedded schema, decodes them and runs the checks that need more than
 // one app or the file system. On failure the error is Diagnostics holding
@@ -207,7 +216,17 @@ func (l *loader) cueFiles() ([]string, error) {
 			names = append(names, filepath.Join(l.dir, e.Name()))
 		}
 	}
-	return names, nil
+	// CUE skips files whose names start with _ or .; say so rather than
+	// let an app vanish without a word.
+	kept := names[:0]
+	for _, name := range names {
+		if base := filepath.Base(name); strings.HasPrefix(base, "_") || strings.HasPrefix(base, ".") {
+			l.warn(schema.Pos{File: l.rel(name), Line: 1, Col: 1}, "", "", "file ignored: CUE skips files whose names begin with _ or .")
+			continue
+		}
+		kept = append(kept, name)
+	}
+	return kept, nil
 }
 
 func unwrapPathErr(err error) error {
@@ -373,18 +392,12 @@ func (l *loader) rel(name string) string {
 // add records an error. A problem CUE cannot place (a field produced by an
 // embedding, say) is pinned to the apps directory's first file.
 func (l *loader) add(pos schema.Pos, app, path, msg string) {
-	if !pos.IsValid() {
-		pos = schema.Pos{File: l.firstFile}
-	}
-	l.diags = append(l.diags, Diagnostic{Pos: pos, App: app, Path: path, Msg: msg})
+	l.addDiag(Diagnostic{Pos: pos, App: app, Path: path, Msg: msg})
 }
 
 // warn records a warning.
 func (l *loader) warn(pos schema.Pos, app, path, msg string) {
-	if !pos.IsValid() {
-		pos = schema.Pos{File: l.firstFile}
-	}
-	l.diags = append(l.diags, Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Warning: true})
+	l.addDiag(Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Warning: true})
 }
 
 // inlinePos matches the "file.cue:LINE:COL: " CUE puts inside the text of
@@ -422,7 +435,7 @@ func (l *loader) fromCUE(err error, positions posIndex) Diagnostics {
 // place it.
 func (l *loader) addDiag(d Diagnostic) {
 	if !d.Pos.IsValid() {
-		d.Pos = schema.Pos{File: l.firstFile}
+		d.Pos = schema.Pos{File: l.firstFile, Line: 1, Col: 1}
 	}
 	if !l.diags.has(d) {
 		l.diags = append(l.diags, d)
