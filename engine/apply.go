@@ -365,9 +365,28 @@ func (a *Applier) printf(format string, args ...any) {
 	fmt.Fprintf(a.Out, format+"\n", args...)
 }
 
-// indented returns a writer that prints each line under the app's name.
+// indented returns a writer that prints each line of build or pull output
+// under the app's name, leaving out the layer ids between the steps.
 func (a *Applier) indented(app string) io.Writer {
-	return &lineWriter{emit: func(line string) { a.printf("    %s | %s", app, line) }}
+	return &lineWriter{emit: func(line string) {
+		if strings.HasPrefix(line, "--> ") || isHexID(line) {
+			return
+		}
+		a.printf("    %s | %s", app, line)
+	}}
+}
+
+// isHexID reports whether a line is a bare image id.
+func isHexID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // lineWriter calls emit for every complete line written to it.

@@ -102,15 +102,12 @@ func (p Plan) Count() map[Action]int {
 // pure: the same input always gives the same plan.
 func Diff(in Input) (Plan, error) {
 	apps := map[string]Desired{}
-	g := Graph{}
+	var list []*schema.App
 	for _, d := range in.Desired {
 		apps[d.App.ID] = d
-		g[d.App.ID] = nil
-		for _, dep := range d.App.Dependencies {
-			g[d.App.ID] = append(g[d.App.ID], dep.AppID)
-		}
+		list = append(list, d.App)
 	}
-	levels, err := Levels(g)
+	levels, err := Levels(DependencyGraph(list))
 	if err != nil {
 		return Plan{}, err
 	}
@@ -189,7 +186,7 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 	switch {
 	case c == nil:
 		add(Create, "container missing")
-	case c.Labels[LabelApp] == "" && !upgrade:
+	case !createdByArchy(c, app.ID) && !upgrade:
 		// Not made by archy: adopt it, never recreate it implicitly.
 		if !intent.Adopted {
 			add(Adopt, "container "+c.Name+" exists but was not created by archy")
@@ -217,6 +214,14 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		add(Start, stateReason(c))
 	}
 	return s
+}
+
+// createdByArchy tells archy's containers from others. Only archy puts the
+// spec hash on a container; archy.app alone proves nothing, since a
+// container inherits the labels of its image and archy labels what it
+// builds.
+func createdByArchy(c *Container, app string) bool {
+	return c.Labels[LabelSpecHash] != "" && c.Labels[LabelApp] == app
 }
 
 // recreateReasons says why a container archy made must be made again.
@@ -260,7 +265,7 @@ func orphans(in Input, apps map[string]Desired) []Step {
 	var out []Step
 	for _, c := range in.Observed.Containers {
 		id := c.Labels[LabelApp]
-		if id == "" {
+		if id == "" || !createdByArchy(&c, id) {
 			continue
 		}
 		if _, declared := apps[id]; declared {

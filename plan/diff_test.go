@@ -116,6 +116,13 @@ func TestDiff(t *testing.T) {
 		{"hand-made container: adopted, started if stopped, never recreated; drift noted",
 			Input{Desired: []Desired{core}, Observed: withState(handMade, "core", "exited", 0, false)},
 			[]string{"1 core: [adopt start] | [container core exists but was not created by archy exited (0)] | notes: [runs docker.io/example/core:0.9, not docker.io/example/core:1: archy upgrade core recreates it]"}},
+		{"hand-made from an archy-built image (its labels inherited): still adopted",
+			Input{Desired: []Desired{core}, Observed: func() Observed {
+				o := converged(core)
+				o.Containers[0].Labels = map[string]string{LabelApp: "core", LabelContextHash: "x"}
+				return o
+			}()},
+			[]string{"1 core: [adopt] | [container core exists but was not created by archy]"}},
 		{"adopted earlier: nothing to do, drift still noted",
 			Input{Desired: []Desired{core}, Observed: handMade, Intent: Intent{"core": {Adopted: true}}},
 			[]string{"1 core: [] | [] | notes: [runs docker.io/example/core:0.9, not docker.io/example/core:1: archy upgrade core recreates it]"}},

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/alecthomas/kong"
 
@@ -17,23 +20,32 @@ type CLI struct {
 
 	Vet     VetCmd     `cmd:"" help:"Check the apps: schema, dependencies, container names, ports, build contexts, host paths."`
 	List    ListCmd    `cmd:"" help:"List the apps in dependency order."`
+	Plan    PlanCmd    `cmd:"" help:"Show what apply would change, and why."`
+	Apply   ApplyCmd   `cmd:"" help:"Bring every app to its declared state, in dependency order."`
+	Status  StatusCmd  `cmd:"" help:"Show every app's container, state, health and URL."`
+	Logs    LogsCmd    `cmd:"" help:"Print an app's logs."`
+	Start   StartCmd   `cmd:"" help:"Start an app (and keep it running)."`
+	Stop    StopCmd    `cmd:"" help:"Stop an app and keep it stopped across applies."`
+	Restart RestartCmd `cmd:"" help:"Restart an app's container."`
+	Rm      RmCmd      `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
+	Upgrade UpgradeCmd `cmd:"" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
 	Version VersionCmd `cmd:"" help:"Print archy's version."`
 }
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Apps      string `help:"Directory of the app files (package apps)." default:"./apps" env:"ARCHY_APPS"`
-	PodmanURL string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
-	DataDir   string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
-	LogFormat string `help:"Log format: text or json." enum:"text,json" default:"text"`
+	Apps        string `help:"Directory of the app files (package apps)." default:"./apps" env:"ARCHY_APPS"`
+	PodmanURL   string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
+	DataDir     string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
+	LogFormat   string `help:"Log format: text or json." enum:"text,json" default:"text"`
+	SecretsFile string `help:"Root-only KEY=VALUE file of secret values, synced into Podman secrets." env:"ARCHY_SECRETS_FILE" placeholder:"FILE"`
 
-	Tag             []string `short:"t" help:"Set a field marked @tag(NAME) in the app files: NAME=VALUE, as with cue -t. Repeatable." placeholder:"NAME=VALUE"`
+	Tag             []string `short:"t" env:"ARCHY_TAGS" help:"Set a field marked @tag(NAME) in the app files: NAME=VALUE, as with cue -t. Repeatable." placeholder:"NAME=VALUE"`
 	ContextRoot     []string `help:"Directory build contexts may live in (default: the parent of --apps). Repeatable." placeholder:"DIR"`
 	AllowHostPath   []string `help:"Directory host-path volumes may live in, besides --data-dir. Repeatable." placeholder:"DIR"`
 	AllowPrivileged []string `help:"App allowed to run privileged. Repeatable." placeholder:"APP"`
 
 	stdout, stderr io.Writer
-	log            *slog.Logger
 }
 
 // catalogOptions are the operator's choices the checks depend on.
@@ -57,15 +69,12 @@ func (g *Globals) loadCatalog() (*catalog.Catalog, error) {
 	return cat, err
 }
 
-// exitError carries an exit code through kong to Main.
-type exitError struct {
-	code int
-	err  error
-}
+// exitCode ends a command with a code and no message (plan
+// --detailed-exitcode's 2; a failure already reported in full).
+type exitCode int
 
-func (e exitError) Error() string { return e.err.Error() }
-func (e exitError) Unwrap() error { return e.err }
-func (e exitError) ExitCode() int { return e.code }
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+func (e exitCode) ExitCode() int { return int(e) }
 
 // exitPanic unwinds kong's Exit (called for --help and usage errors).
 type exitPanic int
@@ -105,7 +114,6 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	if cli.Apps == "" { // ARCHY_APPS set but empty
 		cli.Apps = "./apps"
 	}
-	cli.log = newLogger(stderr, cli.LogFormat)
 	if err := kctx.Run(&cli.Globals); err != nil {
 		return report(stderr, err)
 	}
@@ -115,7 +123,10 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 // report prints an error once, at the top, and picks the exit code.
 func report(stderr io.Writer, err error) int {
 	var diags catalog.Diagnostics
+	var code exitCode
 	switch {
+	case errors.As(err, &code):
+		return int(code)
 	case errors.As(err, &diags):
 		for _, d := range diags {
 			fmt.Fprintln(stderr, d)
@@ -147,9 +158,8 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func newLogger(w io.Writer, format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
+// signalContext is cancelled by SIGINT or SIGTERM, so that a step in
+// flight ends cleanly; a second signal kills as usual.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

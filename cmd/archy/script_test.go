@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"archy.dev/archy/internal/podmantest"
 )
 
 // TestMain lets the test binary run as archy inside the scripts: a script's
 // `archy ...` re-executes this binary, which then behaves like main.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(podmantest.M(m), map[string]func(){
 		"archy": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/view"
+)
+
+// PlanFlags select what a plan covers; plan and apply share them.
+type PlanFlags struct {
+	Only  []string `help:"Only these apps (and what they depend on). Repeatable." placeholder:"APP"`
+	Prune bool     `help:"Remove archy's containers of apps that are no longer declared."`
+}
+
+func (f PlanFlags) options() engine.PlanOptions {
+	return engine.PlanOptions{Only: f.Only, Prune: f.Prune}
+}
+
+// PlanCmd shows what apply would change.
+type PlanCmd struct {
+	PlanFlags
+	JSON             bool   `help:"Print the plan as JSON (docs/json.md)."`
+	DetailedExitcode bool   `help:"Exit 0 when nothing would change, 2 when something would, 1 on error."`
+	Out              string `help:"Also save the plan to FILE, for apply --plan FILE." placeholder:"FILE" type:"path"`
+}
+
+func (c *PlanCmd) Run(g *Globals) error {
+	ctx := context.Background()
+	s, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	pl, err := s.node.Plan(ctx, s.cat, c.options())
+	if err != nil {
+		return err
+	}
+	if c.Out != "" {
+		b, err := json.MarshalIndent(view.NewPlanDocument(pl.Plan), "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(c.Out, append(b, '\n'), 0o600); err != nil {
+			return fmt.Errorf("saving plan: %w", err)
+		}
+	}
+	if c.JSON {
+		err = view.PlanJSON(g.stdout, pl.Plan)
+	} else {
+		err = view.Plan(g.stdout, pl.Plan, g.style())
+	}
+	if err != nil {
+		return err
+	}
+	if c.DetailedExitcode && pl.Plan.Changes() > 0 {
+		return exitCode(2)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"golang.org/x/term"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/engine/podman"
+	"archy.dev/archy/view"
+)
+
+// session is what a command that touches Podman needs: the host-wide lock,
+// the connection and the node.
+type session struct {
+	cat    *catalog.Catalog
+	rt     engine.Runtime
+	node   *engine.Node
+	unlock func() error
+}
+
+// open loads the apps, takes the lock and connects to Podman, in that
+// order: bad apps are reported before anything else happens.
+func (g *Globals) open(ctx context.Context) (*session, error) {
+	cat, err := g.loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := engine.Lock(g.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{cat: cat, unlock: unlock}
+	rt, err := podman.New(ctx, g.PodmanURL)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("connecting to podman at %s: %w", g.PodmanURL, err)
+	}
+	secrets, err := engine.NewSecrets(g.DataDir, g.SecretsFile)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.rt = rt
+	s.node = &engine.Node{Runtime: rt, State: engine.StateStore{Dir: g.DataDir}, Secrets: secrets}
+	return s, nil
+}
+
+func (s *session) close() {
+	if s.unlock != nil {
+		s.unlock()
+	}
+}
+
+// style colours output only on a terminal, and never with NO_COLOR.
+func (g *Globals) style() view.Style {
+	f, ok := g.stdout.(*os.File)
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return view.Style{Color: ok && !noColor && term.IsTerminal(int(f.Fd()))}
+}

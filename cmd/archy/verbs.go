@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"archy.dev/archy/engine"
+)
+
+// LogsCmd prints an app's logs.
+type LogsCmd struct {
+	App    string `arg:"" help:"The app."`
+	Lines  int    `short:"n" help:"Only the last N lines (all when negative)." default:"-1"`
+	Follow bool   `short:"f" help:"Keep printing new lines until interrupted."`
+}
+
+func (c *LogsCmd) Run(g *Globals) error {
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	app, ok := s.cat.Apps[c.App]
+	if !ok {
+		s.close()
+		return fmt.Errorf("no app %q in %s", c.App, g.Apps)
+	}
+	s.close() // following logs must not hold the lock
+	err = s.rt.Logs(ctx, app.ContainerName, c.Lines, c.Follow, g.stdout)
+	if ctx.Err() != nil {
+		return nil // interrupted while following
+	}
+	return err
+}
+
+// StartCmd starts an app and clears an earlier stop.
+type StartCmd struct {
+	App string `arg:"" help:"The app."`
+}
+
+func (c *StartCmd) Run(g *Globals) error {
+	return g.withApplier(func(ctx context.Context, s *session, a *engine.Applier) (engine.Report, error) {
+		return s.node.Start(ctx, s.cat, c.App, a)
+	})
+}
+
+// UpgradeCmd builds or pulls an app's image, then recreates it.
+type UpgradeCmd struct {
+	App string `arg:"" help:"The app."`
+}
+
+func (c *UpgradeCmd) Run(g *Globals) error {
+	return g.withApplier(func(ctx context.Context, s *session, a *engine.Applier) (engine.Report, error) {
+		return s.node.Upgrade(ctx, s.cat, c.App, a)
+	})
+}
+
+// StopCmd stops an app and keeps it stopped.
+type StopCmd struct {
+	App string `arg:"" help:"The app."`
+}
+
+func (c *StopCmd) Run(g *Globals) error {
+	ctx := context.Background()
+	s, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.node.Stop(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s: stopped; it stays stopped until archy start %s\n", c.App, c.App)
+	return nil
+}
+
+// RestartCmd restarts an app's container.
+type RestartCmd struct {
+	App string `arg:"" help:"The app."`
+}
+
+func (c *RestartCmd) Run(g *Globals) error {
+	ctx := context.Background()
+	s, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.node.Restart(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s: restarted\n", c.App)
+	return nil
+}
+
+// RmCmd removes an app's container, keeping its data unless asked.
+type RmCmd struct {
+	App       string `arg:"" help:"The app."`
+	PurgeData bool   `help:"Also delete the app's named volumes: its data is gone for good."`
+}
+
+func (c *RmCmd) Run(g *Globals) error {
+	ctx := context.Background()
+	s, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.node.Remove(ctx, s.cat, c.App, c.PurgeData); err != nil {
+		return err
+	}
+	kept := "its volumes are kept"
+	if c.PurgeData {
+		kept = "its named volumes are deleted"
+	}
+	fmt.Fprintf(g.stdout, "%s: container removed; %s. It is still declared: the next apply creates it again.\n", c.App, kept)
+	return nil
+}
+
+// withApplier runs a verb that applies, with progress and a summary.
+func (g *Globals) withApplier(verb func(context.Context, *session, *engine.Applier) (engine.Report, error)) error {
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return g.runApply(ctx, s, 4, func(a *engine.Applier) (engine.Report, error) { return verb(ctx, s, a) })
+}

@@ -1,0 +1,219 @@
+package podman
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/containers/podman/v5/pkg/bindings/containers"
+	"github.com/containers/podman/v5/pkg/bindings/volumes"
+	entitiesTypes "github.com/containers/podman/v5/pkg/domain/entities/types"
+	"github.com/containers/podman/v5/pkg/specgen"
+	spec "github.com/opencontainers/runtime-spec/specs-go"
+	nettypes "go.podman.io/common/libnetwork/types"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
+)
+
+// cpuPeriod is the CFS period CPU limits are expressed in (100 ms, what
+// podman run --cpus uses).
+const cpuPeriod = 100_000
+
+// Create creates the container of cs (not started), creating its missing
+// named volumes first, and returns its id. The restart policy is always
+// "no": archy owns restarts.
+func (p *Podman) Create(ctx context.Context, cs engine.ContainerSpec) (string, error) {
+	s, err := specFor(cs)
+	if err != nil {
+		return "", fmt.Errorf("creating container %s: %w", cs.Name, err)
+	}
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	for _, v := range cs.Volumes {
+		if v.Name == "" {
+			continue
+		}
+		if err := p.ensureVolume(ctx, v.Name, cs.Labels[plan.LabelApp]); err != nil {
+			return "", fmt.Errorf("creating container %s: %w", cs.Name, err)
+		}
+	}
+	created, err := containers.CreateWithSpec(ctx, s, nil)
+	if err != nil {
+		return "", wrap(err, "creating container %s", cs.Name)
+	}
+	return created.ID, nil
+}
+
+// specFor maps cs onto Podman's spec generator.
+func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
+	s := specgen.NewSpecGenerator(cs.Image, false)
+	s.Name = cs.Name
+	s.Command = cs.Command
+	s.Entrypoint = cs.Entrypoint
+	s.Env = cs.Env
+	s.Labels = cs.Labels
+	s.RestartPolicy = "no"
+	s.User = cs.User
+	s.CapAdd = cs.CapAdd
+	s.Privileged = &cs.Privileged
+	readOnly, tmpfs := cs.ReadOnly, false
+	s.ReadOnlyFilesystem = &readOnly
+	s.ReadWriteTmpfs = &tmpfs
+
+	switch cs.Network {
+	case "", "bridge":
+		// No named network: the service's default network.
+		s.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
+		for _, pm := range cs.Ports {
+			m, err := portMapping(pm)
+			if err != nil {
+				return nil, err
+			}
+			s.PortMappings = append(s.PortMappings, m)
+		}
+	case "host":
+		// Ports are the host's own: nothing to publish.
+		s.NetNS = specgen.Namespace{NSMode: specgen.Host}
+	case "none":
+		if len(cs.Ports) > 0 {
+			return nil, errors.New("network none cannot publish ports")
+		}
+		s.NetNS = specgen.Namespace{NSMode: specgen.NoNetwork}
+	default:
+		return nil, fmt.Errorf("unknown network %q (want bridge, host or none)", cs.Network)
+	}
+
+	for _, v := range cs.Volumes {
+		switch {
+		case v.Name != "" && v.HostPath != "":
+			return nil, fmt.Errorf("volume at %s has both a name (%s) and a host path (%s)", v.Target, v.Name, v.HostPath)
+		case v.Name != "":
+			nv := &specgen.NamedVolume{Name: v.Name, Dest: v.Target}
+			if v.ReadOnly {
+				nv.Options = []string{"ro"}
+			}
+			s.Volumes = append(s.Volumes, nv)
+		case v.HostPath != "":
+			opts := []string{"rbind"}
+			if v.ReadOnly {
+				opts = append(opts, "ro")
+			}
+			s.Mounts = append(s.Mounts, spec.Mount{Type: "bind", Source: v.HostPath, Destination: v.Target, Options: opts})
+		default:
+			return nil, fmt.Errorf("volume at %s has neither a name nor a host path", v.Target)
+		}
+	}
+
+	for _, sec := range cs.Secrets {
+		if sec.Env != "" {
+			if s.EnvSecrets == nil {
+				s.EnvSecrets = map[string]string{}
+			}
+			s.EnvSecrets[sec.Env] = sec.Name
+			continue
+		}
+		// An empty target means /run/secrets/<name>.
+		s.Secrets = append(s.Secrets, specgen.Secret{Source: sec.Name, Target: sec.Target})
+	}
+
+	if cs.MemoryLimit > 0 || cs.CPUs > 0 {
+		s.ResourceLimits = &spec.LinuxResources{}
+		if cs.MemoryLimit > 0 {
+			limit := cs.MemoryLimit
+			s.ResourceLimits.Memory = &spec.LinuxMemory{Limit: &limit}
+		}
+		if cs.CPUs > 0 {
+			quota := int64(math.Round(cs.CPUs * cpuPeriod))
+			period := uint64(cpuPeriod)
+			s.ResourceLimits.CPU = &spec.LinuxCPU{Quota: &quota, Period: &period}
+		}
+	}
+	return s, nil
+}
+
+func portMapping(pm engine.PortSpec) (nettypes.PortMapping, error) {
+	proto := pm.Protocol
+	if proto == "" {
+		proto = "tcp"
+	}
+	if proto != "tcp" && proto != "udp" {
+		return nettypes.PortMapping{}, fmt.Errorf("port %d: unknown protocol %q (want tcp or udp)", pm.Container, pm.Protocol)
+	}
+	if pm.Container <= 0 || pm.Container > math.MaxUint16 || pm.Host < 0 || pm.Host > math.MaxUint16 {
+		return nettypes.PortMapping{}, fmt.Errorf("port %d:%d out of range", pm.Host, pm.Container)
+	}
+	return nettypes.PortMapping{
+		HostIP:        pm.HostIP,
+		HostPort:      uint16(pm.Host),
+		ContainerPort: uint16(pm.Container),
+		Protocol:      proto,
+	}, nil
+}
+
+// ensureVolume creates the named volume unless it exists; app, if set,
+// labels it with the app that asked first.
+func (p *Podman) ensureVolume(ctx context.Context, name, app string) error {
+	ok, err := volumes.Exists(ctx, name, nil)
+	if err != nil {
+		return wrap(err, "checking volume %s", name)
+	}
+	if ok {
+		return nil
+	}
+	opts := entitiesTypes.VolumeCreateOptions{Name: name}
+	if app != "" {
+		opts.Labels = map[string]string{plan.LabelApp: app}
+	}
+	if _, err := volumes.Create(ctx, opts, nil); err != nil {
+		// Someone else may have created it since: that is fine.
+		if ok, exErr := volumes.Exists(ctx, name, nil); exErr == nil && ok {
+			return nil
+		}
+		return wrap(err, "creating volume %s", name)
+	}
+	return nil
+}
+
+// Start starts a container; starting a running one is not an error.
+func (p *Podman) Start(ctx context.Context, name string) error {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	return wrap(containers.Start(ctx, name, nil), "starting container %s", name)
+}
+
+// Stop stops a container: its stop signal, then SIGKILL after timeout
+// (rounded up to whole seconds, Podman's unit). Stopping a stopped
+// container is not an error.
+func (p *Podman) Stop(ctx context.Context, name string, timeout time.Duration) error {
+	secs := uint(max(0, (timeout+time.Second-1)/time.Second))
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	return wrap(containers.Stop(ctx, name, new(containers.StopOptions).WithTimeout(secs)), "stopping container %s", name)
+}
+
+// Remove removes a container, stopping it first (with its own stop
+// timeout) if it runs. Its volumes are never removed.
+func (p *Podman) Remove(ctx context.Context, name string) error {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	reports, err := containers.Remove(ctx, name, new(containers.RemoveOptions).WithForce(true).WithVolumes(false))
+	if err == nil {
+		for _, r := range reports {
+			if r.Err != nil {
+				err = errors.Join(err, r.Err)
+			}
+		}
+	}
+	return wrap(err, "removing container %s", name)
+}
+
+// RemoveVolume removes a named volume and its data. A volume that a
+// container still uses is not removed (Podman refuses; no force).
+func (p *Podman) RemoveVolume(ctx context.Context, name string) error {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	return wrap(volumes.Remove(ctx, name, nil), "removing volume %s", name)
+}

@@ -1,0 +1,52 @@
+package podman
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/containers/podman/v5/pkg/bindings/secrets"
+)
+
+// SecretNames lists the names of the Podman secrets that exist (never
+// their values).
+func (p *Podman) SecretNames(ctx context.Context) (map[string]bool, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	list, err := secrets.List(ctx, nil)
+	if err != nil {
+		return nil, wrap(err, "listing secrets")
+	}
+	names := make(map[string]bool, len(list))
+	for _, s := range list {
+		names[s.Spec.Name] = true
+	}
+	return names, nil
+}
+
+// SetSecret creates the Podman secret name with value, replacing one of
+// that name. Podman 4.3.1 has no replace option, so an existing secret is
+// removed and created again. Containers made before still start, but keep
+// the old value in their secret files (copied at create) until they are
+// recreated, while execs already see the new env value: archy recreates
+// the containers whose secrets changed.
+func (p *Podman) SetSecret(ctx context.Context, name string, value []byte) error {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	create := func() error {
+		_, err := secrets.Create(ctx, bytes.NewReader(value), new(secrets.CreateOptions).WithName(name))
+		return err
+	}
+	err := create()
+	if err == nil {
+		return nil
+	}
+	// Podman 4.3.1 answers a taken name with a 500, newer ones with a 409,
+	// so ask. (secrets.Exists is 4.5+: a 4.3.1 service answers it 404.)
+	if _, inspErr := secrets.Inspect(ctx, name, nil); inspErr != nil {
+		return wrap(err, "creating secret %s", name)
+	}
+	if err := secrets.Remove(ctx, name); err != nil && !isNotFound(err) {
+		return wrap(err, "replacing secret %s: removing the old one", name)
+	}
+	return wrap(create(), "replacing secret %s", name)
+}

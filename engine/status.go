@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/plan"
+)
+
+// AppStatus is one app as it is now.
+type AppStatus struct {
+	App       string `json:"app"`
+	Container string `json:"container"`
+	// State is the container's state, or "missing".
+	State    string `json:"state"`
+	ExitCode int    `json:"exit_code,omitempty"`
+	// Health is "healthy", "unhealthy: <why>", or "" when not running.
+	Health string `json:"health,omitempty"`
+	Image  string `json:"image"`
+	// Intent: "stopped" when the operator stopped it; "adopted" when
+	// archy found the container rather than made it.
+	Intent []string `json:"intent,omitempty"`
+	// URL is where the app answers, from its http health check.
+	URL string `json:"url,omitempty"`
+}
+
+// Status reports every declared app, probing the running ones' health in
+// parallel.
+func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, error) {
+	obs, err := n.Runtime.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading podman state: %w", err)
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]plan.Container{}
+	for _, c := range obs.Containers {
+		byName[c.Name] = c
+	}
+	apps := cat.List()
+	out := make([]AppStatus, len(apps))
+	var wg sync.WaitGroup
+	for i, app := range apps {
+		s := AppStatus{App: app.ID, Container: app.ContainerName, State: "missing", Image: app.Container.Source.ImageRef()}
+		if hc := app.HealthCheck; hc != nil && hc.Type == "http" {
+			s.URL = hc.Endpoint + hc.Path
+		}
+		if it := st.Apps[app.ID]; it.Stopped {
+			s.Intent = append(s.Intent, "stopped")
+		}
+		if it := st.Apps[app.ID]; it.Adopted {
+			s.Intent = append(s.Intent, "adopted")
+		}
+		if c, ok := byName[app.ContainerName]; ok {
+			s.State, s.ExitCode = c.State, c.ExitCode
+		}
+		out[i] = s
+		if s.State != plan.StateRunning {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := Probe(ctx, n.Runtime, app); err != nil {
+				out[i].Health = "unhealthy: " + err.Error()
+			} else {
+				out[i].Health = "healthy"
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}

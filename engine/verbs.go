@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// Apply stores the secrets of the apps about to get a new container in
+// Podman, then carries out the plan.
+func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error) {
+	var fresh []*schema.App
+	for _, s := range pl.Plan.Steps {
+		if d, ok := pl.Desired[s.App]; ok && (s.Has(plan.Create) || s.Has(plan.Recreate)) {
+			fresh = append(fresh, d.App)
+		}
+	}
+	if err := n.Secrets.Sync(ctx, n.Runtime, fresh); err != nil {
+		return Report{}, err
+	}
+	return a.Apply(ctx, pl.Plan, pl.Desired), nil
+}
+
+// app returns the declared app id.
+func app(cat *catalog.Catalog, id string) (*schema.App, error) {
+	a, ok := cat.Apps[id]
+	if !ok {
+		return nil, fmt.Errorf("no app %q in %s", id, cat.Dir)
+	}
+	return a, nil
+}
+
+// Stop stops an app and records that the operator wants it stopped, so
+// that applies (and the daemon) leave it stopped.
+func (n *Node) Stop(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	app, err := app(cat, id)
+	if err != nil {
+		return err
+	}
+	if err := n.setStopped(id, true); err != nil {
+		return err
+	}
+	err = n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout())
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return wrap(err, "stopping %s", app.ContainerName)
+}
+
+// Start clears the operator's stop and brings the app (and what it
+// depends on) to its declared state.
+func (n *Node) Start(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) (Report, error) {
+	if _, err := app(cat, id); err != nil {
+		return Report{}, err
+	}
+	if err := n.setStopped(id, false); err != nil {
+		return Report{}, err
+	}
+	pl, err := n.Plan(ctx, cat, PlanOptions{Only: []string{id}})
+	if err != nil {
+		return Report{}, err
+	}
+	return n.Apply(ctx, pl, a)
+}
+
+// Restart stops and starts an app's container.
+func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	app, err := app(cat, id)
+	if err != nil {
+		return err
+	}
+	if err := n.setStopped(id, false); err != nil {
+		return err
+	}
+	if err := n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout()); err != nil {
+		return wrap(err, "stopping %s", app.ContainerName)
+	}
+	return a.start(ctx, app)
+}
+
+// Remove removes an app's container. Its named volumes are kept unless
+// purge is set; host paths are never touched. A declared app comes back
+// on the next apply.
+func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purge bool) error {
+	app, err := app(cat, id)
+	if err != nil {
+		return err
+	}
+	if err := n.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+		return wrap(err, "removing %s", app.ContainerName)
+	}
+	if purge {
+		for _, v := range app.Volumes {
+			if v.Name == "" {
+				continue
+			}
+			if err := n.Runtime.RemoveVolume(ctx, v.Name); err != nil && !errors.Is(err, ErrNotFound) {
+				return wrap(err, "removing volume %s", v.Name)
+			}
+		}
+	}
+	return n.State.Update(func(st *State) { delete(st.Apps, id) })
+}
+
+// Upgrade builds or pulls the app's image while the old container runs,
+// then recreates it; volumes are kept. It also replaces a container archy
+// adopted.
+func (n *Node) Upgrade(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) (Report, error) {
+	if _, err := app(cat, id); err != nil {
+		return Report{}, err
+	}
+	pl, err := n.Plan(ctx, cat, PlanOptions{Only: []string{id}, Upgrade: []string{id}})
+	if err != nil {
+		return Report{}, err
+	}
+	return n.Apply(ctx, pl, a)
+}
+
+func (n *Node) setStopped(id string, stopped bool) error {
+	return n.State.Update(func(st *State) {
+		it := st.Apps[id]
+		it.Stopped = stopped
+		st.Apps[id] = it
+	})
+}
