@@ -54,9 +54,6 @@ func (r execMonitorReaper) Run() int {
 	code := r.m.Run()
 	if dir, _ := serviceDir.Load().(string); dir != "" {
 		n, err := endExecMonitors(dir)
-		time.Sleep(200 * time.Millisecond)
-		n2, _ := endExecMonitors(dir)
-		fmt.Fprintf(os.Stderr, "DEBUG ended %d then %d\n", n, n2)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "ending exec monitors: %v\n", err)
 			code = 1
@@ -67,32 +64,48 @@ func (r execMonitorReaper) Run() int {
 	return code
 }
 
-// endExecMonitors SIGKILLs the exec sessions' conmons of the service in dir.
+// endExecMonitors SIGKILLs the exec sessions' conmons of the service in dir
+// and waits until they are gone: a killed process keeps its command line
+// for a moment, long enough for the harness's own check to catch it.
 func endExecMonitors(dir string) (int, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
+	var killed []int
+	for pid, args := range processes() {
+		if strings.HasSuffix(args[0], "conmon") && slices.Contains(args, "--exec-attach") &&
+			strings.Contains(strings.Join(args, " "), dir+"/") &&
+			syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed = append(killed, pid)
+		}
 	}
-	n := 0
+	if !waitFor(5*time.Second, func() bool {
+		return !slices.ContainsFunc(killed, func(pid int) bool { return len(cmdline(pid)) > 0 })
+	}) {
+		return len(killed), fmt.Errorf("exec monitors still running 5s after SIGKILL")
+	}
+	return len(killed), nil
+}
+
+// processes returns every process's command line by pid.
+func processes() map[int][]string {
+	entries, _ := os.ReadDir("/proc")
+	procs := map[int][]string{}
 	for _, ent := range entries {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if !strings.HasSuffix(args[0], "conmon") || !slices.Contains(args, "--exec-attach") ||
-			!strings.Contains(string(cmdline), dir+"/") {
-			continue
-		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
-			n++
+		if pid, err := strconv.Atoi(ent.Name()); err == nil {
+			if args := cmdline(pid); len(args) > 0 {
+				procs[pid] = args
+			}
 		}
 	}
-	return n, nil
+	return procs
+}
+
+// cmdline is a process's command line; empty once it has exited (a zombie
+// has none) or if it cannot be read.
+func cmdline(pid int) []string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 // connect returns the shared service's Env and a Podman connected to it,
