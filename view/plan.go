@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -98,7 +99,9 @@ func Plan(w io.Writer, p plan.Plan, st Style) error {
 	unchanged := 0
 	for _, s := range p.Steps {
 		if len(s.Actions) == 0 && s.Blocked == "" {
-			unchanged++
+			if s.Level > 0 { // not an undeclared container
+				unchanged++
+			}
 			continue
 		}
 		sym, color := symbol(s)
@@ -118,6 +121,7 @@ func Plan(w io.Writer, p plan.Plan, st Style) error {
 	if unchanged > 0 {
 		fmt.Fprintf(w, "%d unchanged.\n", unchanged)
 	}
+	notes(w, p, st)
 	_, err := fmt.Fprintln(w, Summary(p))
 	return err
 }
@@ -126,10 +130,8 @@ func Plan(w io.Writer, p plan.Plan, st Style) error {
 // undeclared containers), which matter even when nothing changes.
 func notes(w io.Writer, p plan.Plan, st Style) {
 	for _, s := range p.Steps {
-		if len(s.Actions) == 0 && s.Blocked == "" {
-			for _, n := range append(s.Reasons, s.Notes...) {
-				fmt.Fprintf(w, "  note: %s: %s\n", s.App, n)
-			}
+		if len(s.Actions) == 0 && s.Blocked == "" && len(s.Notes) > 0 {
+			fmt.Fprintf(w, "  note: %s: %s\n", s.Container, strings.Join(append(slices.Clone(s.Reasons), s.Notes...), "; "))
 		}
 	}
 }
