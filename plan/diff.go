@@ -194,6 +194,9 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		if c.Image != "" && NormalizeRef(c.Image) != ref {
 			s.Notes = append(s.Notes, fmt.Sprintf("runs %s, not %s: archy upgrade %s recreates it", c.Image, ref, app.ID))
 		}
+		if have, want := portList(c.Ports), portList(publishedPorts(app)); have != want {
+			s.Notes = append(s.Notes, fmt.Sprintf("publishes %s, not %s: archy upgrade %s recreates it", have, want, app.ID))
+		}
 	default:
 		if r := recreateReasons(d, c, img, rebuilt, intent, upgrade); len(r) > 0 {
 			add(Recreate, "")
@@ -214,6 +217,33 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		add(Start, stateReason(c))
 	}
 	return s
+}
+
+// publishedPorts are the ports the app's spec publishes on the host.
+func publishedPorts(app *schema.App) []Port {
+	var out []Port
+	if app.Security.NetworkPolicy != "bridge" {
+		return nil
+	}
+	for _, p := range app.Ports {
+		if p.Host != 0 {
+			out = append(out, Port{HostIP: p.HostIP, Host: p.Host, Container: p.Container, Protocol: p.Protocol})
+		}
+	}
+	return out
+}
+
+// portList renders ports in a stable order, "none" for none.
+func portList(ports []Port) string {
+	if len(ports) == 0 {
+		return "none"
+	}
+	ss := make([]string, len(ports))
+	for i, p := range ports {
+		ss[i] = p.String()
+	}
+	sort.Strings(ss)
+	return strings.Join(ss, ", ")
 }
 
 // createdByArchy tells archy's containers from others. Only archy puts the

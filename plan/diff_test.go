@@ -123,6 +123,16 @@ func TestDiff(t *testing.T) {
 				return o
 			}()},
 			[]string{"1 core: [adopt] | [container core exists but was not created by archy]"}},
+		{"hand-made with other ports: adopted, the drift noted",
+			Input{Desired: []Desired{{App: app("core", func(a *schema.App) {
+				a.Ports = []schema.Port{{Container: 80, Host: 8080, HostIP: "127.0.0.1", Protocol: "tcp"}}
+			})}}, Observed: func() Observed {
+				o := converged(core)
+				o.Containers[0].Labels = nil
+				o.Containers[0].Ports = []Port{{Host: 9090, Container: 80, Protocol: "tcp"}}
+				return o
+			}()},
+			[]string{"1 core: [adopt] | [container core exists but was not created by archy] | notes: [publishes 0.0.0.0:9090->80/tcp, not 127.0.0.1:8080->80/tcp: archy upgrade core recreates it]"}},
 		{"adopted earlier: nothing to do, drift still noted",
 			Input{Desired: []Desired{core}, Observed: handMade, Intent: Intent{"core": {Adopted: true}}},
 			[]string{"1 core: [] | [] | notes: [runs docker.io/example/core:0.9, not docker.io/example/core:1: archy upgrade core recreates it]"}},

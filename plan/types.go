@@ -1,6 +1,9 @@
 package plan
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Labels archy puts on what it creates.
 const (
@@ -29,6 +32,23 @@ type Container struct {
 	Image     string // the reference it was created from
 	Labels    map[string]string
 	StartedAt time.Time
+	Ports     []Port // published ports
+}
+
+// Port is one published port of a container.
+type Port struct {
+	HostIP    string
+	Host      int
+	Container int
+	Protocol  string
+}
+
+func (p Port) String() string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return fmt.Sprintf("%s:%d->%d/%s", ip, p.Host, p.Container, p.Protocol)
 }
 
 // Image is one local image as observed.

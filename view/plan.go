@@ -131,7 +131,11 @@ func Plan(w io.Writer, p plan.Plan, st Style) error {
 func notes(w io.Writer, p plan.Plan, st Style) {
 	for _, s := range p.Steps {
 		if len(s.Actions) == 0 && s.Blocked == "" && len(s.Notes) > 0 {
-			fmt.Fprintf(w, "  note: %s: %s\n", s.Container, strings.Join(append(slices.Clone(s.Reasons), s.Notes...), "; "))
+			who := s.App
+			if s.Level == 0 { // an undeclared app: its container is what there is
+				who = "container " + s.Container
+			}
+			fmt.Fprintf(w, "  note: %s: %s\n", who, strings.Join(append(slices.Clone(s.Reasons), s.Notes...), "; "))
 		}
 	}
 }

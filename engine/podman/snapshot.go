@@ -7,6 +7,7 @@ import (
 
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/bindings/images"
+	nettypes "go.podman.io/common/libnetwork/types"
 
 	"archy.dev/archy/plan"
 )
@@ -40,6 +41,7 @@ func (p *Podman) Snapshot(ctx context.Context) (plan.Observed, error) {
 			Image:     c.Image,
 			Labels:    c.Labels,
 			StartedAt: unixTime(c.StartedAt),
+			Ports:     ports(c.Ports),
 		})
 	}
 	for _, img := range imgs {
@@ -50,6 +52,18 @@ func (p *Podman) Snapshot(ctx context.Context) (plan.Observed, error) {
 		})
 	}
 	return obs, nil
+}
+
+// ports flattens Podman's port mappings (a mapping may cover a range).
+func ports(mappings []nettypes.PortMapping) []plan.Port {
+	var out []plan.Port
+	for _, m := range mappings {
+		for i := range max(m.Range, 1) {
+			out = append(out, plan.Port{HostIP: m.HostIP, Host: int(m.HostPort + i),
+				Container: int(m.ContainerPort + i), Protocol: m.Protocol})
+		}
+	}
+	return out
 }
 
 // Inspect returns one container's state, including whether the kernel
