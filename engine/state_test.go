@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gofrs/flock"
+
+	"archy.dev/archy/plan"
+)
+
+func TestStateRoundTripIsAtomicAndPrivate(t *testing.T) {
+	s := StateStore{Dir: filepath.Join(t.TempDir(), "data")}
+	st, err := s.Load()
+	if err != nil || len(st.Apps) != 0 {
+		t.Fatalf("Load of nothing = %+v, %v; want empty state", st, err)
+	}
+	if err := s.Update(func(st *State) { st.Apps["lnd"] = plan.AppIntent{Stopped: true} }); err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.Load()
+	if err != nil || !st.Apps["lnd"].Stopped {
+		t.Fatalf("after Update: %+v, %v", st, err)
+	}
+	fi, err := os.Stat(filepath.Join(s.Dir, "state.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("state.json mode = %v, %v; want 0600", fi.Mode(), err)
+	}
+	entries, _ := os.ReadDir(s.Dir)
+	if len(entries) != 1 {
+		t.Errorf("data dir holds %d entries, want only state.json (no temp files left)", len(entries))
+	}
+}
+
+func TestLockMakesProcessesTakeTurns(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second open of the lock file, as another archy process would do.
+	other := flock.New(filepath.Join(dir, "lock"))
+	if ok, err := other.TryLock(); err != nil || ok {
+		t.Fatalf("second lock taken while the first is held (ok=%t, err=%v)", ok, err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := other.TryLock(); err != nil || !ok {
+		t.Fatalf("lock not free after unlock (ok=%t, err=%v)", ok, err)
+	}
+	other.Unlock()
+}
