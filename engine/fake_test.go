@@ -180,3 +180,14 @@ func (f *fakeRuntime) SetSecret(ctx context.Context, name string, value []byte) 
 	f.secrets[name] = value
 	return nil
 }
+
+func (f *fakeRuntime) Events(ctx context.Context, since time.Time) (<-chan ContainerEvent, <-chan error) {
+	out := make(chan ContainerEvent)
+	errc := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		close(out)
+		errc <- nil
+	}()
+	return out, errc
+}

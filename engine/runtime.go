@@ -59,6 +59,20 @@ type Runtime interface {
 
 	// SetSecret creates or replaces a Podman secret.
 	SetSecret(ctx context.Context, name string, value []byte) error
+
+	// Events streams container events from since (zero: from now) until
+	// ctx ends or the stream breaks. The error channel then receives one
+	// value: nil when ctx ended, the cause otherwise (Podman gone, say).
+	Events(ctx context.Context, since time.Time) (<-chan ContainerEvent, <-chan error)
+}
+
+// ContainerEvent is one Podman container event.
+type ContainerEvent struct {
+	Time      time.Time
+	Action    string // create, start, died, stop, remove, health_status, …
+	Container string // name
+	ID        string
+	ExitCode  int
 }
 
 // BuildSpec is what a build needs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/plan"
@@ -24,6 +25,11 @@ type AppStatus struct {
 	Intent []string `json:"intent,omitempty"`
 	// URL is where the app answers, from its http health check.
 	URL string `json:"url,omitempty"`
+	// Set by the daemon: restarts it made, and until when it holds the
+	// app back after crashes; why the app is degraded (a dependency down).
+	Restarts     int       `json:"restarts,omitempty"`
+	BackoffUntil time.Time `json:"backoff_until,omitzero"`
+	Degraded     string    `json:"degraded,omitempty"`
 }
 
 // Status reports every declared app, probing the running ones' health in
