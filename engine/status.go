@@ -58,6 +58,9 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 		if it := st.Apps[app.ID]; it.Stopped {
 			s.Intent = append(s.Intent, "stopped")
 		}
+		if it := st.Apps[app.ID]; it.Removed {
+			s.Intent = append(s.Intent, "removed")
+		}
 		if it := st.Apps[app.ID]; it.Adopted {
 			s.Intent = append(s.Intent, "adopted")
 		}

@@ -83,8 +83,8 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 }
 
 // Remove removes an app's container. Its named volumes are kept unless
-// purge is set; host paths are never touched. A declared app comes back
-// on the next apply.
+// purge is set; host paths are never touched. The app stays removed, by
+// apply and the daemon alike, until archy start.
 func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purge bool) error {
 	app, err := app(cat, id)
 	if err != nil {
@@ -103,7 +103,7 @@ func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purg
 			}
 		}
 	}
-	return n.State.Update(func(st *State) { delete(st.Apps, id) })
+	return n.State.Update(func(st *State) { st.Apps[id] = plan.AppIntent{Removed: true} })
 }
 
 // Upgrade builds or pulls the app's image while the old container runs,
@@ -120,10 +120,14 @@ func (n *Node) Upgrade(ctx context.Context, cat *catalog.Catalog, id string, a *
 	return n.Apply(ctx, pl, a)
 }
 
+// setStopped records the operator's stop, or clears it (and a removal).
 func (n *Node) setStopped(id string, stopped bool) error {
 	return n.State.Update(func(st *State) {
 		it := st.Apps[id]
 		it.Stopped = stopped
+		if !stopped {
+			it.Removed = false
+		}
 		st.Apps[id] = it
 	})
 }

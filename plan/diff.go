@@ -151,6 +151,16 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		}
 	}
 
+	if intent.Removed {
+		if c != nil && createdByArchy(c, app.ID) {
+			s.Actions = append(s.Actions, Remove)
+			s.Reasons = append(s.Reasons, "removed by the operator (archy rm)")
+		} else {
+			s.Notes = append(s.Notes, "removed by the operator: archy start "+app.ID+" brings it back")
+		}
+		return s
+	}
+
 	// The image.
 	src := app.Container.Source
 	ref := NormalizeRef(src.ImageRef())

@@ -73,6 +73,9 @@ type Intent map[string]AppIntent
 type AppIntent struct {
 	// Stopped: the operator stopped the app (archy stop); keep it stopped.
 	Stopped bool `json:"stopped,omitempty"`
+	// Removed: the operator removed the app (archy rm); it stays absent
+	// until archy start or install.
+	Removed bool `json:"removed,omitempty"`
 	// Adopted: the container was found, not created by archy.
 	Adopted bool `json:"adopted,omitempty"`
 	// SecretsHash is a keyed hash of the secret values the running

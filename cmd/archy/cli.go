@@ -18,18 +18,19 @@ import (
 type CLI struct {
 	Globals
 
-	Vet     VetCmd     `cmd:"" help:"Check the apps: schema, dependencies, container names, ports, build contexts, host paths."`
-	List    ListCmd    `cmd:"" help:"List the apps in dependency order."`
-	Plan    PlanCmd    `cmd:"" help:"Show what apply would change, and why."`
-	Apply   ApplyCmd   `cmd:"" help:"Bring every app to its declared state, in dependency order."`
-	Status  StatusCmd  `cmd:"" help:"Show every app's container, state, health and URL."`
-	Logs    LogsCmd    `cmd:"" help:"Print an app's logs."`
-	Start   StartCmd   `cmd:"" help:"Start an app (and keep it running)."`
-	Stop    StopCmd    `cmd:"" help:"Stop an app and keep it stopped across applies."`
-	Restart RestartCmd `cmd:"" help:"Restart an app's container."`
-	Rm      RmCmd      `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
-	Upgrade UpgradeCmd `cmd:"" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
-	Version VersionCmd `cmd:"" help:"Print archy's version."`
+	Vet      VetCmd      `cmd:"" help:"Check the apps: schema, dependencies, container names, ports, build contexts, host paths."`
+	List     ListCmd     `cmd:"" help:"List the apps in dependency order."`
+	Plan     PlanCmd     `cmd:"" help:"Show what apply would change, and why."`
+	Apply    ApplyCmd    `cmd:"" help:"Bring every app to its declared state, in dependency order."`
+	Status   StatusCmd   `cmd:"" help:"Show every app's container, state, health and URL."`
+	Logs     LogsCmd     `cmd:"" help:"Print an app's logs."`
+	Start    StartCmd    `cmd:"" help:"Start an app (and keep it running)."`
+	Stop     StopCmd     `cmd:"" help:"Stop an app and keep it stopped across applies."`
+	Restart  RestartCmd  `cmd:"" help:"Restart an app's container."`
+	Rm       RmCmd       `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
+	Upgrade  UpgradeCmd  `cmd:"" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
+	Converge ConvergeCmd `cmd:"" help:"Run the daemon: keep every app converged, healing what breaks, until stopped."`
+	Version  VersionCmd  `cmd:"" help:"Print archy's version."`
 }
 
 // Globals are the flags every command takes.

@@ -114,7 +114,7 @@ func (c *RmCmd) Run(g *Globals) error {
 	if c.PurgeData {
 		kept = "its named volumes are deleted"
 	}
-	fmt.Fprintf(g.stdout, "%s: container removed; %s. It is still declared: the next apply creates it again.\n", c.App, kept)
+	fmt.Fprintf(g.stdout, "%s: container removed; %s. It stays removed until archy start %s.\n", c.App, kept, c.App)
 	return nil
 }
 

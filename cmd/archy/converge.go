@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/daemon"
+	"archy.dev/archy/engine/podman"
+)
+
+// ConvergeCmd runs the daemon: it keeps every app converged until it is
+// stopped (SIGTERM or SIGINT), leaving the containers running.
+type ConvergeCmd struct {
+	Interval time.Duration `help:"Full reconcile every INTERVAL (events trigger one at once)." default:"30s"`
+	Parallel int           `help:"Apps of one level handled at once." default:"4"`
+}
+
+func (c *ConvergeCmd) Run(g *Globals) error {
+	ctx, stop := signalContext()
+	defer stop()
+	log := newLogger(g.stderr, g.LogFormat)
+	d := daemon.New(daemon.Config{
+		Apps: g.Apps, Catalog: g.catalogOptions(), DataDir: g.DataDir, SecretsFile: g.SecretsFile,
+		Interval: c.Interval, Parallel: c.Parallel, Log: log,
+		Connect: func(ctx context.Context) (engine.Runtime, error) { return podman.New(ctx, g.PodmanURL) },
+		Ready: func() {
+			sd.SdNotify(false, sd.SdNotifyReady)
+			go watchdog(ctx)
+		},
+	})
+	return d.Run(ctx)
+}
+
+// watchdog tells systemd the daemon is alive at half its WatchdogSec.
+func watchdog(ctx context.Context) {
+	every, err := sd.SdWatchdogEnabled(false)
+	if err != nil || every == 0 {
+		return
+	}
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sd.SdNotify(false, sd.SdNotifyWatchdog)
+		}
+	}
+}
+
+// newLogger logs to stderr as text (journald keeps it as is) or JSON.
+func newLogger(w interface{ Write([]byte) (int, error) }, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

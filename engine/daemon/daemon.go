@@ -1,0 +1,605 @@
+// Package daemon is archy converge: it keeps the node converged for as
+// long as it runs. Podman events trigger a reconcile of the app concerned
+// at once; archy's own health probes restart apps that stay unhealthy; a
+// full reconcile runs every interval as the safety net; crashing apps back
+// off. Every change to the node goes through one worker, so the loop, the
+// API and the CLI (which talks to the API while the daemon runs) never act
+// on an app at the same time.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/plan"
+)
+
+// Config is what the daemon needs.
+type Config struct {
+	Apps        string
+	Catalog     catalog.Options
+	DataDir     string
+	SecretsFile string
+	// Connect opens the Podman connection; the daemon retries it with
+	// backoff while Podman is away.
+	Connect  func(ctx context.Context) (engine.Runtime, error)
+	Interval time.Duration // full reconcile; default 30 s
+	Parallel int
+	Log      *slog.Logger
+	// Ready is called once the first full reconcile is done (sd_notify).
+	Ready func()
+}
+
+// Crash-loop backoff: 1 s doubling to 5 min; reset after 10 min running.
+const (
+	backoffFirst = time.Second
+	backoffMax   = 5 * time.Minute
+	backoffReset = 10 * time.Minute
+	// A death within this time after a stop or kill event was asked for
+	// (by someone): drift to undo at once, not a crash.
+	externalWindow = 5 * time.Second
+)
+
+// Daemon is a running archy converge.
+type Daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	bus     engine.Bus
+	metrics *metrics
+
+	work chan request // to the worker
+
+	mu        sync.Mutex // guards the fields below
+	rt        engine.Runtime
+	node      *engine.Node
+	cat       *catalog.Catalog // the last good apps
+	configErr string
+	degraded  string
+	apps      map[string]*appState // by app id
+	byName    map[string]string    // container name -> app id
+	lastEvent time.Time
+}
+
+// appState is what the daemon tracks per app.
+type appState struct {
+	crashes      int       // consecutive crashes
+	restarts     int       // restarts the daemon made
+	startedAt    time.Time // when archy last started it
+	backoffUntil time.Time
+	externalAt   time.Time // last stop or kill event
+	unhealthy    int       // consecutive failed probes
+	healthErr    string
+	timer        *time.Timer // a reconcile scheduled after backoff
+}
+
+// request is work for the worker: a full reconcile, one app, or an action.
+type request struct {
+	full bool
+	app  string
+	act  func(ctx context.Context) error
+	done chan error // nil: nobody waits
+}
+
+// New makes a daemon; Run starts it.
+func New(cfg Config) *Daemon {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Daemon{
+		cfg: cfg, log: cfg.Log, metrics: newMetrics(),
+		work: make(chan request, 256),
+		apps: map[string]*appState{}, byName: map[string]string{},
+	}
+}
+
+// Run loads the apps, connects to Podman, reconciles everything and then
+// keeps the node converged until ctx ends. Containers keep running when it
+// returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	cat, err := catalog.Load(d.cfg.Apps, d.cfg.Catalog)
+	if err != nil {
+		return err // nothing good to run yet
+	}
+	d.setCatalog(cat)
+	if err := d.connect(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); d.worker(ctx) }()
+	go func() { defer wg.Done(); d.watchEvents(ctx) }()
+	go func() { defer wg.Done(); d.probeLoop(ctx) }()
+
+	if err := d.do(ctx, request{full: true}); err != nil {
+		d.log.Error("first reconcile", "err", err)
+	}
+	if d.cfg.Ready != nil {
+		d.cfg.Ready()
+	}
+	d.log.Info("converging", "apps", len(cat.Apps), "interval", d.cfg.Interval)
+	tick := time.NewTicker(d.cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			d.log.Info("stopped; containers keep running")
+			return nil
+		case <-tick.C:
+			d.reload()
+			d.enqueue(request{full: true})
+		}
+	}
+}
+
+// connect opens the Podman connection, retrying with backoff while Podman
+// is away; the daemon reports itself degraded meanwhile.
+func (d *Daemon) connect(ctx context.Context) error {
+	op := func() (engine.Runtime, error) {
+		rt, err := d.cfg.Connect(ctx)
+		if err != nil {
+			d.setDegraded("podman unreachable: " + err.Error())
+			return nil, err
+		}
+		return rt, nil
+	}
+	rt, err := backoff.Retry(ctx, op,
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: 5 * time.Second,
+		}),
+		backoff.WithMaxElapsedTime(0))
+	if err != nil {
+		return err
+	}
+	secrets, err := engine.NewSecrets(d.cfg.DataDir, d.cfg.SecretsFile)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.rt = rt
+	d.node = &engine.Node{Runtime: rt, State: engine.StateStore{Dir: d.cfg.DataDir}, Secrets: secrets}
+	d.mu.Unlock()
+	d.setDegraded("")
+	return nil
+}
+
+func (d *Daemon) setDegraded(why string) {
+	d.mu.Lock()
+	changed := d.degraded != why
+	d.degraded = why
+	d.mu.Unlock()
+	if !changed {
+		return
+	}
+	d.metrics.connected.Set(boolGauge(why == ""))
+	if why == "" {
+		d.publish(engine.Event{Type: engine.EventPodman, Message: "connected to podman"})
+	} else {
+		d.publish(engine.Event{Type: engine.EventPodman, Message: why})
+	}
+}
+
+// setCatalog installs a good catalogue.
+func (d *Daemon) setCatalog(cat *catalog.Catalog) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cat = cat
+	d.configErr = ""
+	d.byName = map[string]string{}
+	for id, app := range cat.Apps {
+		d.byName[app.ContainerName] = id
+		if d.apps[id] == nil {
+			d.apps[id] = &appState{}
+		}
+	}
+}
+
+// reload re-reads the apps; an invalid edit keeps the last good ones and
+// is reported, touching nothing.
+func (d *Daemon) reload() {
+	cat, err := catalog.Load(d.cfg.Apps, d.cfg.Catalog)
+	if err != nil {
+		d.mu.Lock()
+		changed := d.configErr != err.Error()
+		d.configErr = err.Error()
+		d.mu.Unlock()
+		if changed {
+			d.log.Error("apps rejected; keeping the last good ones", "err", err)
+			d.publish(engine.Event{Type: engine.EventConfig, Message: "apps rejected; keeping the last good ones: " + err.Error()})
+		}
+		return
+	}
+	d.mu.Lock()
+	hadErr := d.configErr != ""
+	d.mu.Unlock()
+	d.setCatalog(cat)
+	if hadErr {
+		d.publish(engine.Event{Type: engine.EventConfig, Message: "apps valid again"})
+	}
+}
+
+func (d *Daemon) publish(e engine.Event) {
+	d.bus.Publish(e)
+}
+
+// enqueue hands work to the worker without waiting.
+func (d *Daemon) enqueue(r request) {
+	select {
+	case d.work <- r:
+	default:
+		d.log.Warn("work queue full; the next full reconcile catches up")
+	}
+}
+
+// do hands work to the worker and waits for it.
+func (d *Daemon) do(ctx context.Context, r request) error {
+	r.done = make(chan error, 1)
+	select {
+	case d.work <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// worker does all changes to the node, one request at a time; requests
+// for the same app that pile up while it works are merged.
+func (d *Daemon) worker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-d.work:
+			err := d.handle(ctx, r)
+			if r.done != nil {
+				r.done <- err
+			}
+		}
+	}
+}
+
+func (d *Daemon) handle(ctx context.Context, r request) error {
+	d.mu.Lock()
+	rt, node, cat, degraded := d.rt, d.node, d.cat, d.degraded
+	d.mu.Unlock()
+	if degraded != "" {
+		return errors.New(degraded)
+	}
+	switch {
+	case r.act != nil:
+		return r.act(ctx)
+	case r.full:
+		return d.reconcile(ctx, node, rt, cat, nil)
+	default:
+		if _, ok := cat.Apps[r.app]; !ok {
+			return nil // no longer declared
+		}
+		return d.reconcile(ctx, node, rt, cat, []string{r.app})
+	}
+}
+
+// reconcile plans and applies (only for apps not backing off) and
+// reports what it did.
+func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog, only []string) error {
+	start := time.Now()
+	defer func() { d.metrics.reconcileSeconds.Observe(time.Since(start).Seconds()) }()
+	pl, err := node.Plan(ctx, cat, engine.PlanOptions{Only: only})
+	if err != nil {
+		d.publish(engine.Event{Type: engine.EventFailure, Message: "plan: " + err.Error()})
+		return err
+	}
+	d.holdBackingOff(&pl)
+	if pl.Plan.Changes() == 0 && !blocked(pl.Plan) {
+		return nil
+	}
+	scope := "all apps"
+	if len(only) > 0 {
+		scope = only[0]
+	}
+	d.publish(engine.Event{Type: engine.EventReconcile, Message: fmt.Sprintf("reconciling %s: %d changes", scope, pl.Plan.Changes())})
+	a := &engine.Applier{Runtime: rt, State: node.State, Parallel: d.cfg.Parallel, Out: &logWriter{log: d.log}}
+	rep, err := node.Apply(ctx, pl, a)
+	if err != nil {
+		return err
+	}
+	for _, o := range rep.Outcomes {
+		switch {
+		case o.Err != nil:
+			d.metrics.failures.WithLabelValues(o.App).Inc()
+			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: o.Err.Error()})
+		case o.Skipped != "":
+			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: "skipped: " + o.Skipped})
+		case len(o.Done) > 0:
+			d.recordStarted(o)
+			d.publish(engine.Event{Type: engine.EventStep, App: o.App, Message: actionsText(o.Done),
+				Fields: map[string]string{"duration": o.Duration.Round(time.Millisecond).String()}})
+		}
+		for _, act := range o.Done {
+			d.metrics.steps.WithLabelValues(string(act)).Inc()
+		}
+	}
+	return rep.Err()
+}
+
+// holdBackingOff drops the steps of apps whose backoff has not run out;
+// a reconcile is scheduled for when it does.
+func (d *Daemon) holdBackingOff(pl *engine.Planned) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	for i, s := range pl.Plan.Steps {
+		st := d.apps[s.App]
+		if st == nil || !now.Before(st.backoffUntil) || len(s.Actions) == 0 {
+			continue
+		}
+		pl.Plan.Steps[i].Actions = []plan.Action{}
+	}
+}
+
+// recordStarted notes when archy (re)started an app, for crash detection.
+func (d *Daemon) recordStarted(o engine.Outcome) {
+	started := false
+	for _, a := range o.Done {
+		if a == plan.Start || a == plan.Create || a == plan.Recreate {
+			started = true
+		}
+	}
+	if !started {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.apps[o.App]; st != nil {
+		st.startedAt = time.Now()
+		st.restarts++
+		d.metrics.restarts.WithLabelValues(o.App).Inc()
+	}
+}
+
+// Status is the daemon's view of the node: each app's state plus what the
+// daemon knows (backoff, restarts, unhealthy dependencies).
+func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
+	d.mu.Lock()
+	node, cat, degraded, configErr := d.node, d.cat, d.degraded, d.configErr
+	d.mu.Unlock()
+	ns := engine.NodeStatus{Degraded: degraded, ConfigError: configErr}
+	if node == nil || degraded != "" {
+		return ns, nil
+	}
+	apps, err := node.Status(ctx, cat)
+	if err != nil {
+		return ns, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	unhealthy := map[string]bool{}
+	for _, a := range apps {
+		if a.State != plan.StateRunning || (a.Health != "" && a.Health != "healthy") {
+			unhealthy[a.App] = true
+		}
+	}
+	for i, a := range apps {
+		if st := d.apps[a.App]; st != nil {
+			apps[i].Restarts = st.restarts
+			if time.Now().Before(st.backoffUntil) {
+				apps[i].BackoffUntil = st.backoffUntil
+			}
+		}
+		for _, dep := range cat.Apps[a.App].Dependencies {
+			if unhealthy[dep.AppID] {
+				apps[i].Degraded = "dependency " + dep.AppID + " is down or unhealthy"
+			}
+		}
+	}
+	ns.Apps = apps
+	return ns, nil
+}
+
+// Plan is what a full reconcile would do now.
+func (d *Daemon) Plan(ctx context.Context) (plan.Plan, error) {
+	d.mu.Lock()
+	node, cat := d.node, d.cat
+	d.mu.Unlock()
+	if node == nil {
+		return plan.Plan{}, errors.New("not connected to podman")
+	}
+	pl, err := node.Plan(ctx, cat, engine.PlanOptions{})
+	return pl.Plan, err
+}
+
+// Reconcile runs a full reconcile and waits for it.
+func (d *Daemon) Reconcile(ctx context.Context) error {
+	d.reload()
+	return d.do(ctx, request{full: true})
+}
+
+// Act performs an operator's action on one app through the worker.
+func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purge bool) error {
+	d.mu.Lock()
+	_, known := d.cat.Apps[app]
+	d.mu.Unlock()
+	if !known {
+		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
+	}
+	return d.do(ctx, request{act: func(ctx context.Context) error {
+		d.mu.Lock()
+		node, rt, cat := d.node, d.rt, d.cat
+		st := d.apps[app]
+		d.mu.Unlock()
+		a := &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}}
+		var err error
+		var rep engine.Report
+		switch action {
+		case engine.ActStop:
+			err = node.Stop(ctx, cat, app, a)
+		case engine.ActStart:
+			d.clearBackoff(st)
+			rep, err = node.Start(ctx, cat, app, a)
+		case engine.ActRestart:
+			d.clearBackoff(st)
+			err = node.Restart(ctx, cat, app, a)
+		case engine.ActInstall: // like start: clears a stop or removal
+			d.clearBackoff(st)
+			rep, err = node.Start(ctx, cat, app, a)
+		case engine.ActUpgrade:
+			rep, err = node.Upgrade(ctx, cat, app, a)
+		case engine.ActRemove:
+			err = node.Remove(ctx, cat, app, purge)
+		default:
+			return fmt.Errorf("unknown action %q", action)
+		}
+		if err == nil {
+			err = rep.Err()
+		}
+		msg := string(action) + " done"
+		if err != nil {
+			msg = string(action) + " failed: " + err.Error()
+		}
+		d.publish(engine.Event{Type: engine.EventStep, App: app, Message: msg})
+		return err
+	}})
+}
+
+// ErrUnknownApp is returned for an app that is not declared.
+var ErrUnknownApp = errors.New("no such app")
+
+func (d *Daemon) clearBackoff(st *appState) {
+	if st == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st.crashes, st.backoffUntil = 0, time.Time{}
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+}
+
+// Logs writes an app's logs; it takes no lock (it may follow for long).
+func (d *Daemon) Logs(ctx context.Context, app string, tail int, follow bool, w io.Writer) error {
+	d.mu.Lock()
+	rt, cat := d.rt, d.cat
+	d.mu.Unlock()
+	a, ok := cat.Apps[app]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
+	}
+	if rt == nil {
+		return errors.New("not connected to podman")
+	}
+	return rt.Logs(ctx, a.ContainerName, tail, follow, w)
+}
+
+// Health probes one app.
+func (d *Daemon) Health(ctx context.Context, app string) error {
+	d.mu.Lock()
+	rt, cat := d.rt, d.cat
+	d.mu.Unlock()
+	a, ok := cat.Apps[app]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
+	}
+	return engine.Probe(ctx, rt, a)
+}
+
+// Subscribe streams the daemon's events.
+func (d *Daemon) Subscribe() (<-chan engine.Event, func()) { return d.bus.Subscribe() }
+
+// Metrics serves the daemon's Prometheus metrics.
+func (d *Daemon) Metrics() http.Handler {
+	return promhttp.HandlerFor(d.metrics.registry, promhttp.HandlerOpts{})
+}
+
+func blocked(p plan.Plan) bool {
+	for _, s := range p.Steps {
+		if s.Blocked != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func actionsText(as []plan.Action) string {
+	s := ""
+	for i, a := range as {
+		if i > 0 {
+			s += ", "
+		}
+		s += string(a)
+	}
+	return s
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// logWriter turns apply's progress lines into log records.
+type logWriter struct{ log *slog.Logger }
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.log.Info(string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// metrics are the daemon's Prometheus metrics.
+type metrics struct {
+	registry         *prometheus.Registry
+	reconcileSeconds prometheus.Histogram
+	steps            *prometheus.CounterVec
+	failures         *prometheus.CounterVec
+	restarts         *prometheus.CounterVec
+	up               *prometheus.GaugeVec
+	healthy          *prometheus.GaugeVec
+	backoff          *prometheus.GaugeVec
+	connected        prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		reconcileSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "archy_reconcile_duration_seconds", Help: "Time a reconcile took.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+		steps:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_steps_total", Help: "Actions done, by kind."}, []string{"action"}),
+		failures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_failures_total", Help: "Failed reconciles of an app."}, []string{"app"}),
+		restarts:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_restarts_total", Help: "Times archy (re)started an app."}, []string{"app"}),
+		up:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_up", Help: "1 when the app's container runs."}, []string{"app"}),
+		healthy:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_healthy", Help: "1 when the app's last probe passed."}, []string{"app"}),
+		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
+	}
+	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.up, m.healthy, m.backoff, m.connected,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}

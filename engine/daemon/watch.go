@@ -1,0 +1,231 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
+)
+
+// watchEvents follows Podman's container events and reconciles the app
+// concerned at once. When the stream breaks (Podman restarted, socket
+// gone) it reports the daemon degraded, reconnects with backoff,
+// resubscribes from the last event and runs a full reconcile, since
+// anything may have happened meanwhile.
+func (d *Daemon) watchEvents(ctx context.Context) {
+	for ctx.Err() == nil {
+		d.mu.Lock()
+		rt, since := d.rt, d.lastEvent
+		d.mu.Unlock()
+		events, errc := rt.Events(ctx, since)
+		err := d.follow(ctx, events, errc)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Warn("podman event stream broke; reconnecting", "err", err)
+		d.setDegraded(fmt.Sprintf("lost podman: %v", err))
+		if err := d.connect(ctx); err != nil {
+			return // ctx ended
+		}
+		d.enqueue(request{full: true})
+	}
+}
+
+// follow handles events until the stream ends, returning why.
+func (d *Daemon) follow(ctx context.Context, events <-chan engine.ContainerEvent, errc <-chan error) error {
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return <-errc
+			}
+			d.onEvent(e)
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// onEvent decides what an event means for its app. A death right after a
+// stop or kill, or a removal, is drift: undone at once. A death nobody
+// asked for is a crash: restarted after a backoff that doubles while the
+// app keeps crashing.
+func (d *Daemon) onEvent(e engine.ContainerEvent) {
+	d.mu.Lock()
+	if e.Time.After(d.lastEvent) {
+		d.lastEvent = e.Time
+	}
+	id, ok := d.byName[e.Container]
+	st := d.apps[id]
+	d.mu.Unlock()
+	if !ok || st == nil {
+		return // not one of ours
+	}
+	switch e.Action {
+	case "kill", "stop", "restart":
+		// Someone stopped it (kill comes before its death, stop and
+		// restart after): drift, undone at once.
+		d.mu.Lock()
+		st.externalAt = time.Now()
+		d.mu.Unlock()
+		if e.Action != "kill" {
+			d.enqueue(request{app: id})
+		}
+	case "remove":
+		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "container removed"})
+		d.enqueue(request{app: id})
+	case "died":
+		d.mu.Lock()
+		external := time.Since(st.externalAt) < externalWindow
+		d.mu.Unlock()
+		if external {
+			d.publish(engine.Event{Type: engine.EventState, App: id, Message: fmt.Sprintf("stopped behind archy's back (exit %d)", e.ExitCode)})
+			d.enqueue(request{app: id})
+			return
+		}
+		// A stop or restart event follows the death it caused: give it a
+		// moment before calling this a crash.
+		died := time.Now()
+		time.AfterFunc(crashSettle, func() { d.classifyDeath(id, st, died, e.ExitCode) })
+	}
+}
+
+// crashSettle is how long a death waits for the stop or restart event
+// that would explain it.
+const crashSettle = 300 * time.Millisecond
+
+// classifyDeath backs off an app that died on its own, unless a stop or
+// restart explained the death meanwhile or it runs again.
+func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode int) {
+	d.mu.Lock()
+	explained := st.externalAt.After(died.Add(-externalWindow))
+	rt := d.rt
+	d.mu.Unlock()
+	if explained {
+		return // the stop or restart event enqueued the reconcile
+	}
+	d.mu.Lock()
+	name := d.cat.Apps[id].ContainerName
+	d.mu.Unlock()
+	if c, err := rt.Inspect(context.Background(), name); err == nil && c.State == plan.StateRunning {
+		return
+	}
+	d.mu.Lock()
+	if time.Since(st.startedAt) >= backoffReset {
+		st.crashes = 0 // it ran long enough: a fresh start
+	}
+	st.crashes++
+	delay := min(backoffFirst<<(st.crashes-1), backoffMax)
+	st.backoffUntil = time.Now().Add(delay)
+	d.mu.Unlock()
+	d.metrics.backoff.WithLabelValues(id).Set(delay.Seconds())
+	d.publish(engine.Event{Type: engine.EventBackoff, App: id,
+		Message: fmt.Sprintf("exited (%d) on its own; restarting in %s", exitCode, delay),
+		Fields:  map[string]string{"delay": delay.String()}})
+	d.scheduleAfter(id, st, delay)
+}
+
+// scheduleAfter reconciles an app once its backoff runs out.
+func (d *Daemon) scheduleAfter(id string, st *appState, delay time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	st.timer = time.AfterFunc(delay, func() {
+		d.metrics.backoff.WithLabelValues(id).Set(0)
+		d.enqueue(request{app: id})
+	})
+}
+
+// probeLoop runs archy's own health checks. An app that fails its check
+// retries times in a row is restarted (under the same backoff as a crash).
+func (d *Daemon) probeLoop(ctx context.Context) {
+	next := map[string]time.Time{}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			d.mu.Lock()
+			rt, cat, degraded := d.rt, d.cat, d.degraded
+			d.mu.Unlock()
+			if degraded != "" {
+				continue
+			}
+			for id, app := range cat.Apps {
+				hc := app.HealthCheck
+				if hc == nil || now.Before(next[id]) {
+					continue
+				}
+				next[id] = now.Add(time.Duration(hc.Interval))
+				go d.probe(ctx, rt, id, app.ContainerName)
+			}
+		}
+	}
+}
+
+func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container string) {
+	d.mu.Lock()
+	app := d.cat.Apps[id]
+	st := d.apps[id]
+	d.mu.Unlock()
+	if app == nil || st == nil {
+		return
+	}
+	c, err := rt.Inspect(ctx, container)
+	if err != nil || c.State != plan.StateRunning {
+		d.metrics.up.WithLabelValues(id).Set(0)
+		return // not running: events and the full reconcile deal with it
+	}
+	d.metrics.up.WithLabelValues(id).Set(1)
+	if time.Since(c.StartedAt) < time.Duration(app.HealthCheck.StartPeriod) {
+		return
+	}
+	err = engine.Probe(ctx, rt, app)
+	d.mu.Lock()
+	was := st.unhealthy
+	if err == nil {
+		st.unhealthy, st.healthErr = 0, ""
+		if time.Since(st.startedAt) >= backoffReset {
+			st.crashes = 0
+		}
+	} else {
+		st.unhealthy++
+		st.healthErr = err.Error()
+	}
+	now := st.unhealthy
+	d.mu.Unlock()
+	d.metrics.healthy.WithLabelValues(id).Set(boolGauge(err == nil))
+	switch {
+	case err == nil && was >= app.HealthCheck.Retries:
+		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "healthy again"})
+	case err != nil && now >= app.HealthCheck.Retries:
+		d.mu.Lock()
+		st.unhealthy = 0 // count afresh after the restart
+		st.crashes++
+		delay := min(backoffFirst<<(st.crashes-1), backoffMax)
+		st.backoffUntil = time.Now().Add(delay)
+		d.mu.Unlock()
+		d.publish(engine.Event{Type: engine.EventFailure, App: id,
+			Message: fmt.Sprintf("unhealthy %d times in a row (%v); restarting in %s", now, err, delay)})
+		time.AfterFunc(delay, func() {
+			d.enqueue(request{act: func(ctx context.Context) error {
+				d.mu.Lock()
+				node, cat := d.node, d.cat
+				d.mu.Unlock()
+				err := node.Restart(ctx, cat, id, &engine.Applier{Runtime: rt, State: node.State})
+				if err == nil {
+					d.recordStarted(engine.Outcome{App: id, Done: []plan.Action{plan.Start}})
+				}
+				return err
+			}})
+		})
+	}
+}
