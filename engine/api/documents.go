@@ -1,0 +1,104 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/view"
+)
+
+// FormatVersion is the version of the API's documents; it follows
+// archy's other JSON documents (docs/json.md).
+const FormatVersion = view.FormatVersion
+
+// The API's documents. Every one carries format_version; new fields may
+// appear at any time.
+type (
+	// PingDocument answers GET /v1/ping: a daemon is there.
+	PingDocument struct {
+		FormatVersion int    `json:"format_version"`
+		Archy         string `json:"archy"` // the daemon's version
+	}
+
+	// StatusDocument answers GET /v1/status.
+	StatusDocument struct {
+		FormatVersion int `json:"format_version"`
+		engine.NodeStatus
+	}
+
+	// AppsDocument answers GET /v1/apps.
+	AppsDocument struct {
+		FormatVersion int                `json:"format_version"`
+		Apps          []engine.AppStatus `json:"apps"`
+	}
+
+	// AppDocument answers GET /v1/apps/{id}.
+	AppDocument struct {
+		FormatVersion int `json:"format_version"`
+		engine.AppStatus
+	}
+
+	// HealthDocument answers GET /v1/apps/{id}/health.
+	HealthDocument struct {
+		FormatVersion int    `json:"format_version"`
+		App           string `json:"app"`
+		Healthy       bool   `json:"healthy"`
+		Error         string `json:"error,omitempty"` // why not, when unhealthy
+	}
+
+	// ActionDocument answers an action on an app once it is done.
+	ActionDocument struct {
+		FormatVersion int           `json:"format_version"`
+		App           string        `json:"app"`
+		Action        engine.Action `json:"action"`
+		Result        string        `json:"result"` // "ok"
+	}
+
+	// ResultDocument answers POST /v1/reconcile once it is done.
+	ResultDocument struct {
+		FormatVersion int    `json:"format_version"`
+		Result        string `json:"result"` // "ok"
+	}
+
+	// ErrorDocument is the body of every error response.
+	ErrorDocument struct {
+		Error string `json:"error"`
+	}
+)
+
+// Errors a Controller returns (wrapped, with %w) to choose the status
+// code; anything else is a 500, unless the daemon reports itself degraded
+// (503) or does not know the app (404) when asked after the failure.
+var (
+	ErrUnknownApp = errors.New("no such app")             // 404
+	ErrBadRequest = errors.New("bad request")             // 400
+	ErrConflict   = errors.New("conflict")                // 409
+	ErrDegraded   = errors.New("daemon degraded")         // 503: Podman unreachable, say
+	ErrNoDaemon   = errors.New("no archy daemon answers") // from Dial: act directly
+)
+
+// Error is an error response from the daemon, as the Client returns it.
+// errors.Is matches it against ErrUnknownApp (404), ErrBadRequest (400),
+// ErrConflict (409) and ErrDegraded (503).
+type Error struct {
+	Status  int    // HTTP status code
+	Message string // the daemon's message
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Is lets callers test the kind of failure without knowing HTTP.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrUnknownApp:
+		return e.Status == http.StatusNotFound
+	case ErrBadRequest:
+		return e.Status == http.StatusBadRequest
+	case ErrConflict:
+		return e.Status == http.StatusConflict
+	case ErrDegraded:
+		return e.Status == http.StatusServiceUnavailable
+	}
+	return false
+}
