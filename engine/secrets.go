@@ -48,9 +48,21 @@ func ReadSecretsFile(path string) (map[string][]byte, error) {
 			// Never echo the line: it may hold a value.
 			return nil, fmt.Errorf("%s:%d: want NAME=VALUE", path, n)
 		}
-		out[strings.TrimSpace(k)] = []byte(v)
+		k, v = strings.TrimSpace(strings.TrimPrefix(k, "\ufeff")), unquote(strings.TrimSpace(v))
+		if v == "" {
+			return nil, fmt.Errorf("%s:%d: %s has an empty value (Podman cannot store an empty secret)", path, n, k)
+		}
+		out[k] = []byte(v)
 	}
 	return out, sc.Err()
+}
+
+// unquote strips one pair of matching quotes, as .env files allow.
+func unquote(v string) string {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // Secrets makes the secrets apps need available as Podman secrets and

@@ -39,6 +39,7 @@ type Globals struct {
 	PodmanURL   string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
 	DataDir     string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
 	LogFormat   string `help:"Log format: text or json." enum:"text,json" default:"text"`
+	Socket      string `help:"The daemon's API socket: archy converge serves it; the other verbs use it when a daemon answers." default:"/run/archy/archy.sock" env:"ARCHY_SOCKET" placeholder:"PATH"`
 	SecretsFile string `help:"Root-only KEY=VALUE file of secret values, synced into Podman secrets." env:"ARCHY_SECRETS_FILE" placeholder:"FILE"`
 
 	Tag             []string `short:"t" env:"ARCHY_TAGS" help:"Set a field marked @tag(NAME) in the app files: NAME=VALUE, as with cue -t. Repeatable." placeholder:"NAME=VALUE"`

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/api"
 	"archy.dev/archy/engine/daemon"
 	"archy.dev/archy/engine/podman"
 )
@@ -23,6 +26,10 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
 	log := newLogger(g.stderr, g.LogFormat)
+	l, err := api.Listen(g.Socket)
+	if err != nil {
+		return fmt.Errorf("api socket: %w", err)
+	}
 	d := daemon.New(daemon.Config{
 		Apps: g.Apps, Catalog: g.catalogOptions(), DataDir: g.DataDir, SecretsFile: g.SecretsFile,
 		Interval: c.Interval, Parallel: c.Parallel, Log: log,
@@ -32,7 +39,15 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 			go watchdog(ctx)
 		},
 	})
-	return d.Run(ctx)
+	served := make(chan error, 1)
+	go func() { served <- api.Serve(ctx, l, api.NewServer(d, log, api.WithVersion(version))) }()
+	log.Info("api listening", "socket", g.Socket)
+	err = d.Run(ctx)
+	stop()
+	if serr := <-served; err == nil && serr != nil && !errors.Is(serr, context.Canceled) {
+		err = serr
+	}
+	return err
 }
 
 // watchdog tells systemd the daemon is alive at half its WatchdogSec.

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,9 +25,13 @@ import (
 	"github.com/containers/podman/v5/pkg/bindings/volumes"
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/containers/podman/v5/pkg/specgen"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/rogpeppe/go-internal/testscript"
 	nettypes "go.podman.io/common/libnetwork/types"
 
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/api"
 	"archy.dev/archy/internal/podmantest"
 )
 
@@ -64,6 +70,7 @@ func TestNode(t *testing.T) {
 			}
 			e.Setenv("HOME", e.WorkDir)
 			e.Setenv("NO_COLOR", "1")
+			e.Setenv("ARCHY_SOCKET", filepath.Join(e.WorkDir, "archy.sock"))
 			e.Setenv("ARCHY_APPS", filepath.Join(work, "apps"))
 			e.Setenv("ARCHY_DATA_DIR", filepath.Join(e.WorkDir, "state"))
 			e.Setenv("ARCHY_SECRETS_FILE", secretsFile)
@@ -77,6 +84,15 @@ func TestNode(t *testing.T) {
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"http":         cmdHTTP,
+			"chaos":        func(ts *testscript.TestScript, neg bool, args []string) { cmdChaos(ts, env, neg, args) },
+			"ctr-stop-all": func(ts *testscript.TestScript, neg bool, args []string) { cmdStopAll(ts, env) },
+			"api-get":      cmdAPIGet,
+			"api-storm":    cmdAPIStorm,
+			"metrics-parse": func(ts *testscript.TestScript, neg bool, args []string) {
+				p := expfmt.NewTextParser(model.UTF8Validation)
+				_, err := p.TextToMetricFamilies(strings.NewReader(ts.ReadFile(args[0])))
+				ts.Check(err)
+			},
 			"http-field":   cmdHTTPField,
 			"ctr-id":       func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrID(ts, env, neg, args) },
 			"ctr-state":    func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrState(ts, env, neg, args) },
@@ -149,8 +165,9 @@ func emptyService(env *podmantest.Env) error {
 	return nil
 }
 
-// http URL [MARKER]: GET until it answers 200 (and contains MARKER), at
-// most 10 s; the body goes to stdout. Negated: it does not answer 200.
+// http URL [MARKER [WAIT]]: GET until it answers 200 (and contains
+// MARKER), at most WAIT (10s); the body goes to stdout. Negated: it does
+// not answer 200.
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 1 {
 		ts.Fatalf("usage: http URL [MARKER]")
@@ -160,7 +177,13 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		marker = args[1]
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(10 * time.Second)
+	wait := 10 * time.Second
+	if len(args) > 2 {
+		d, err := time.ParseDuration(args[2])
+		ts.Check(err)
+		wait = d
+	}
+	deadline := time.Now().Add(wait)
 	var last string
 	for {
 		resp, err := client.Get(args[0])
@@ -254,5 +277,86 @@ func cmdHandmade(ts *testscript.TestScript, env *podmantest.Env, neg bool, args 
 	ts.Check(err)
 	if len(args) < 4 || args[3] != "stopped" {
 		ts.Check(containers.Start(ctx, args[0], nil))
+	}
+}
+
+// chaos CONTAINER stop|kill|rm|restart URL MARKER: do that to the
+// container behind archy's back, then wait (at most 10 s) for URL to serve
+// MARKER again; the recovery time is logged.
+func cmdChaos(ts *testscript.TestScript, env *podmantest.Env, neg bool, args []string) {
+	if len(args) != 4 {
+		ts.Fatalf("usage: chaos CONTAINER stop|kill|rm|restart URL MARKER")
+	}
+	ctx := context.WithoutCancel(env.Conn)
+	name := args[0]
+	var err error
+	start := time.Now()
+	switch args[1] {
+	case "stop":
+		err = containers.Stop(ctx, name, new(containers.StopOptions).WithTimeout(0))
+	case "kill":
+		err = containers.Kill(ctx, name, new(containers.KillOptions).WithSignal("KILL"))
+	case "rm":
+		_, err = containers.Remove(ctx, name, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
+	case "restart":
+		err = containers.Restart(ctx, name, new(containers.RestartOptions).WithTimeout(0))
+	default:
+		ts.Fatalf("unknown chaos %q", args[1])
+	}
+	ts.Check(err)
+	// Wait until the page is gone or back, then until it is back.
+	took, err := podmantest.WaitForHTTP(context.Background(), args[2], args[3], 10*time.Second)
+	if err != nil {
+		ts.Fatalf("%s after %s: not serving again within 10s: %v", name, args[1], err)
+	}
+	_ = took
+	ts.Logf("recovery: %s %s: %s", name, args[1], time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(ts.Stdout(), "recovered %s %s in %s\n", name, args[1], time.Since(start).Round(time.Millisecond))
+}
+
+// ctr-stop-all: stop every container, as a reboot does.
+func cmdStopAll(ts *testscript.TestScript, env *podmantest.Env) {
+	ctx := context.WithoutCancel(env.Conn)
+	list, err := containers.List(ctx, nil)
+	ts.Check(err)
+	for _, c := range list {
+		ts.Check(containers.Stop(ctx, c.ID, new(containers.StopOptions).WithTimeout(0)))
+	}
+}
+
+// api-get PATH: GET PATH from the daemon's socket ($ARCHY_SOCKET); the
+// body goes to stdout.
+func cmdAPIGet(ts *testscript.TestScript, neg bool, args []string) {
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", ts.Getenv("ARCHY_SOCKET"))
+	}}, Timeout: 10 * time.Second}
+	resp, err := client.Get("http://archy" + args[0])
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	if (resp.StatusCode == 200) == neg {
+		ts.Fatalf("GET %s: %s: %s", args[0], resp.Status, body)
+	}
+	ts.Stdout().Write(body)
+}
+
+// api-storm APP ACTION N: N concurrent requests of ACTION for APP through
+// the daemon's API; every one must succeed.
+func cmdAPIStorm(ts *testscript.TestScript, neg bool, args []string) {
+	n, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	ctx := context.Background()
+	c, err := api.Dial(ctx, ts.Getenv("ARCHY_SOCKET"))
+	ts.Check(err)
+	defer c.Close()
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- c.Act(ctx, args[0], engine.Action(args[1]), false) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			ts.Fatalf("%s %s: %v", args[1], args[0], err)
+		}
 	}
 }

@@ -57,6 +57,7 @@ func setupScript(e *testscript.Env) error {
 	e.Setenv("ARCHY_DATA_DIR", filepath.Join(e.WorkDir, "data"))
 	e.Setenv("CONTAINER_HOST", "unix://"+filepath.Join(e.WorkDir, "podman.sock"))
 	e.Setenv("NO_COLOR", "1")
+	e.Setenv("ARCHY_SOCKET", filepath.Join(e.WorkDir, "archy.sock"))
 	return nil
 }
 

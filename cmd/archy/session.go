@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/term"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/api"
 	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/engine/podman"
 	"archy.dev/archy/view"
@@ -60,4 +62,34 @@ func (g *Globals) style() view.Style {
 	f, ok := g.stdout.(*os.File)
 	_, noColor := os.LookupEnv("NO_COLOR")
 	return view.Style{Color: ok && !noColor && term.IsTerminal(int(f.Fd()))}
+}
+
+// daemon returns a client of the running daemon, or nil when none answers
+// on the socket (the verbs then act directly under the host-wide lock).
+func (g *Globals) daemon(ctx context.Context) (*api.Client, error) {
+	c, err := api.Dial(ctx, g.Socket)
+	if errors.Is(err, api.ErrNoDaemon) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("archy daemon at %s: %w", g.Socket, err)
+	}
+	return c, nil
+}
+
+// viaDaemon performs an action through the daemon when one runs; done
+// reports whether it did.
+func (g *Globals) viaDaemon(app string, action engine.Action, purge bool) (done bool, err error) {
+	ctx, stop := signalContext()
+	defer stop()
+	c, err := g.daemon(ctx)
+	if c == nil || err != nil {
+		return false, err
+	}
+	defer c.Close()
+	if err := c.Act(ctx, app, action, purge); err != nil {
+		return true, err
+	}
+	fmt.Fprintf(g.stdout, "%s: %s done (through the daemon at %s)\n", app, action, g.Socket)
+	return true, nil
 }

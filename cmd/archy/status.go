@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 
+	"archy.dev/archy/engine"
+
 	"archy.dev/archy/view"
 )
 
@@ -13,17 +15,31 @@ type StatusCmd struct {
 
 func (c *StatusCmd) Run(g *Globals) error {
 	ctx := context.Background()
-	s, err := g.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	apps, err := s.node.Status(ctx, s.cat)
+	ns, err := g.nodeStatus(ctx)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return view.StatusJSON(g.stdout, apps)
+		return view.StatusJSON(g.stdout, ns)
 	}
-	return view.Status(g.stdout, apps, g.style())
+	return view.Status(g.stdout, ns, g.style())
+}
+
+// nodeStatus asks the daemon when one runs, else looks directly.
+func (g *Globals) nodeStatus(ctx context.Context) (engine.NodeStatus, error) {
+	d, err := g.daemon(ctx)
+	if err != nil {
+		return engine.NodeStatus{}, err
+	}
+	if d != nil {
+		defer d.Close()
+		return d.Status(ctx)
+	}
+	s, err := g.open(ctx)
+	if err != nil {
+		return engine.NodeStatus{}, err
+	}
+	defer s.close()
+	apps, err := s.node.Status(ctx, s.cat)
+	return engine.NodeStatus{Apps: apps}, err
 }

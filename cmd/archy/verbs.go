@@ -17,6 +17,16 @@ type LogsCmd struct {
 func (c *LogsCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
+	if d, err := g.daemon(ctx); err != nil || d != nil {
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := d.Logs(ctx, c.App, c.Lines, c.Follow, g.stdout); err != nil && ctx.Err() == nil {
+			return err
+		}
+		return nil
+	}
 	s, err := g.open(ctx)
 	if err != nil {
 		return err
@@ -40,6 +50,9 @@ type StartCmd struct {
 }
 
 func (c *StartCmd) Run(g *Globals) error {
+	if done, err := g.viaDaemon(c.App, engine.ActStart, false); done || err != nil {
+		return err
+	}
 	return g.withApplier(func(ctx context.Context, s *session, a *engine.Applier) (engine.Report, error) {
 		return s.node.Start(ctx, s.cat, c.App, a)
 	})
@@ -51,6 +64,9 @@ type UpgradeCmd struct {
 }
 
 func (c *UpgradeCmd) Run(g *Globals) error {
+	if done, err := g.viaDaemon(c.App, engine.ActUpgrade, false); done || err != nil {
+		return err
+	}
 	return g.withApplier(func(ctx context.Context, s *session, a *engine.Applier) (engine.Report, error) {
 		return s.node.Upgrade(ctx, s.cat, c.App, a)
 	})
@@ -62,6 +78,9 @@ type StopCmd struct {
 }
 
 func (c *StopCmd) Run(g *Globals) error {
+	if done, err := g.viaDaemon(c.App, engine.ActStop, false); done || err != nil {
+		return err
+	}
 	ctx := context.Background()
 	s, err := g.open(ctx)
 	if err != nil {
@@ -81,6 +100,9 @@ type RestartCmd struct {
 }
 
 func (c *RestartCmd) Run(g *Globals) error {
+	if done, err := g.viaDaemon(c.App, engine.ActRestart, false); done || err != nil {
+		return err
+	}
 	ctx := context.Background()
 	s, err := g.open(ctx)
 	if err != nil {
@@ -101,6 +123,9 @@ type RmCmd struct {
 }
 
 func (c *RmCmd) Run(g *Globals) error {
+	if done, err := g.viaDaemon(c.App, engine.ActRemove, c.PurgeData); done || err != nil {
+		return err
+	}
 	ctx := context.Background()
 	s, err := g.open(ctx)
 	if err != nil {

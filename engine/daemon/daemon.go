@@ -9,7 +9,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/api"
 	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/plan"
 )
@@ -102,8 +102,9 @@ func New(cfg Config) *Daemon {
 	}
 	return &Daemon{
 		cfg: cfg, log: cfg.Log, metrics: newMetrics(),
-		work: make(chan request, 256),
-		apps: map[string]*appState{}, byName: map[string]string{},
+		work:     make(chan request, 256),
+		degraded: "starting: not connected to podman yet",
+		apps:     map[string]*appState{}, byName: map[string]string{},
 	}
 }
 
@@ -224,6 +225,17 @@ func (d *Daemon) reload() {
 		}
 		return
 	}
+	// Secret values may have changed too: a changed value recreates its
+	// consumers on this reconcile.
+	if secrets, err := engine.NewSecrets(d.cfg.DataDir, d.cfg.SecretsFile); err != nil {
+		d.log.Error("secrets file rejected; keeping the last good values", "err", err)
+	} else {
+		d.mu.Lock()
+		if d.node != nil {
+			d.node = &engine.Node{Runtime: d.node.Runtime, State: d.node.State, Secrets: secrets}
+		}
+		d.mu.Unlock()
+	}
 	d.mu.Lock()
 	hadErr := d.configErr != ""
 	d.mu.Unlock()
@@ -233,7 +245,13 @@ func (d *Daemon) reload() {
 	}
 }
 
+// publish logs an event and sends it to the API's subscribers.
 func (d *Daemon) publish(e engine.Event) {
+	level := slog.LevelInfo
+	if e.Type == engine.EventFailure || e.Type == engine.EventBackoff || e.Type == engine.EventPodman {
+		level = slog.LevelWarn
+	}
+	d.log.Log(context.Background(), level, e.Message, "event", e.Type, "app", e.App)
 	d.bus.Publish(e)
 }
 
@@ -270,12 +288,25 @@ func (d *Daemon) worker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case r := <-d.work:
-			err := d.handle(ctx, r)
+			err := d.locked(func() error { return d.handle(ctx, r) })
 			if r.done != nil {
 				r.done <- err
+			} else if err != nil && ctx.Err() == nil {
+				d.log.Error("reconcile", "app", r.app, "err", err)
 			}
 		}
 	}
+}
+
+// locked runs f under the host-wide lock, so that an archy apply run by
+// hand while the daemon runs takes turns with it.
+func (d *Daemon) locked(f func() error) error {
+	unlock, err := engine.Lock(d.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return f()
 }
 
 func (d *Daemon) handle(ctx context.Context, r request) error {
@@ -283,7 +314,7 @@ func (d *Daemon) handle(ctx context.Context, r request) error {
 	rt, node, cat, degraded := d.rt, d.node, d.cat, d.degraded
 	d.mu.Unlock()
 	if degraded != "" {
-		return errors.New(degraded)
+		return fmt.Errorf("%w: %s", api.ErrDegraded, degraded)
 	}
 	switch {
 	case r.act != nil:
@@ -421,7 +452,7 @@ func (d *Daemon) Plan(ctx context.Context) (plan.Plan, error) {
 	node, cat := d.node, d.cat
 	d.mu.Unlock()
 	if node == nil {
-		return plan.Plan{}, errors.New("not connected to podman")
+		return plan.Plan{}, fmt.Errorf("%w: not connected to podman", api.ErrDegraded)
 	}
 	pl, err := node.Plan(ctx, cat, engine.PlanOptions{})
 	return pl.Plan, err
@@ -480,8 +511,9 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 	}})
 }
 
-// ErrUnknownApp is returned for an app that is not declared.
-var ErrUnknownApp = errors.New("no such app")
+// ErrUnknownApp is returned for an app that is not declared; the API
+// answers 404 for it.
+var ErrUnknownApp = api.ErrUnknownApp
 
 func (d *Daemon) clearBackoff(st *appState) {
 	if st == nil {
@@ -505,7 +537,7 @@ func (d *Daemon) Logs(ctx context.Context, app string, tail int, follow bool, w 
 		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
 	}
 	if rt == nil {
-		return errors.New("not connected to podman")
+		return fmt.Errorf("%w: not connected to podman", api.ErrDegraded)
 	}
 	return rt.Logs(ctx, a.ContainerName, tail, follow, w)
 }
@@ -603,3 +635,5 @@ func newMetrics() *metrics {
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
+
+var _ api.Controller = (*Daemon)(nil)

@@ -3,6 +3,7 @@ package podman
 import (
 	"bytes"
 	"context"
+	"fmt"
 
 	"github.com/containers/podman/v5/pkg/bindings/secrets"
 )
@@ -30,6 +31,10 @@ func (p *Podman) SecretNames(ctx context.Context) (map[string]bool, error) {
 // recreated, while execs already see the new env value: archy recreates
 // the containers whose secrets changed.
 func (p *Podman) SetSecret(ctx context.Context, name string, value []byte) error {
+	// Podman refuses an empty secret: say so before removing the old one.
+	if len(value) == 0 {
+		return fmt.Errorf("secret %s: the value is empty", name)
+	}
 	ctx, cancel := p.call(ctx)
 	defer cancel()
 	create := func() error {
