@@ -70,7 +70,7 @@ func (r Report) Failed() []Outcome {
 func (r Report) Err() error {
 	var err *multierror.Error
 	for _, o := range r.Failed() {
-		err = multierror.Append(err, o.Err)
+		err = multierror.Append(err, fmt.Errorf("%s: %w", o.App, o.Err))
 	}
 	if err == nil {
 		return nil
@@ -80,7 +80,7 @@ func (r Report) Err() error {
 		for i, e := range es {
 			lines[i] = "  " + e.Error()
 		}
-		return fmt.Sprintf("%d apps failed:\n%s", len(es), strings.Join(lines, "\n"))
+		return fmt.Sprintf("%s failed:\n%s", plural(len(es), "app"), strings.Join(lines, "\n"))
 	}
 	return err
 }
@@ -146,19 +146,25 @@ func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string
 		a.mu.Unlock()
 	}()
 	if s.Blocked != "" {
-		o.Err = fmt.Errorf("%s: %s", s.App, s.Blocked)
+		o.Err = errors.New(s.Blocked)
 		a.printf("%s: blocked: %s", s.App, s.Blocked)
 		return
 	}
-	d, declared := desired[s.App]
-	if !declared { // an undeclared app: the only action is remove
+	if s.Level == 0 { // a container to remove: undeclared, or its app renamed it
 		o.Err = a.do(ctx, s, plan.Desired{App: &schema.App{ID: s.App, ContainerName: s.Container}}, o)
 		a.report(o, start)
 		return
 	}
-	if reason := a.waitForDependencies(ctx, d.App); reason != "" {
-		o.Skipped = reason
-		a.printf("%s: skipped: %s", s.App, reason)
+	d := desired[s.App]
+	skip, err := a.waitForDependencies(ctx, d.App)
+	switch {
+	case err != nil:
+		o.Err = err
+		a.report(o, start)
+		return
+	case skip != "":
+		o.Skipped = skip
+		a.printf("%s: skipped: %s", s.App, skip)
 		return
 	}
 	o.Err = a.do(ctx, s, d, o)
@@ -174,25 +180,27 @@ func (a *Applier) report(o *Outcome, start time.Time) {
 	a.printf("%s: %s (%s)", o.App, pastTense(o.Done), took)
 }
 
-// waitForDependencies returns why the app must be skipped, or "".
-func (a *Applier) waitForDependencies(ctx context.Context, app *schema.App) string {
+// waitForDependencies returns why the app must be skipped (a dependency
+// failed or was skipped: a knock-on, not a failure of its own), or an
+// error when a dependency did not meet its condition in time.
+func (a *Applier) waitForDependencies(ctx context.Context, app *schema.App) (string, error) {
 	for _, dep := range app.Dependencies {
 		a.mu.Lock()
 		res, attempted := a.results[dep.AppID]
 		a.mu.Unlock()
 		if attempted && res.Err != nil {
-			return "dependency " + dep.AppID + " failed"
+			return "dependency " + dep.AppID + " failed", nil
 		}
 		if attempted && res.Skipped != "" {
-			return "dependency " + dep.AppID + " was skipped"
+			return "dependency " + dep.AppID + " was skipped", nil
 		}
 	}
 	for _, dep := range app.Dependencies {
 		if err := a.dependencyReady(ctx, dep); err != nil {
-			return fmt.Sprintf("dependency %s is not %s: %v", dep.AppID, dep.Condition, err)
+			return "", fmt.Errorf("dependency %s is not %s: %w", dep.AppID, dep.Condition, err)
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // dependencyReady waits, once per app and condition, for a dependency to
@@ -205,7 +213,7 @@ func (a *Applier) dependencyReady(ctx context.Context, dep schema.Dependency) er
 		r = &readiness{}
 		a.ready[key] = r
 	}
-	app := a.appOf(dep.AppID)
+	app := a.declared[dep.AppID]
 	a.mu.Unlock()
 	r.once.Do(func() {
 		if app == nil {
@@ -225,11 +233,6 @@ func (a *Applier) dependencyReady(ctx context.Context, dep schema.Dependency) er
 		r.err = WaitHealthy(ctx, a.Runtime, app, wait)
 	})
 	return r.err
-}
-
-// appOf returns a declared app; callers hold a.mu.
-func (a *Applier) appOf(id string) *schema.App {
-	return a.declared[id]
 }
 
 // do performs one app's actions in order.
@@ -252,7 +255,6 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 			src := app.Container.Source
 			a.printf("%s: pulling %s", app.ID, src.Image)
 			pulledID, err = rt.Pull(ctx, src.Image, src.PullPolicy, a.indented(app.ID))
-			err = wrap(err, "pulling %s", src.Image)
 			if err == nil && !s.Has(plan.Create) && !s.Has(plan.Recreate) {
 				err = a.recreateIfNewImage(ctx, d, pulledID, o)
 			}
@@ -265,17 +267,13 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 		case plan.Create:
 			err = a.create(ctx, d)
 		case plan.Recreate:
-			if err = rt.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
-				err = wrap(err, "removing %s to recreate it", app.ContainerName)
-			} else {
-				err = a.create(ctx, d)
-			}
+			err = a.recreate(ctx, d)
 		case plan.Start:
 			err = a.start(ctx, app)
 		case plan.Stop:
-			err = wrap(rt.Stop(ctx, app.ContainerName, a.stopTimeout()), "stopping %s", app.ContainerName)
+			err = rt.Stop(ctx, app.ContainerName, a.stopTimeout())
 		case plan.Remove:
-			err = wrap(rt.Remove(ctx, s.Container), "removing %s", s.Container)
+			err = rt.Remove(ctx, s.Container)
 			if err == nil {
 				err = a.updateState(func(st *State) { delete(st.Apps, s.App) })
 			}
@@ -288,37 +286,78 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 	return nil
 }
 
-// recreateIfNewImage recreates a container after a pull (pull_policy
-// always or newer) brought a different image than it runs.
+// recreateIfNewImage recreates a container archy made after a pull
+// (pull_policy always or newer) brought a different image than it runs.
+// An adopted container is left alone: only archy upgrade replaces it.
 func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageID string, o *Outcome) error {
 	c, err := a.Runtime.Inspect(ctx, d.App.ContainerName)
-	if errors.Is(err, ErrNotFound) || (err == nil && c.ImageID == imageID) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case c.ImageID == imageID || !plan.CreatedByArchy(&c, d.App.ID):
 		return nil
 	}
-	if err != nil {
-		return wrap(err, "inspecting %s", d.App.ContainerName)
-	}
 	a.printf("%s: the pull brought a new image; recreating", d.App.ID)
-	if err := a.Runtime.Remove(ctx, d.App.ContainerName); err != nil {
-		return wrap(err, "removing %s to recreate it", d.App.ContainerName)
-	}
-	if err := a.create(ctx, d); err != nil {
+	if err := a.recreate(ctx, d); err != nil {
 		return err
 	}
 	o.Done = append(o.Done, plan.Recreate)
-	if st, _ := a.State.Load(); st.Apps[d.App.ID].Stopped {
-		return nil
+	st, err := a.State.Load()
+	if err != nil || st.Apps[d.App.ID].Stopped {
+		return err
 	}
 	return a.start(ctx, d.App)
 }
 
-func (a *Applier) create(ctx context.Context, d plan.Desired) error {
+// recreate replaces an app's container, keeping its volumes: the named
+// ones by name, and the anonymous ones its image declared (which a new
+// container would otherwise get empty) by mounting them again.
+func (a *Applier) recreate(ctx context.Context, d plan.Desired) error {
+	var keep []VolumeSpec
+	old, err := a.Runtime.Inspect(ctx, d.App.ContainerName)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		keep = anonymousVolumes(old, d.App)
+		if err := a.Runtime.Remove(ctx, d.App.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	for _, v := range keep {
+		a.printf("%s: keeping volume %s at %s", d.App.ID, v.Name, v.Target)
+	}
+	return a.create(ctx, d, keep...)
+}
+
+// anonymousVolumes are the volumes mounted in c that the app does not
+// declare, at places it does not declare.
+func anonymousVolumes(c plan.Container, app *schema.App) []VolumeSpec {
+	declared := map[string]bool{}
+	for _, v := range app.Volumes {
+		declared[v.Target] = true
+		declared[v.Name] = true
+	}
+	var out []VolumeSpec
+	for _, m := range c.Mounts {
+		if m.Name != "" && !declared[m.Name] && !declared[m.Destination] {
+			out = append(out, VolumeSpec{Name: m.Name, Target: m.Destination})
+		}
+	}
+	return out
+}
+
+func (a *Applier) create(ctx context.Context, d plan.Desired, extra ...VolumeSpec) error {
 	spec, err := containerSpec(d.App, d.App.Container.Source.ImageRef())
 	if err != nil {
-		return fmt.Errorf("%s: %w", d.App.ID, err)
+		return err
 	}
+	spec.Volumes = append(spec.Volumes, extra...)
 	if _, err := a.Runtime.Create(ctx, spec); err != nil {
-		return wrap(err, "creating %s", d.App.ContainerName)
+		return err
 	}
 	return a.updateState(func(st *State) {
 		it := st.Apps[d.App.ID]
@@ -331,11 +370,11 @@ func (a *Applier) create(ctx context.Context, d plan.Desired) error {
 // start starts a container and checks it did not exit at once.
 func (a *Applier) start(ctx context.Context, app *schema.App) error {
 	if err := a.Runtime.Start(ctx, app.ContainerName); err != nil {
-		return wrap(err, "starting %s", app.ContainerName)
+		return err
 	}
 	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	if err != nil {
-		return wrap(err, "inspecting %s", app.ContainerName)
+		return err
 	}
 	if c.State != plan.StateRunning {
 		return fmt.Errorf("%s %s (%d) right after it started; see archy logs %s", app.ContainerName, c.State, c.ExitCode, app.ID)
@@ -407,6 +446,13 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 			w.emit(line)
 		}
 	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func pastTense(done []plan.Action) string {

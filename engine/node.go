@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"archy.dev/archy/engine/catalog"
@@ -49,6 +50,9 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	desired := map[string]plan.Desired{}
 	var list []plan.Desired
 	for _, app := range apps {
+		if slices.Contains(opts.Upgrade, app.ID) && app.Container.Source.Type == schema.SourcePull {
+			app = withPullPolicy(app, "newer") // upgrade asks the registry
+		}
 		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app)}
 		if app.Container.Source.Type == schema.SourceBuild {
 			if d.ContextHash, err = ContextHash(app.Container.Source); err != nil {
@@ -81,6 +85,15 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 		p.Steps = withoutOrphans(p.Steps, desired)
 	}
 	return Planned{Plan: p, Desired: desired}, nil
+}
+
+// withPullPolicy returns a copy of app pulling with policy.
+func withPullPolicy(app *schema.App, policy string) *schema.App {
+	cp := *app
+	src := *app.Container.Source
+	src.PullPolicy = policy
+	cp.Container.Source = &src
+	return &cp
 }
 
 // selectApps returns the apps named in only and everything they depend

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gofrs/flock"
 
@@ -97,14 +99,26 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 }
 
 // Lock takes the host-wide lock under the data dir, so that two archy
-// processes acting directly take turns. It waits for the lock.
-func Lock(dataDir string) (unlock func() error, err error) {
+// processes changing the node take turns. If another holds it, waiting
+// is called once (to tell the user) and Lock waits until the lock is free
+// or ctx ends.
+func Lock(ctx context.Context, dataDir string, waiting func()) (unlock func() error, err error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
 	l := flock.New(filepath.Join(dataDir, "lock"))
-	if err := l.Lock(); err != nil {
+	ok, err := l.TryLock()
+	if err == nil && !ok {
+		if waiting != nil {
+			waiting()
+		}
+		ok, err = l.TryLockContext(ctx, 100*time.Millisecond)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("locking %s: %w", dataDir, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("locking %s: %w", dataDir, ctx.Err())
 	}
 	return l.Unlock, nil
 }

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gofrs/flock"
 
@@ -33,9 +35,30 @@ func TestStateRoundTripIsAtomicAndPrivate(t *testing.T) {
 	}
 }
 
+func TestLockWaitsAndCanBeInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	holder := flock.New(filepath.Join(dir, "lock"))
+	if ok, err := holder.TryLock(); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	told := false
+	_, err := Lock(ctx, dir, func() { told = true })
+	if err == nil || !told {
+		t.Fatalf("Lock = %v (told %t); want it to say it waits, then give up with the context", err, told)
+	}
+	holder.Unlock()
+	unlock, err := Lock(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+}
+
 func TestLockMakesProcessesTakeTurns(t *testing.T) {
 	dir := t.TempDir()
-	unlock, err := Lock(dir)
+	unlock, err := Lock(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ type AppStatus struct {
 	Container string `json:"container"`
 	// State is the container's state, or "missing".
 	State    string `json:"state"`
-	ExitCode int    `json:"exit_code,omitempty"`
+	ExitCode int    `json:"exit_code"`
 	// Health is "healthy", "unhealthy: <why>", or "" when not running.
 	Health string `json:"health,omitempty"`
 	Image  string `json:"image"`

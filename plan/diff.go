@@ -55,6 +55,15 @@ type Step struct {
 	// Notes are facts that change nothing (an adopted container that
 	// differs from its spec, say).
 	Notes []string `json:"notes,omitempty"`
+	// Refresh marks a pull that pull_policy always or newer asks for on
+	// every apply: alone it is not a change (the image may well be the
+	// same), so a converged node still plans "no changes".
+	Refresh bool `json:"refresh,omitempty"`
+}
+
+// Changes reports whether the step changes something.
+func (s Step) Changes() bool {
+	return len(s.Actions) > 0 && !(s.Refresh && len(s.Actions) == 1 && s.Actions[0] == Pull)
 }
 
 // Has reports whether the step includes action a.
@@ -75,15 +84,36 @@ type Plan struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// Changes counts the steps that do something.
+// Changes counts the steps that change something.
 func (p Plan) Changes() int {
 	n := 0
 	for _, s := range p.Steps {
-		if len(s.Actions) > 0 {
+		if s.Changes() {
 			n++
 		}
 	}
 	return n
+}
+
+// Blocked reports whether some app cannot be brought up.
+func (p Plan) Blocked() bool {
+	for _, s := range p.Steps {
+		if s.Blocked != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Busy reports whether applying the plan does anything at all: changes,
+// refresh pulls, or blocked apps to report.
+func (p Plan) Busy() bool {
+	for _, s := range p.Steps {
+		if len(s.Actions) > 0 || s.Blocked != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Count returns how many steps include each action.
@@ -152,7 +182,7 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 	}
 
 	if intent.Removed {
-		if c != nil && createdByArchy(c, app.ID) {
+		if c != nil && CreatedByArchy(c, app.ID) {
 			s.Actions = append(s.Actions, Remove)
 			s.Reasons = append(s.Reasons, "removed by the operator (archy rm)")
 		} else {
@@ -175,12 +205,17 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 			add(Build, "build context changed")
 		case src.AlwaysRebuild:
 			add(Build, "always_rebuild is set")
+		case upgrade:
+			add(Build, "upgrade requested")
 		}
 		rebuilt = s.Has(Build) && img != nil
 	case schema.SourcePull:
 		switch {
+		case upgrade:
+			add(Pull, "upgrade: pull the newest image for the tag")
 		case src.PullPolicy == "always" || src.PullPolicy == "newer":
 			add(Pull, "pull_policy is "+src.PullPolicy)
+			s.Refresh = c != nil
 		case img != nil:
 		case src.PullPolicy == "never":
 			s.Blocked = "image " + src.Image + " is missing and pull_policy is never"
@@ -196,13 +231,16 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 	switch {
 	case c == nil:
 		add(Create, "container missing")
-	case !createdByArchy(c, app.ID) && !upgrade:
+	case !CreatedByArchy(c, app.ID) && !upgrade:
 		// Not made by archy: adopt it, never recreate it implicitly.
 		if !intent.Adopted {
 			add(Adopt, "container "+c.Name+" exists but was not created by archy")
 		}
-		if c.Image != "" && NormalizeRef(c.Image) != ref {
+		switch {
+		case c.Image != "" && NormalizeRef(c.Image) != ref:
 			s.Notes = append(s.Notes, fmt.Sprintf("runs %s, not %s: archy upgrade %s recreates it", c.Image, ref, app.ID))
+		case img != nil && c.ImageID != "" && c.ImageID != img.ID:
+			s.Notes = append(s.Notes, fmt.Sprintf("runs an older image of %s: archy upgrade %s recreates it", ref, app.ID))
 		}
 		if have, want := portList(c.Ports), portList(publishedPorts(app)); have != want {
 			s.Notes = append(s.Notes, fmt.Sprintf("publishes %s, not %s: archy upgrade %s recreates it", have, want, app.ID))
@@ -256,11 +294,11 @@ func portList(ports []Port) string {
 	return strings.Join(ss, ", ")
 }
 
-// createdByArchy tells archy's containers from others. Only archy puts the
+// CreatedByArchy tells archy's containers from others. Only archy puts the
 // spec hash on a container; archy.app alone proves nothing, since a
 // container inherits the labels of its image and archy labels what it
 // builds.
-func createdByArchy(c *Container, app string) bool {
+func CreatedByArchy(c *Container, app string) bool {
 	return c.Labels[LabelSpecHash] != "" && c.Labels[LabelApp] == app
 }
 
@@ -305,10 +343,14 @@ func orphans(in Input, apps map[string]Desired) []Step {
 	var out []Step
 	for _, c := range in.Observed.Containers {
 		id := c.Labels[LabelApp]
-		if id == "" || !createdByArchy(&c, id) {
+		if id == "" || !CreatedByArchy(&c, id) {
 			continue
 		}
-		if _, declared := apps[id]; declared {
+		if d, declared := apps[id]; declared {
+			if d.App.ContainerName != c.Name { // renamed: the old one goes
+				out = append(out, Step{App: id, Container: c.Name, Actions: []Action{Remove}, Reasons: []string{
+					fmt.Sprintf("app %s's container is now named %s", id, d.App.ContainerName)}})
+			}
 			continue
 		}
 		s := Step{App: id, Container: c.Name, Actions: []Action{}, Reasons: []string{"app " + id + " is no longer declared"}}

@@ -59,6 +59,9 @@ func summary(p Plan) []string {
 		if len(s.Notes) > 0 {
 			line += fmt.Sprintf(" | notes: %v", s.Notes)
 		}
+		if s.Refresh {
+			line += " | refresh"
+		}
 		out = append(out, line)
 	}
 	return out
@@ -138,7 +141,7 @@ func TestDiff(t *testing.T) {
 			[]string{"1 core: [] | [] | notes: [runs docker.io/example/core:0.9, not docker.io/example/core:1: archy upgrade core recreates it]"}},
 		{"upgrade recreates an adopted container",
 			Input{Desired: []Desired{core}, Observed: handMade, Intent: Intent{"core": {Adopted: true}}, Upgrade: map[string]bool{"core": true}},
-			[]string{"1 core: [recreate start] | [upgrade requested (the container was not created by archy)]"}},
+			[]string{"1 core: [pull recreate start] | [upgrade: pull the newest image for the tag upgrade requested (the container was not created by archy)]"}},
 		{"removed by the operator: stays absent, and goes again if recreated behind archy's back",
 			Input{Desired: []Desired{core, ui}, Observed: converged(ui), Intent: Intent{"core": {Removed: true}, "ui": {Removed: true}}},
 			[]string{"1 core: [] | [] | notes: [removed by the operator: archy start core brings it back]",
@@ -152,9 +155,26 @@ func TestDiff(t *testing.T) {
 		{"pull_policy never with the image missing: blocked",
 			Input{Desired: []Desired{{App: app("core", func(a *schema.App) { a.Container.Source.PullPolicy = "never" })}}},
 			[]string{"1 core: [] | [] | blocked: image docker.io/example/core:1 is missing and pull_policy is never"}},
-		{"pull_policy always pulls every time",
+		{"pull_policy always pulls every time, as a refresh that changes nothing by itself",
 			Input{Desired: []Desired{{App: app("core", func(a *schema.App) { a.Container.Source.PullPolicy = "always" })}}, Observed: converged(core)},
-			[]string{"1 core: [pull] | [pull_policy is always]"}},
+			[]string{"1 core: [pull] | [pull_policy is always] | refresh"}},
+		{"upgrade pulls the tag again and recreates",
+			Input{Desired: []Desired{core}, Observed: converged(core), Upgrade: map[string]bool{"core": true}},
+			[]string{"1 core: [pull recreate start] | [upgrade: pull the newest image for the tag upgrade requested]"}},
+		{"upgrade rebuilds and recreates",
+			Input{Desired: []Desired{ui}, Observed: converged(ui), Upgrade: map[string]bool{"ui": true}},
+			[]string{"1 ui: [build recreate start] | [upgrade requested image is rebuilt]"}},
+		{"renamed container: the old one is removed first, the new one created",
+			Input{Desired: []Desired{{App: app("core", func(a *schema.App) { a.ContainerName = "core-new" })}}, Observed: converged(core)},
+			[]string{"1 core: [create start] | [container missing]", "0 core: [remove] | [app core's container is now named core-new]"}},
+		{"adopted container on an older image of its tag: noted",
+			Input{Desired: []Desired{core}, Observed: func() Observed {
+				o := converged(core)
+				o.Containers[0].Labels = nil
+				o.Containers[0].ImageID = "img-old"
+				return o
+			}(), Intent: Intent{"core": {Adopted: true}}},
+			[]string{"1 core: [] | [] | notes: [runs an older image of docker.io/example/core:1: archy upgrade core recreates it]"}},
 		{"undeclared archy container: noted, removed only with prune",
 			Input{Desired: []Desired{core}, Observed: converged(core, ui)},
 			[]string{"1 core: [] | []", "0 ui: [] | [app ui is no longer declared] | notes: [archy apply --prune removes it]"}},

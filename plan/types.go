@@ -32,7 +32,15 @@ type Container struct {
 	Image     string // the reference it was created from
 	Labels    map[string]string
 	StartedAt time.Time
-	Ports     []Port // published ports
+	Ports     []Port  // published ports
+	Mounts    []Mount // volume mounts; only Inspect fills them
+}
+
+// Mount is a volume mounted in a container; an anonymous volume (an
+// image's VOLUME nobody declared) has a generated name.
+type Mount struct {
+	Name        string
+	Destination string
 }
 
 // Port is one published port of a container.

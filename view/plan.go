@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"archy.dev/archy/plan"
 )
@@ -82,20 +82,18 @@ func Summary(p plan.Plan) string {
 // Plan renders a plan for people: one line per app that changes, with its
 // actions and, indented below, the reasons and notes.
 func Plan(w io.Writer, p plan.Plan, st Style) error {
-	blocked := 0
-	for _, s := range p.Steps {
-		if s.Blocked != "" {
-			blocked++
-		}
-	}
-	if p.Changes() == 0 && blocked == 0 {
+	if !p.Busy() {
 		_, err := fmt.Fprintln(w, "No changes. Every app matches its declaration.")
 		notes(w, p, st)
 		return err
 	}
 	fmt.Fprintln(w, "archy will make these changes (in dependency order):")
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// Pad by hand: colour codes would throw a tabwriter's widths off.
+	width := 0
+	for _, s := range p.Steps {
+		width = max(width, len(s.App))
+	}
 	unchanged := 0
 	for _, s := range p.Steps {
 		if len(s.Actions) == 0 && s.Blocked == "" {
@@ -106,16 +104,16 @@ func Plan(w io.Writer, p plan.Plan, st Style) error {
 		}
 		sym, color := symbol(s)
 		what := joinActions(s.Actions)
+		if s.Refresh && !s.Changes() {
+			what += " (refresh)"
+		}
 		if s.Blocked != "" {
 			what = "blocked"
 		}
-		fmt.Fprintf(tw, "  %s %s\t%s\n", st.paint(color, sym), s.App, st.paint(bold, what))
+		fmt.Fprintf(w, "  %s %-*s  %s\n", st.paint(color, sym), width, s.App, st.paint(bold, what))
 		for _, r := range detail(s) {
-			fmt.Fprintf(tw, "    \t%s\n", r)
+			fmt.Fprintf(w, "    %*s  %s\n", width, "", r)
 		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
 	}
 	fmt.Fprintln(w)
 	if unchanged > 0 {
@@ -169,6 +167,31 @@ type PlanDocument struct {
 	Changes       int                 `json:"changes"`
 	Summary       map[plan.Action]int `json:"summary"`
 	Steps         []plan.Step         `json:"steps"`
+	// Options are the flags a saved plan was made with (plan --out), so
+	// that apply --plan covers the same apps.
+	Options *PlanOptions `json:"options,omitempty"`
+}
+
+// PlanOptions are the plan flags recorded in a saved plan.
+type PlanOptions struct {
+	Only  []string `json:"only,omitempty"`
+	Prune bool     `json:"prune,omitempty"`
+}
+
+// ReadPlanDocument reads a saved plan, refusing another format version.
+func ReadPlanDocument(path string) (PlanDocument, error) {
+	var doc PlanDocument
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return doc, fmt.Errorf("reading saved plan: %w", err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return doc, fmt.Errorf("reading saved plan %s: %w", path, err)
+	}
+	if doc.FormatVersion != FormatVersion {
+		return doc, fmt.Errorf("saved plan %s has format version %d; this archy reads %d", path, doc.FormatVersion, FormatVersion)
+	}
+	return doc, nil
 }
 
 // NewPlanDocument wraps a plan for JSON output or a saved plan file.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -60,6 +61,13 @@ func TestPlanHumanColour(t *testing.T) {
 	}
 	if !bytes.Contains(b.Bytes(), []byte("\033[33m~\033[0m bitcoin-ui")) {
 		t.Errorf("no colour on a terminal:\n%q", b.String())
+	}
+	// Without the colour codes, the text is the same as without colour.
+	var plain bytes.Buffer
+	Plan(&plain, samplePlan, Style{})
+	stripped := regexp.MustCompile("\033\\[[0-9;]*m").ReplaceAll(b.Bytes(), nil)
+	if diff := cmp.Diff(plain.String(), string(stripped)); diff != "" {
+		t.Errorf("colour changes the layout (-plain +coloured):\n%s", diff)
 	}
 }
 

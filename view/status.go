@@ -11,8 +11,16 @@ import (
 	"archy.dev/archy/engine"
 )
 
-// Status renders every app's state as a table.
-func Status(w io.Writer, apps []engine.AppStatus, st Style) error {
+// Status renders the node: the daemon's problems first, then every app's
+// state as a table.
+func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
+	if ns.Degraded != "" {
+		fmt.Fprintf(w, "%s %s\n", st.paint(red, "degraded:"), ns.Degraded)
+	}
+	if ns.ConfigError != "" {
+		fmt.Fprintf(w, "%s the last edit of the apps was rejected; the daemon runs the last good ones:\n%s\n", st.paint(red, "config:"), ns.ConfigError)
+	}
+	apps := ns.Apps
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tCONTAINER\tSTATE\tHEALTH\tURL\tNOTE")
 	for _, a := range apps {
@@ -35,7 +43,17 @@ func Status(w io.Writer, apps []engine.AppStatus, st Style) error {
 		if url == "" {
 			url = "-"
 		}
-		note := strings.Join(a.Intent, ", ")
+		notes := append([]string(nil), a.Intent...)
+		if !a.BackoffUntil.IsZero() {
+			notes = append(notes, "backing off until "+a.BackoffUntil.Format(time.TimeOnly))
+		}
+		if a.Restarts > 0 {
+			notes = append(notes, fmt.Sprintf("%d restarts", a.Restarts))
+		}
+		if a.Degraded != "" {
+			notes = append(notes, "degraded: "+a.Degraded)
+		}
+		note := strings.Join(notes, ", ")
 		if note == "" {
 			note = "-"
 		}
@@ -46,18 +64,18 @@ func Status(w io.Writer, apps []engine.AppStatus, st Style) error {
 
 // StatusDocument is the JSON form of status (docs/json.md).
 type StatusDocument struct {
-	FormatVersion int                `json:"format_version"`
-	Apps          []engine.AppStatus `json:"apps"`
+	FormatVersion int `json:"format_version"`
+	engine.NodeStatus
 }
 
-// StatusJSON writes every app's state as JSON.
-func StatusJSON(w io.Writer, apps []engine.AppStatus) error {
+// StatusJSON writes the node's state as JSON.
+func StatusJSON(w io.Writer, ns engine.NodeStatus) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if apps == nil {
-		apps = []engine.AppStatus{}
+	if ns.Apps == nil {
+		ns.Apps = []engine.AppStatus{}
 	}
-	return enc.Encode(StatusDocument{FormatVersion: FormatVersion, Apps: apps})
+	return enc.Encode(StatusDocument{FormatVersion: FormatVersion, NodeStatus: ns})
 }
 
 // ApplySummary is the last line of an apply.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"archy.dev/archy/engine"
@@ -21,24 +19,33 @@ type ApplyCmd struct {
 func (c *ApplyCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
-	s, err := g.open(ctx)
+	opts := c.options()
+	var saved view.PlanDocument
+	var err error
+	if c.Plan != "" { // the saved plan's options, not the flags, say what it covers
+		if saved, err = view.ReadPlanDocument(c.Plan); err != nil {
+			return err
+		}
+		if o := saved.Options; o != nil {
+			opts = engine.PlanOptions{Only: o.Only, Prune: o.Prune}
+		}
+	}
+	s, err := g.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	pl, err := s.node.Plan(ctx, s.cat, c.options())
+	pl, err := s.node.Plan(ctx, s.cat, opts)
 	if err != nil {
 		return err
 	}
-	if c.Plan != "" {
-		if err := checkSavedPlan(c.Plan, pl.Plan.Fingerprint); err != nil {
-			return err
-		}
+	if c.Plan != "" && saved.Fingerprint != pl.Plan.Fingerprint {
+		return fmt.Errorf("saved plan %s is stale: the apps or the live state changed since it was made; run archy plan again", c.Plan)
 	}
 	if err := view.Plan(g.stdout, pl.Plan, g.style()); err != nil {
 		return err
 	}
-	if pl.Plan.Changes() == 0 && !blocked(pl) {
+	if !pl.Plan.Busy() {
 		return nil
 	}
 	fmt.Fprintln(g.stdout)
@@ -58,34 +65,6 @@ func (g *Globals) runApply(ctx context.Context, s *session, parallel int, apply 
 	if err := rep.Err(); err != nil {
 		fmt.Fprintf(g.stderr, "archy: %v\n", err)
 		return exitCode(1)
-	}
-	return nil
-}
-
-func blocked(pl engine.Planned) bool {
-	for _, s := range pl.Plan.Steps {
-		if s.Blocked != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// checkSavedPlan refuses a saved plan made from other inputs or live state.
-func checkSavedPlan(path, fingerprint string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading saved plan: %w", err)
-	}
-	var doc view.PlanDocument
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return fmt.Errorf("reading saved plan %s: %w", path, err)
-	}
-	if doc.FormatVersion != view.FormatVersion {
-		return fmt.Errorf("saved plan %s has format version %d; this archy reads %d", path, doc.FormatVersion, view.FormatVersion)
-	}
-	if doc.Fingerprint != fingerprint {
-		return fmt.Errorf("saved plan %s is stale: the apps or the live state changed since it was made; run archy plan again", path)
 	}
 	return nil
 }

@@ -163,5 +163,10 @@ func plural(n int, word string) string {
 // signalContext is cancelled by SIGINT or SIGTERM, so that a step in
 // flight ends cleanly; a second signal kills as usual.
 func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // the next signal has its default effect
+	}()
+	return ctx, stop
 }

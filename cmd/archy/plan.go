@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -29,8 +29,9 @@ type PlanCmd struct {
 }
 
 func (c *PlanCmd) Run(g *Globals) error {
-	ctx := context.Background()
-	s, err := g.open(ctx)
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := g.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -40,7 +41,9 @@ func (c *PlanCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.Out != "" {
-		b, err := json.MarshalIndent(view.NewPlanDocument(pl.Plan), "", "  ")
+		doc := view.NewPlanDocument(pl.Plan)
+		doc.Options = &view.PlanOptions{Only: c.Only, Prune: c.Prune}
+		b, err := json.MarshalIndent(doc, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -56,7 +59,10 @@ func (c *PlanCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if c.DetailedExitcode && pl.Plan.Changes() > 0 {
+	switch {
+	case pl.Plan.Blocked():
+		return errors.New("some apps cannot be brought up (blocked above)")
+	case c.DetailedExitcode && pl.Plan.Changes() > 0:
 		return exitCode(2)
 	}
 	return nil

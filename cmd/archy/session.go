@@ -24,22 +24,27 @@ type session struct {
 	unlock func() error
 }
 
-// open loads the apps, takes the lock and connects to Podman, in that
-// order: bad apps are reported before anything else happens.
-func (g *Globals) open(ctx context.Context) (*session, error) {
+// open loads the apps, takes the lock (for commands that change the
+// node) and connects to Podman, in that order: bad apps are reported
+// before anything else happens.
+func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 	cat, err := g.loadCatalog()
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := engine.Lock(g.DataDir)
-	if err != nil {
-		return nil, err
+	s := &session{cat: cat}
+	if lock {
+		s.unlock, err = engine.Lock(ctx, g.DataDir, func() {
+			fmt.Fprintf(g.stderr, "archy: waiting for another archy (the lock in %s)…\n", g.DataDir)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	s := &session{cat: cat, unlock: unlock}
 	rt, err := podman.New(ctx, g.PodmanURL)
 	if err != nil {
 		s.close()
-		return nil, fmt.Errorf("connecting to podman at %s: %w", g.PodmanURL, err)
+		return nil, err
 	}
 	secrets, err := engine.NewSecrets(g.DataDir, g.SecretsFile)
 	if err != nil {

@@ -14,7 +14,8 @@ type StatusCmd struct {
 }
 
 func (c *StatusCmd) Run(g *Globals) error {
-	ctx := context.Background()
+	ctx, stop := signalContext()
+	defer stop()
 	ns, err := g.nodeStatus(ctx)
 	if err != nil {
 		return err
@@ -35,7 +36,7 @@ func (g *Globals) nodeStatus(ctx context.Context) (engine.NodeStatus, error) {
 		defer d.Close()
 		return d.Status(ctx)
 	}
-	s, err := g.open(ctx)
+	s, err := g.open(ctx, false)
 	if err != nil {
 		return engine.NodeStatus{}, err
 	}

@@ -27,7 +27,7 @@ func (c *LogsCmd) Run(g *Globals) error {
 		}
 		return nil
 	}
-	s, err := g.open(ctx)
+	s, err := g.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -81,8 +81,9 @@ func (c *StopCmd) Run(g *Globals) error {
 	if done, err := g.viaDaemon(c.App, engine.ActStop, false); done || err != nil {
 		return err
 	}
-	ctx := context.Background()
-	s, err := g.open(ctx)
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := g.open(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -103,8 +104,9 @@ func (c *RestartCmd) Run(g *Globals) error {
 	if done, err := g.viaDaemon(c.App, engine.ActRestart, false); done || err != nil {
 		return err
 	}
-	ctx := context.Background()
-	s, err := g.open(ctx)
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := g.open(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -126,8 +128,9 @@ func (c *RmCmd) Run(g *Globals) error {
 	if done, err := g.viaDaemon(c.App, engine.ActRemove, c.PurgeData); done || err != nil {
 		return err
 	}
-	ctx := context.Background()
-	s, err := g.open(ctx)
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := g.open(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -147,7 +150,7 @@ func (c *RmCmd) Run(g *Globals) error {
 func (g *Globals) withApplier(verb func(context.Context, *session, *engine.Applier) (engine.Report, error)) error {
 	ctx, stop := signalContext()
 	defer stop()
-	s, err := g.open(ctx)
+	s, err := g.open(ctx, true)
 	if err != nil {
 		return err
 	}

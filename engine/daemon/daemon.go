@@ -288,7 +288,7 @@ func (d *Daemon) worker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case r := <-d.work:
-			err := d.locked(func() error { return d.handle(ctx, r) })
+			err := d.locked(ctx, func() error { return d.handle(ctx, r) })
 			if r.done != nil {
 				r.done <- err
 			} else if err != nil && ctx.Err() == nil {
@@ -300,8 +300,8 @@ func (d *Daemon) worker(ctx context.Context) {
 
 // locked runs f under the host-wide lock, so that an archy apply run by
 // hand while the daemon runs takes turns with it.
-func (d *Daemon) locked(f func() error) error {
-	unlock, err := engine.Lock(d.cfg.DataDir)
+func (d *Daemon) locked(ctx context.Context, f func() error) error {
+	unlock, err := engine.Lock(ctx, d.cfg.DataDir, func() { d.log.Info("waiting for another archy to finish") })
 	if err != nil {
 		return err
 	}

@@ -68,12 +68,14 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	switch e.Action {
 	case "kill", "stop", "restart":
 		// Someone stopped it (kill comes before its death, stop and
-		// restart after): drift, undone at once.
+		// restart after): drift, not a crash. After a stop, wait a moment
+		// before undoing it: it may be the first half of a podman restart,
+		// whose own start would fail if archy started the container first.
 		d.mu.Lock()
 		st.externalAt = time.Now()
 		d.mu.Unlock()
-		if e.Action != "kill" {
-			d.enqueue(request{app: id})
+		if e.Action == "stop" {
+			time.AfterFunc(crashSettle, func() { d.enqueue(request{app: id}) })
 		}
 	case "remove":
 		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "container removed"})

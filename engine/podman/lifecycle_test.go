@@ -69,6 +69,7 @@ func TestLifecycle(t *testing.T) {
 	want := plan.Container{
 		ID: id, Name: name, State: plan.StateRunning, ImageID: imageID, Image: webTag,
 		Labels: c.Labels, StartedAt: c.StartedAt,
+		Mounts: []plan.Mount{{Name: volume, Destination: "/data"}},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Fatalf("Inspect mismatch (-want +got):\n%s", diff)

@@ -84,6 +84,11 @@ func (p *Podman) Inspect(ctx context.Context, name string) (plan.Container, erro
 	if data.Config != nil {
 		c.Labels = data.Config.Labels
 	}
+	for _, m := range data.Mounts {
+		if m.Type == "volume" {
+			c.Mounts = append(c.Mounts, plan.Mount{Name: m.Name, Destination: m.Destination})
+		}
+	}
 	if s := data.State; s != nil {
 		c.State = s.Status
 		c.ExitCode = int(s.ExitCode)
