@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
@@ -25,6 +27,11 @@ type ConvergeCmd struct {
 func (c *ConvergeCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
+	// A long-running daemon on a small node: collect garbage before the
+	// heap grows past a few tens of MB (GOMEMLIMIT overrides this).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(24 << 20)
+	}
 	log := newLogger(g.stderr, g.LogFormat)
 	l, err := api.Listen(g.Socket)
 	if err != nil {

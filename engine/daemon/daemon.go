@@ -13,6 +13,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +73,7 @@ type Daemon struct {
 	apps      map[string]*appState // by app id
 	byName    map[string]string    // container name -> app id
 	lastEvent time.Time
+	stamp     string // of the files the last good config was read from
 }
 
 // appState is what the daemon tracks per app.
@@ -213,6 +217,15 @@ func (d *Daemon) setCatalog(cat *catalog.Catalog) {
 // reload re-reads the apps; an invalid edit keeps the last good ones and
 // is reported, touching nothing.
 func (d *Daemon) reload() {
+	// Evaluating CUE is the daemon's costliest work: skip it while no app
+	// file (nor the secrets file) changed.
+	stamp := filesStamp(d.cfg.Apps, d.cfg.SecretsFile)
+	d.mu.Lock()
+	same := stamp != "" && stamp == d.stamp
+	d.mu.Unlock()
+	if same {
+		return
+	}
 	cat, err := catalog.Load(d.cfg.Apps, d.cfg.Catalog)
 	if err != nil {
 		d.mu.Lock()
@@ -238,11 +251,36 @@ func (d *Daemon) reload() {
 	}
 	d.mu.Lock()
 	hadErr := d.configErr != ""
+	d.stamp = stamp
 	d.mu.Unlock()
 	d.setCatalog(cat)
 	if hadErr {
 		d.publish(engine.Event{Type: engine.EventConfig, Message: "apps valid again"})
 	}
+}
+
+// filesStamp identifies the state of the .cue files of dir and of the
+// secrets file by name, size and modification time ("" if unreadable).
+func filesStamp(dir, secretsFile string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	add := func(path string) {
+		if fi, err := os.Stat(path); err == nil {
+			fmt.Fprintf(&b, "%s %d %d\n", path, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".cue") {
+			add(filepath.Join(dir, e.Name()))
+		}
+	}
+	if secretsFile != "" {
+		add(secretsFile)
+	}
+	return b.String()
 }
 
 // publish logs an event and sends it to the API's subscribers.
