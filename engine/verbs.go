@@ -10,12 +10,13 @@ import (
 	"archy.dev/archy/schema"
 )
 
-// Apply stores the secrets of the apps about to get a new container in
-// Podman, then carries out the plan.
+// Apply stores the secrets of the apps about to be created or started in
+// Podman (a start needs them too, should someone have removed one), then
+// carries out the plan.
 func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error) {
 	var fresh []*schema.App
 	for _, s := range pl.Plan.Steps {
-		if d, ok := pl.Desired[s.App]; ok && (s.Has(plan.Create) || s.Has(plan.Recreate)) {
+		if d, ok := pl.Desired[s.App]; ok && (s.Has(plan.Create) || s.Has(plan.Recreate) || s.Has(plan.Start)) {
 			fresh = append(fresh, d.App)
 		}
 	}

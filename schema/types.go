@@ -81,8 +81,9 @@ func (s *Source) ImageRef() string {
 }
 
 type Dependency struct {
-	AppID     string `json:"app_id"`
-	Condition string `json:"condition"`
+	AppID               string `json:"app_id"`
+	Condition           string `json:"condition"`
+	OnDependencyRestart string `json:"on_dependency_restart"`
 }
 
 type Resources struct {

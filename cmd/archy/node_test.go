@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +48,7 @@ func TestNode(t *testing.T) {
 	env := podmantest.Shared(t)
 	node := prepareNode(t, env)
 	var serial sync.Mutex
-	port := 24000
+	port := 0
 	testscript.Run(t, testscript.Params{
 		Dir:                filepath.Join("testdata", "node-script"),
 		RequireUniqueNames: true,
@@ -59,7 +62,10 @@ func TestNode(t *testing.T) {
 			if err := os.CopyFS(work, os.DirFS(node)); err != nil {
 				return err
 			}
-			port += 10
+			var err error
+			if port, err = freePortRange(10); err != nil {
+				return err
+			}
 			for _, kv := range env.Environ() {
 				k, v, _ := strings.Cut(kv, "=")
 				e.Setenv(k, v)
@@ -87,6 +93,7 @@ func TestNode(t *testing.T) {
 			"chaos":        func(ts *testscript.TestScript, neg bool, args []string) { cmdChaos(ts, env, neg, args) },
 			"ctr-stop-all": func(ts *testscript.TestScript, neg bool, args []string) { cmdStopAll(ts, env) },
 			"api-get":      cmdAPIGet,
+			"api-wait":     cmdAPIWait,
 			"api-storm":    cmdAPIStorm,
 			"metrics-parse": func(ts *testscript.TestScript, neg bool, args []string) {
 				p := expfmt.NewTextParser(model.UTF8Validation)
@@ -104,6 +111,11 @@ func TestNode(t *testing.T) {
 					ts.Fatalf("volume %s exists: %t", args[0], ok)
 				}
 			},
+			// Podman service restart (converge_podman_restart.txtar).
+			"podman-service":   func(ts *testscript.TestScript, neg bool, args []string) { cmdPodmanService(ts, env, neg, args) },
+			"ctr-kill-process": func(ts *testscript.TestScript, neg bool, args []string) { cmdKillProcess(ts, env, neg, args) },
+			"ctr-started":      func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrStarted(ts, env, neg, args) },
+			"since":            cmdSince,
 		},
 	})
 }
@@ -299,7 +311,12 @@ func cmdChaos(ts *testscript.TestScript, env *podmantest.Env, neg bool, args []s
 	case "rm":
 		_, err = containers.Remove(ctx, name, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
 	case "restart":
-		err = containers.Restart(ctx, name, new(containers.RestartOptions).WithTimeout(0))
+		// Podman's restart is a stop then a start; archy may start the
+		// container in between, and Podman's own start then fails. What
+		// counts is that the page comes back.
+		if err := containers.Restart(ctx, name, new(containers.RestartOptions).WithTimeout(0)); err != nil {
+			ts.Logf("podman restart %s: %v", name, err)
+		}
 	default:
 		ts.Fatalf("unknown chaos %q", args[1])
 	}
@@ -359,4 +376,137 @@ func cmdAPIStorm(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s %s: %v", args[1], args[0], err)
 		}
 	}
+}
+
+// podman-service stop|start|restart: stop the harness's Podman service
+// (containers keep running), start it again on the same state and socket,
+// or both. The time the service was back is recorded in
+// $PODMAN_SERVICE_UP (for since). A service this script stopped is started
+// again when the script ends, even if it fails, so that later scripts and
+// the teardown find it.
+func cmdPodmanService(ts *testscript.TestScript, env *podmantest.Env, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: podman-service stop|start|restart")
+	}
+	if args[0] == "stop" || args[0] == "restart" {
+		ts.Defer(func() {
+			if !env.ServiceRunning() {
+				if err := env.StartService(context.Background()); err != nil {
+					ts.Logf("starting the podman service again after the script: %v", err)
+				}
+			}
+		})
+	}
+	start := time.Now()
+	switch args[0] {
+	case "stop":
+		ts.Check(env.StopService())
+	case "start":
+		ts.Check(env.StartService(context.Background()))
+	case "restart":
+		ts.Check(env.RestartService(context.Background()))
+	default:
+		ts.Fatalf("usage: podman-service stop|start|restart")
+	}
+	took := time.Since(start).Round(time.Millisecond)
+	if args[0] != "stop" {
+		ts.Setenv("PODMAN_SERVICE_UP", time.Now().Format(time.RFC3339Nano))
+	}
+	ts.Logf("podman service %s took %s", args[0], took)
+	fmt.Fprintf(ts.Stdout(), "podman service %s took %s\n", args[0], took)
+}
+
+// ctr-kill-process NAME: SIGKILL the main process of a running container
+// without the Podman API (it works while the service is down): its PID
+// comes from the container store's files. Waits until the process is gone.
+func cmdKillProcess(ts *testscript.TestScript, env *podmantest.Env, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: ctr-kill-process NAME")
+	}
+	pid, err := env.ContainerPID(args[0])
+	ts.Check(err)
+	ts.Check(syscall.Kill(pid, syscall.SIGKILL))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("process %d of %s still there 5 s after SIGKILL", pid, args[0])
+		}
+	}
+	fmt.Fprintf(ts.Stdout(), "killed %s's process %d\n", args[0], pid)
+}
+
+// ctr-started NAME VAR: set VAR to the time the container last started.
+func cmdCtrStarted(ts *testscript.TestScript, env *podmantest.Env, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: ctr-started NAME VAR")
+	}
+	data, err := containers.Inspect(env.Conn, args[0], nil)
+	ts.Check(err)
+	ts.Setenv(args[1], data.State.StartedAt.Format(time.RFC3339Nano))
+}
+
+// since VAR LABEL: print and log how long ago the time in $VAR (RFC 3339)
+// was, as "LABEL: DURATION".
+func cmdSince(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: since VAR LABEL")
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts.Getenv(args[0]))
+	ts.Check(err)
+	took := time.Since(t).Round(time.Millisecond)
+	ts.Logf("%s: %s", args[1], took)
+	fmt.Fprintf(ts.Stdout(), "%s: %s\n", args[1], took)
+}
+
+// freePortRange finds n consecutive free ports on 127.0.0.1 and returns
+// the one before the first (the node's port_base): test processes running
+// at once must not publish the same ports.
+func freePortRange(n int) (int, error) {
+	for try := 0; try < 50; try++ {
+		base := 20000 + mathrand.IntN(30000)
+		free := true
+		for p := base + 1; p <= base+n && free; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				free = false
+				continue
+			}
+			l.Close()
+		}
+		if free {
+			return base, nil
+		}
+	}
+	return 0, errors.New("no free range of ports")
+}
+
+// api-wait PATH REGEXP WAIT: GET PATH from the daemon's socket until the
+// body matches REGEXP, at most WAIT; the last body goes to stdout.
+func cmdAPIWait(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: api-wait PATH REGEXP WAIT")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	wait, err := time.ParseDuration(args[2])
+	ts.Check(err)
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", ts.Getenv("ARCHY_SOCKET"))
+	}}, Timeout: 10 * time.Second}
+	var body []byte
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		resp, err := client.Get("http://archy" + args[0])
+		if err != nil {
+			continue
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if re.Match(body) {
+			ts.Stdout().Write(body)
+			return
+		}
+	}
+	ts.Fatalf("GET %s: no match for %s within %s; last: %s", args[0], args[1], wait, body)
 }

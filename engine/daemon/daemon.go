@@ -9,6 +9,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -83,7 +84,9 @@ type appState struct {
 	startedAt    time.Time // when archy last started it
 	backoffUntil time.Time
 	externalAt   time.Time // last stop or kill event
-	unhealthy    int       // consecutive failed probes
+	diedID       string    // the container of the last death seen, and when
+	diedAt       time.Time
+	unhealthy    int // consecutive failed probes
 	healthErr    string
 	timer        *time.Timer // a reconcile scheduled after backoff
 }
@@ -176,6 +179,9 @@ func (d *Daemon) connect(ctx context.Context) error {
 		return err
 	}
 	d.mu.Lock()
+	if old, ok := d.rt.(io.Closer); ok { // a reconnect: drop the dead connection
+		old.Close()
+	}
 	d.rt = rt
 	d.node = &engine.Node{Runtime: rt, State: engine.StateStore{Dir: d.cfg.DataDir}, Secrets: secrets}
 	d.mu.Unlock()
@@ -329,7 +335,7 @@ func (d *Daemon) worker(ctx context.Context) {
 			err := d.locked(ctx, func() error { return d.handle(ctx, r) })
 			if r.done != nil {
 				r.done <- err
-			} else if err != nil && ctx.Err() == nil {
+			} else if err != nil && ctx.Err() == nil && !errors.Is(err, api.ErrDegraded) {
 				d.log.Error("reconcile", "app", r.app, "err", err)
 			}
 		}
@@ -436,12 +442,49 @@ func (d *Daemon) recordStarted(o engine.Outcome) {
 	if !started {
 		return
 	}
+	now := time.Now()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if st := d.apps[o.App]; st != nil {
-		st.startedAt = time.Now()
+		st.startedAt = now
 		st.restarts++
 		d.metrics.restarts.WithLabelValues(o.App).Inc()
+	}
+	cat := d.cat
+	d.mu.Unlock()
+	d.restartDependents(cat, o.App, now)
+}
+
+// restartDependents restarts, once the app is back, the running apps that
+// asked for it (on_dependency_restart: "restart") and were started before
+// it was (at since): those started after already see it.
+func (d *Daemon) restartDependents(cat *catalog.Catalog, id string, since time.Time) {
+	for _, dep := range cat.List() {
+		for _, on := range dep.Dependencies {
+			if on.AppID != id || on.OnDependencyRestart != "restart" {
+				continue
+			}
+			d.enqueue(request{act: func(ctx context.Context) error {
+				d.mu.Lock()
+				node, rt := d.node, d.rt
+				d.mu.Unlock()
+				c, err := rt.Inspect(ctx, dep.ContainerName)
+				if err != nil || c.State != plan.StateRunning || c.StartedAt.After(since) {
+					return nil // not running (a reconcile starts it in order), or started since
+				}
+				if on.Condition == "healthy" {
+					if err := engine.WaitHealthy(ctx, rt, cat.Apps[id], time.Minute); err != nil {
+						return fmt.Errorf("not restarting %s: %w", dep.ID, err)
+					}
+				}
+				d.publish(engine.Event{Type: engine.EventStep, App: dep.ID, Message: "restarting: dependency " + id + " was restarted"})
+				d.expectStop(dep.ID)
+				err = node.Restart(ctx, cat, dep.ID, &engine.Applier{Runtime: rt, State: node.State})
+				if err == nil {
+					d.recordStarted(engine.Outcome{App: dep.ID, Done: []plan.Action{plan.Start}})
+				}
+				return err
+			}})
+		}
 	}
 }
 
@@ -518,6 +561,7 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		a := &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}}
 		var err error
 		var rep engine.Report
+		d.expectStop(app)
 		switch action {
 		case engine.ActStop:
 			err = node.Stop(ctx, cat, app, a)
@@ -547,6 +591,16 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		d.publish(engine.Event{Type: engine.EventStep, App: app, Message: msg})
 		return err
 	}})
+}
+
+// expectStop notes that archy itself is about to stop an app, so that its
+// death is not taken for a crash.
+func (d *Daemon) expectStop(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.apps[id]; st != nil {
+		st.externalAt = time.Now()
+	}
 }
 
 // ErrUnknownApp is returned for an app that is not declared; the API

@@ -83,7 +83,14 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	case "died":
 		d.mu.Lock()
 		external := time.Since(st.externalAt) < externalWindow
+		// Podman may report one death twice (and replays events after a
+		// reconnect): count each container's death once.
+		dup := st.diedID == e.ID && time.Since(st.diedAt) < 2*time.Second
+		st.diedID, st.diedAt = e.ID, time.Now()
 		d.mu.Unlock()
+		if dup {
+			return
+		}
 		if external {
 			d.publish(engine.Event{Type: engine.EventState, App: id, Message: fmt.Sprintf("stopped behind archy's back (exit %d)", e.ExitCode)})
 			d.enqueue(request{app: id})
@@ -222,6 +229,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container str
 				d.mu.Lock()
 				node, cat := d.node, d.cat
 				d.mu.Unlock()
+				d.expectStop(id)
 				err := node.Restart(ctx, cat, id, &engine.Applier{Runtime: rt, State: node.State})
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: id, Done: []plan.Action{plan.Start}})

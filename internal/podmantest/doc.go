@@ -21,6 +21,12 @@
 //		_, err = podmantest.WaitForHTTP(ctx, url, "<title>marker</title>", 10*time.Second)
 //	}
 //
+// [Env.StopService], [Env.StartService] and [Env.RestartService] stop and
+// start the service on the same state and socket while containers keep
+// running (the chaos matrix's "Podman service restart"); [Env.Conn] keeps
+// working across them, and [Env.ContainerPID] finds a container's process
+// without the service. See service.go.
+//
 // A testscript TestMain uses testscript.Main(podmantest.M(m), commands) and
 // passes [Env.Environ] to its scripts, so the archy binary finds the service.
 //

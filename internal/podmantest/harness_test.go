@@ -128,6 +128,11 @@ func TestHarness(t *testing.T) {
 // runAndGet creates and starts a container of image publishing the web port
 // on a free 127.0.0.1 port, and waits for the page with the marker.
 func runAndGet(ctx context.Context, t *testing.T, name, image string) {
+	runAndGetURL(ctx, t, name, image)
+}
+
+// runAndGetURL is runAndGet, returning the page's URL.
+func runAndGetURL(ctx context.Context, t *testing.T, name, image string) string {
 	t.Helper()
 	port, err := podmantest.FreePort()
 	if err != nil {
@@ -159,6 +164,7 @@ func runAndGet(ctx context.Context, t *testing.T, name, image string) {
 		t.Fatalf("container %s: %v", name, err)
 	}
 	t.Logf("container %s served %s after %v", name, url, took.Round(time.Millisecond))
+	return url
 }
 
 func inspectImage(ctx context.Context, t *testing.T, ref string) *types.ImageInspectReport {

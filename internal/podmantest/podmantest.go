@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,9 +45,14 @@ type Env struct {
 	containersConf string
 	registriesConf string
 	storageConf    string
-	service        *proc
+	podman         string // the podman binary
 	registry       *proc
 	closed         bool
+
+	svcMu         sync.Mutex // guards the fields below (StopService, StartService, Close)
+	service       *proc      // nil while stopped
+	serviceDown   bool       // stopped by StopService and not started again
+	serviceStarts int        // starts so far, to name each start's log
 }
 
 // Start launches a private Podman service and registry in a new temp dir and
@@ -167,49 +173,69 @@ func (e *Env) startRegistry(ctx context.Context, bin string) error {
 }
 
 func (e *Env) startService(ctx context.Context, podman, driver string) error {
-	sock := filepath.Join(e.Dir, "podman.sock")
-	state := []string{filepath.Join(e.Dir, "root"), filepath.Join(e.Dir, "runroot"), filepath.Join(e.Dir, "tmp")}
-	e.URL = "unix://" + sock
+	e.podman = podman
+	e.URL = "unix://" + e.socketPath()
 	e.StorageDriver = driver
-	// A service that failed with another driver may have left its socket.
-	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing stale socket: %w", err)
-	}
-	p, err := startProc("podman service", filepath.Join(e.Dir, "service-"+driver+".log"), e.serviceEnviron(),
-		podman,
-		"--root", state[0],
-		"--runroot", state[1],
-		"--tmpdir", state[2],
-		"--storage-driver", driver,
-		"system", "service", "--time=0", e.URL)
-	if err != nil {
-		return err
-	}
-	e.service = p
-	// The socket appears once the service listens; NewConnection then pings it.
-	err = p.waitReady(ctx, func() bool {
-		if _, err := os.Stat(sock); err != nil {
-			return false
+	p, err := e.launchService(ctx, "service-"+driver+".log")
+	var conn context.Context
+	if err == nil {
+		// NewConnection pings the service once more and keeps its version.
+		if conn, err = bindings.NewConnection(context.Background(), e.URL); err != nil {
+			_ = p.stop()
+			err = fmt.Errorf("connecting to the podman service: %w", err)
 		}
-		conn, err := bindings.NewConnection(context.Background(), e.URL)
-		if err != nil {
-			return false
-		}
-		e.Conn = conn
-		return true
-	})
+	}
 	if err != nil {
 		// Leave nothing of this attempt behind: storage refuses to reopen
 		// its root with another driver.
-		_ = p.stop()
-		e.service, e.Conn = nil, nil
-		for _, dir := range state {
+		for _, dir := range e.stateDirs() {
 			_ = unmountAll(dir)
 			_ = os.RemoveAll(dir)
 		}
 		return err
 	}
+	e.svcMu.Lock()
+	e.service, e.Conn = p, conn
+	e.serviceStarts = 1
+	e.svcMu.Unlock()
 	return nil
+}
+
+// socketPath is the service's unix socket; it stays the same across
+// [Env.RestartService].
+func (e *Env) socketPath() string { return filepath.Join(e.Dir, "podman.sock") }
+
+// stateDirs are the service's --root, --runroot and --tmpdir.
+func (e *Env) stateDirs() []string {
+	return []string{filepath.Join(e.Dir, "root"), filepath.Join(e.Dir, "runroot"), filepath.Join(e.Dir, "tmp")}
+}
+
+// launchService runs `podman system service` on the Env's state dirs,
+// socket, storage driver and conf files, logging to logName in Dir, and
+// waits until it answers a ping. On error the process is stopped.
+func (e *Env) launchService(ctx context.Context, logName string) (*proc, error) {
+	sock := e.socketPath()
+	state := e.stateDirs()
+	// A service that failed with another driver, or one that was killed,
+	// may have left its socket.
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("removing stale socket: %w", err)
+	}
+	p, err := startProc("podman service", filepath.Join(e.Dir, logName), e.serviceEnviron(),
+		e.podman,
+		"--root", state[0],
+		"--runroot", state[1],
+		"--tmpdir", state[2],
+		"--storage-driver", e.StorageDriver,
+		"system", "service", "--time=0", e.URL)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(ctx, func() bool { return ping(ctx, sock) }); err != nil {
+		_ = p.stop()
+		return nil, err
+	}
+	return p, nil
 }
 
 // serviceEnviron is the service's environment: this process's, without
@@ -249,13 +275,26 @@ func (e *Env) Context(t testing.TB) context.Context {
 
 // Close removes every pod and container, stops the service and the
 // registry, unmounts what is left under Dir and removes Dir. It reports
-// everything that went wrong, and is safe to call twice.
+// everything that went wrong, and is safe to call twice. A service stopped
+// with [Env.StopService] is started again first, so that the containers go
+// through Podman.
 func (e *Env) Close() error {
+	e.svcMu.Lock()
+	defer e.svcMu.Unlock()
 	if e.closed {
 		return nil
 	}
 	e.closed = true
 	var errs []error
+	// A test that stopped the service and failed before starting it again
+	// must not leak its containers: bring the service back to remove them.
+	if e.serviceDown {
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		if err := e.startServiceLocked(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("starting the stopped podman service to clean up: %w", err))
+		}
+		cancel()
+	}
 	if e.service != nil && e.Conn != nil {
 		if err := e.removeAll(); err != nil {
 			errs = append(errs, err)
