@@ -84,7 +84,7 @@ type appState struct {
 	startedAt    time.Time // when archy last started it
 	backoffUntil time.Time
 	externalAt   time.Time // last stop or kill event
-	diedID       string    // the container of the last death seen, and when
+	diedID       string    // the container of the last death seen, and its event time
 	diedAt       time.Time
 	unhealthy    int // consecutive failed probes
 	healthErr    string

@@ -85,8 +85,8 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 		external := time.Since(st.externalAt) < externalWindow
 		// Podman may report one death twice (and replays events after a
 		// reconnect): count each container's death once.
-		dup := st.diedID == e.ID && time.Since(st.diedAt) < 2*time.Second
-		st.diedID, st.diedAt = e.ID, time.Now()
+		dup := st.diedID == e.ID && !e.Time.After(st.diedAt)
+		st.diedID, st.diedAt = e.ID, e.Time
 		d.mu.Unlock()
 		if dup {
 			return
