@@ -94,6 +94,7 @@ func TestNode(t *testing.T) {
 			"ctr-stop-all": func(ts *testscript.TestScript, neg bool, args []string) { cmdStopAll(ts, env) },
 			"api-get":      cmdAPIGet,
 			"api-wait":     cmdAPIWait,
+			"events-wait":  cmdEventsWait,
 			"api-storm":    cmdAPIStorm,
 			"metrics-parse": func(ts *testscript.TestScript, neg bool, args []string) {
 				p := expfmt.NewTextParser(model.UTF8Validation)
@@ -509,4 +510,39 @@ func cmdAPIWait(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("GET %s: no match for %s within %s; last: %s", args[0], args[1], wait, body)
+}
+
+// events-wait TYPE REGEXP WAIT CMD...: subscribe to the daemon's event
+// stream, run the archy command CMD (in the background of this command),
+// and wait at most WAIT for an event of TYPE whose message matches REGEXP.
+func cmdEventsWait(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 4 {
+		ts.Fatalf("usage: events-wait TYPE REGEXP WAIT archy-args...")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	wait, err := time.ParseDuration(args[2])
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := api.Dial(ctx, ts.Getenv("ARCHY_SOCKET"))
+	ts.Check(err)
+	defer c.Close()
+	events, err := c.Events(ctx)
+	ts.Check(err)
+	go ts.Exec("archy", args[3:]...) // its outcome is not this command's business
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				ts.Fatalf("event stream ended before a %s event matching %s", args[0], args[1])
+			}
+			if e.Type == args[0] && re.MatchString(e.App+": "+e.Message) {
+				fmt.Fprintf(ts.Stdout(), "%s %s: %s\n", e.Type, e.App, e.Message)
+				return
+			}
+		case <-ctx.Done():
+			ts.Fatalf("no %s event matching %s within %s", args[0], args[1], wait)
+		}
+	}
 }

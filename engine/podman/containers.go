@@ -181,6 +181,10 @@ func (p *Podman) ensureVolume(ctx context.Context, name, app string) error {
 func (p *Podman) Start(ctx context.Context, name string) error {
 	ctx, cancel := p.call(ctx)
 	defer cancel()
+	// A paused container cannot be started, only unpaused.
+	if data, err := containers.Inspect(ctx, name, nil); err == nil && data.State != nil && data.State.Paused {
+		return wrap(containers.Unpause(ctx, name, nil), "unpausing container %s", name)
+	}
 	return wrap(containers.Start(ctx, name, nil), "starting container %s", name)
 }
 
