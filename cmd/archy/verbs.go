@@ -44,17 +44,14 @@ func (c *LogsCmd) Run(g *Globals) error {
 	return err
 }
 
-// StartCmd starts an app and clears an earlier stop.
+// StartCmd starts an app and clears an earlier stop or removal.
 type StartCmd struct {
 	App string `arg:"" help:"The app."`
 }
 
 func (c *StartCmd) Run(g *Globals) error {
-	if done, err := g.viaDaemon(c.App, engine.ActStart, false); done || err != nil {
-		return err
-	}
-	return g.withApplier(func(ctx context.Context, s *session, a *engine.Applier) (engine.Report, error) {
-		return s.node.Start(ctx, s.cat, c.App, a)
+	return g.verb(c.App, engine.ActStart, false, func(ctx context.Context, s *session) error {
+		return g.runApply(ctx, s, 4, func(a *engine.Applier) (engine.Report, error) { return s.node.Start(ctx, s.cat, c.App, a) })
 	})
 }
 
@@ -64,11 +61,8 @@ type UpgradeCmd struct {
 }
 
 func (c *UpgradeCmd) Run(g *Globals) error {
-	if done, err := g.viaDaemon(c.App, engine.ActUpgrade, false); done || err != nil {
-		return err
-	}
-	return g.withApplier(func(ctx context.Context, s *session, a *engine.Applier) (engine.Report, error) {
-		return s.node.Upgrade(ctx, s.cat, c.App, a)
+	return g.verb(c.App, engine.ActUpgrade, false, func(ctx context.Context, s *session) error {
+		return g.runApply(ctx, s, 4, func(a *engine.Applier) (engine.Report, error) { return s.node.Upgrade(ctx, s.cat, c.App, a) })
 	})
 }
 
@@ -78,21 +72,13 @@ type StopCmd struct {
 }
 
 func (c *StopCmd) Run(g *Globals) error {
-	if done, err := g.viaDaemon(c.App, engine.ActStop, false); done || err != nil {
-		return err
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	s, err := g.open(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if err := s.node.Stop(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stdout, "%s: stopped; it stays stopped until archy start %s\n", c.App, c.App)
-	return nil
+	return g.verb(c.App, engine.ActStop, false, func(ctx context.Context, s *session) error {
+		if err := s.node.Stop(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "%s: stopped; it stays stopped until archy start %s\n", c.App, c.App)
+		return nil
+	})
 }
 
 // RestartCmd restarts an app's container.
@@ -101,21 +87,13 @@ type RestartCmd struct {
 }
 
 func (c *RestartCmd) Run(g *Globals) error {
-	if done, err := g.viaDaemon(c.App, engine.ActRestart, false); done || err != nil {
-		return err
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	s, err := g.open(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if err := s.node.Restart(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stdout, "%s: restarted\n", c.App)
-	return nil
+	return g.verb(c.App, engine.ActRestart, false, func(ctx context.Context, s *session) error {
+		if err := s.node.Restart(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "%s: restarted\n", c.App)
+		return nil
+	})
 }
 
 // RmCmd removes an app's container, keeping its data unless asked.
@@ -125,29 +103,25 @@ type RmCmd struct {
 }
 
 func (c *RmCmd) Run(g *Globals) error {
-	if done, err := g.viaDaemon(c.App, engine.ActRemove, c.PurgeData); done || err != nil {
-		return err
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	s, err := g.open(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if err := s.node.Remove(ctx, s.cat, c.App, c.PurgeData); err != nil {
-		return err
-	}
-	kept := "its volumes are kept"
-	if c.PurgeData {
-		kept = "its named volumes are deleted"
-	}
-	fmt.Fprintf(g.stdout, "%s: container removed; %s. It stays removed until archy start %s.\n", c.App, kept, c.App)
-	return nil
+	return g.verb(c.App, engine.ActRemove, c.PurgeData, func(ctx context.Context, s *session) error {
+		if err := s.node.Remove(ctx, s.cat, c.App, c.PurgeData); err != nil {
+			return err
+		}
+		kept := "its volumes are kept"
+		if c.PurgeData {
+			kept = "its named volumes are deleted"
+		}
+		fmt.Fprintf(g.stdout, "%s: container removed; %s. It stays removed until archy start %s.\n", c.App, kept, c.App)
+		return nil
+	})
 }
 
-// withApplier runs a verb that applies, with progress and a summary.
-func (g *Globals) withApplier(verb func(context.Context, *session, *engine.Applier) (engine.Report, error)) error {
+// verb runs an operator's action on one app: through the daemon when one
+// answers on the socket, else directly, under the host-wide lock.
+func (g *Globals) verb(app string, action engine.Action, purge bool, direct func(context.Context, *session) error) error {
+	if done, err := g.viaDaemon(app, action, purge); done || err != nil {
+		return err
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	s, err := g.open(ctx, true)
@@ -155,5 +129,5 @@ func (g *Globals) withApplier(verb func(context.Context, *session, *engine.Appli
 		return err
 	}
 	defer s.close()
-	return g.runApply(ctx, s, 4, func(a *engine.Applier) (engine.Report, error) { return verb(ctx, s, a) })
+	return direct(ctx, s)
 }
