@@ -135,28 +135,30 @@ func (s *server) ping(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, PingDocument{FormatVersion: FormatVersion, Archy: s.version})
 }
 
-func (s *server) status(w http.ResponseWriter, r *http.Request) {
+// nodeStatus asks the controller for the node's status, answering the
+// error itself; apps is never nil, so JSON shows [] rather than null.
+func (s *server) nodeStatus(w http.ResponseWriter, r *http.Request) (engine.NodeStatus, bool) {
 	ns, err := s.c.Status(r.Context())
 	if err != nil {
 		s.fail(w, r, err, "", false)
-		return
+		return ns, false
 	}
 	if ns.Apps == nil {
 		ns.Apps = []engine.AppStatus{}
 	}
-	writeJSON(w, http.StatusOK, StatusDocument{FormatVersion: FormatVersion, NodeStatus: ns})
+	return ns, true
+}
+
+func (s *server) status(w http.ResponseWriter, r *http.Request) {
+	if ns, ok := s.nodeStatus(w, r); ok {
+		writeJSON(w, http.StatusOK, StatusDocument{FormatVersion: FormatVersion, NodeStatus: ns})
+	}
 }
 
 func (s *server) apps(w http.ResponseWriter, r *http.Request) {
-	ns, err := s.c.Status(r.Context())
-	if err != nil {
-		s.fail(w, r, err, "", false)
-		return
+	if ns, ok := s.nodeStatus(w, r); ok {
+		writeJSON(w, http.StatusOK, AppsDocument{FormatVersion: FormatVersion, Apps: ns.Apps})
 	}
-	if ns.Apps == nil {
-		ns.Apps = []engine.AppStatus{}
-	}
-	writeJSON(w, http.StatusOK, AppsDocument{FormatVersion: FormatVersion, Apps: ns.Apps})
 }
 
 func (s *server) app(w http.ResponseWriter, r *http.Request) {
@@ -164,9 +166,8 @@ func (s *server) app(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ns, err := s.c.Status(r.Context())
-	if err != nil {
-		s.fail(w, r, err, "", false)
+	ns, ok := s.nodeStatus(w, r)
+	if !ok {
 		return
 	}
 	for _, a := range ns.Apps {
