@@ -200,6 +200,9 @@ func (x *exporter) app(app *schema.App) []runtime.Object {
 		x.warn(app, "version", "%q is not a valid label value; kept as annotation %s only", app.Version, AnnotationVersion)
 	}
 	for i, d := range app.Dependencies {
+		if _, ok := x.apps[d.AppID]; !ok {
+			x.warn(app, fmt.Sprintf("dependencies[%d]", i), "%s is not in this export: it must run elsewhere in the namespace", d.AppID)
+		}
 		if d.OnDependencyRestart == "restart" {
 			x.warn(app, fmt.Sprintf("dependencies[%d].on_dependency_restart", i),
 				`"restart" has no Kubernetes equivalent: %s's pod is not restarted when %s's is`, app.ID, d.AppID)

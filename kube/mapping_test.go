@@ -122,8 +122,8 @@ func TestWarnings(t *testing.T) {
 		`core: health_check.interval: 1.5s rounded to 2s: probes count whole seconds`,
 		`core: extensions.umbrel: has no Kubernetes equivalent; left out`,
 		`ui: dependencies[0].on_dependency_restart: "restart" has no Kubernetes equivalent: ui's pod is not restarted when core's is`,
+		`ui: dependencies[1]: gone is not in this export: it must run elsewhere in the namespace`,
 		`ui: dependencies[0]: core has no port another pod can reach: no init container waits for it`,
-		`ui: dependencies[1]: gone is not exported: no init container waits for it`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

@@ -27,8 +27,7 @@ func (x *exporter) waits(app *schema.App) []corev1.Container {
 		field := fmt.Sprintf("dependencies[%d]", i)
 		dep, ok := x.apps[d.AppID]
 		if !ok {
-			x.warn(app, field, "%s is not exported: no init container waits for it", d.AppID)
-			continue
+			continue // warned: not in this export
 		}
 		host, port, ok := waitTarget(app, dep)
 		if !ok {

@@ -30,6 +30,7 @@ type CLI struct {
 	Rm       RmCmd       `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
 	Upgrade  UpgradeCmd  `cmd:"" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
 	Converge ConvergeCmd `cmd:"" help:"Run the daemon: keep every app converged, healing what breaks, until stopped."`
+	Export   ExportCmd   `cmd:"" help:"Write the apps for another engine: export kube."`
 	Version  VersionCmd  `cmd:"" help:"Print archy's version."`
 }
 
