@@ -31,6 +31,7 @@ type CLI struct {
 	Upgrade  UpgradeCmd  `cmd:"" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
 	Converge ConvergeCmd `cmd:"" help:"Run the daemon: keep every app converged, healing what breaks, until stopped."`
 	Export   ExportCmd   `cmd:"" help:"Write the apps for another engine: export kube."`
+	Push     PushCmd     `cmd:"" help:"Build (when needed) and push the images of built apps to a registry, for export kube."`
 	Version  VersionCmd  `cmd:"" help:"Print archy's version."`
 }
 
