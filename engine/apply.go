@@ -32,6 +32,10 @@ type Applier struct {
 	// StopTimeout is how long a container gets to stop before it is
 	// killed (default 10 s).
 	StopTimeout time.Duration
+	// Lock, when set, takes an app's lock around its step (see AppLocks):
+	// for a plan made without holding the locks, whose steps are skipped
+	// when their container changed in the meantime.
+	Lock func(ctx context.Context, app string) (unlock func(), err error)
 
 	mu       sync.Mutex // guards results, ready and the state file
 	out      sync.Mutex // serialises writes to Out
@@ -42,10 +46,13 @@ type Applier struct {
 
 // Outcome is what happened to one app.
 type Outcome struct {
-	App      string
-	Done     []plan.Action
-	Err      error
-	Skipped  string // why it was not attempted
+	App     string
+	Done    []plan.Action
+	Err     error
+	Skipped string // why it was not attempted
+	// Stale: skipped because its container changed after the plan was
+	// made (see Applier.Lock); planning again sorts it out.
+	Stale    bool
 	Duration time.Duration
 }
 
@@ -151,8 +158,7 @@ func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string
 		return
 	}
 	if s.Level == 0 { // a container to remove: undeclared, or its app renamed it
-		o.Err = a.do(ctx, s, plan.Desired{App: &schema.App{ID: s.App, ContainerName: s.Container}}, o)
-		a.report(o, start)
+		a.doLocked(ctx, s, plan.Desired{App: &schema.App{ID: s.App, ContainerName: s.Container}}, o, start)
 		return
 	}
 	d := desired[s.App]
@@ -166,6 +172,32 @@ func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string
 		o.Skipped = skip
 		a.printf("%s: skipped: %s", s.App, skip)
 		return
+	}
+	a.doLocked(ctx, s, d, o, start)
+}
+
+// doLocked performs the step under the app's lock (see Applier.Lock).
+func (a *Applier) doLocked(ctx context.Context, s plan.Step, d plan.Desired, o *Outcome, start time.Time) {
+	if a.Lock != nil {
+		unlock, err := a.Lock(ctx, s.App)
+		if err != nil {
+			o.Err = err
+			return
+		}
+		defer unlock()
+		c, err := a.Runtime.Inspect(ctx, s.Container)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			c = plan.Container{}
+		case err != nil:
+			o.Err = err
+			a.report(o, start)
+			return
+		}
+		if seen := plan.Seen(&c); (c.ID == "" && s.Seen != "") || (c.ID != "" && seen != s.Seen) {
+			o.Skipped, o.Stale = "its container changed meanwhile; planning again", true
+			return
+		}
 	}
 	o.Err = a.do(ctx, s, d, o)
 	a.report(o, start)
@@ -191,7 +223,7 @@ func (a *Applier) waitForDependencies(ctx context.Context, app *schema.App) (str
 		if attempted && res.Err != nil {
 			return "dependency " + dep.AppID + " failed", nil
 		}
-		if attempted && res.Skipped != "" {
+		if attempted && res.Skipped != "" && !res.Stale {
 			return "dependency " + dep.AppID + " was skipped", nil
 		}
 	}

@@ -28,8 +28,9 @@ type PlanOptions struct {
 
 // Planned is a plan with the inputs it was made from.
 type Planned struct {
-	Plan    plan.Plan
-	Desired map[string]plan.Desired
+	Plan     plan.Plan
+	Desired  map[string]plan.Desired
+	Observed plan.Observed // the snapshot it was made from
 }
 
 // Plan snapshots the runtime and diffs the catalogue against it. It
@@ -84,7 +85,7 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	if len(opts.Only) > 0 { // undeclared containers are not this plan's business
 		p.Steps = withoutOrphans(p.Steps, desired)
 	}
-	return Planned{Plan: p, Desired: desired}, nil
+	return Planned{Plan: p, Desired: desired, Observed: obs}, nil
 }
 
 // withPullPolicy returns a copy of app pulling with policy.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
+	"time"
 
 	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/plan"
@@ -131,4 +133,69 @@ func (n *Node) setStopped(id string, stopped bool) error {
 		}
 		st.Apps[id] = it
 	})
+}
+
+// HealResult is what Heal did.
+type HealResult int
+
+const (
+	HealNeedsPlan HealResult = iota // more than a start is needed: a plan decides
+	HealStarted                     // it was started again
+	HealLeft                        // someone is stopping, removing or restarting it: what follows is theirs
+)
+
+// Heal starts an app's container again when a start is all it needs: c,
+// the container last seen running, is archy's and made from the current
+// spec and secrets, the operator wants it running, and it merely exited.
+// It is the daemon's quick answer to a death, before Podman's event says
+// more.
+func (n *Node) Heal(ctx context.Context, app *schema.App, seen plan.Container) (HealResult, error) {
+	if seen.Name != app.ContainerName || !plan.CreatedByArchy(&seen, app.ID) || seen.Labels[plan.LabelSpecHash] != plan.SpecHash(app) {
+		return HealNeedsPlan, nil
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		return HealNeedsPlan, err
+	}
+	intent := st.Apps[app.ID]
+	if intent.Stopped || intent.Removed || (intent.SecretsHash != "" && intent.SecretsHash != n.Secrets.Hash(app)) {
+		return HealNeedsPlan, nil
+	}
+	c, err := n.Runtime.Inspect(ctx, app.ContainerName)
+	// Podman may not have noticed the death yet (its runtime still shows
+	// the dead process as running): ask again, briefly.
+	for deadline := time.Now().Add(time.Second); err == nil && c.State == plan.StateRunning &&
+		c.Pid == seen.Pid && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		c, err = n.Runtime.Inspect(ctx, app.ContainerName)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return HealNeedsPlan, nil
+	case err != nil:
+		return HealNeedsPlan, err
+	case c.ID != seen.ID:
+		return HealNeedsPlan, nil
+	case c.State != plan.StateExited && c.State != plan.StateStopped:
+		// Stopping (podman stop: starting it now would fail that
+		// stop), being removed, or running again (podman restart).
+		return HealLeft, nil
+	case killed(c.ExitCode):
+		// Killed by someone: maybe Podman itself, in the middle of a
+		// podman rm -f, which a start now would race (and lose a conmon
+		// that holds the app's ports). The event says who it was.
+		return HealLeft, nil
+	}
+	return HealStarted, n.Runtime.Start(ctx, app.ContainerName)
+}
+
+// killed tells an exit by a signal that someone sends to end a process
+// (HUP, INT, KILL, TERM) from a crash (SEGV, ABRT, …) or an exit of the
+// program's own.
+func killed(exitCode int) bool {
+	switch exitCode - 128 {
+	case int(syscall.SIGHUP), int(syscall.SIGINT), int(syscall.SIGKILL), int(syscall.SIGTERM):
+		return true
+	}
+	return false
 }

@@ -59,6 +59,23 @@ type Step struct {
 	// every apply: alone it is not a change (the image may well be the
 	// same), so a converged node still plans "no changes".
 	Refresh bool `json:"refresh,omitempty"`
+	// Seen is the container as the plan saw it (see Seen); the daemon,
+	// which plans without holding the app's lock, skips a step whose
+	// container changed before it got the lock.
+	Seen string `json:"-"`
+}
+
+// Seen identifies a container's id and state ("" for none): what a step
+// was planned from.
+func Seen(c *Container) string {
+	if c == nil {
+		return ""
+	}
+	state := c.State
+	if state == StateStopped { // not yet cleaned up: exited all the same
+		state = StateExited
+	}
+	return c.ID + " " + state
 }
 
 // Changes reports whether the step changes something.
@@ -171,7 +188,7 @@ func Diff(in Input) (Plan, error) {
 // diffApp decides one app's actions.
 func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent, upgrade bool) Step {
 	app := d.App
-	s := Step{App: app.ID, Container: app.ContainerName, Actions: []Action{}, Reasons: []string{}}
+	s := Step{App: app.ID, Container: app.ContainerName, Actions: []Action{}, Reasons: []string{}, Seen: Seen(c)}
 	add := func(a Action, reason string) {
 		if !s.Has(a) {
 			s.Actions = append(s.Actions, a)
@@ -348,12 +365,12 @@ func orphans(in Input, apps map[string]Desired) []Step {
 		}
 		if d, declared := apps[id]; declared {
 			if d.App.ContainerName != c.Name { // renamed: the old one goes
-				out = append(out, Step{App: id, Container: c.Name, Actions: []Action{Remove}, Reasons: []string{
+				out = append(out, Step{App: id, Container: c.Name, Seen: Seen(&c), Actions: []Action{Remove}, Reasons: []string{
 					fmt.Sprintf("app %s's container is now named %s", id, d.App.ContainerName)}})
 			}
 			continue
 		}
-		s := Step{App: id, Container: c.Name, Actions: []Action{}, Reasons: []string{"app " + id + " is no longer declared"}}
+		s := Step{App: id, Container: c.Name, Seen: Seen(&c), Actions: []Action{}, Reasons: []string{"app " + id + " is no longer declared"}}
 		if in.Prune {
 			s.Actions = append(s.Actions, Remove)
 		} else {

@@ -32,6 +32,7 @@ type Container struct {
 	Image     string // the reference it was created from
 	Labels    map[string]string
 	StartedAt time.Time
+	Pid       int     // of its main process on the host; 0 when not running
 	Ports     []Port  // published ports
 	Mounts    []Mount // volume mounts; only Inspect fills them
 }

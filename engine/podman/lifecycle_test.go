@@ -68,8 +68,13 @@ func TestLifecycle(t *testing.T) {
 	}
 	want := plan.Container{
 		ID: id, Name: name, State: plan.StateRunning, ImageID: imageID, Image: webTag,
-		Labels: c.Labels, StartedAt: c.StartedAt,
+		Labels: c.Labels, StartedAt: c.StartedAt, Pid: c.Pid,
 		Mounts: []plan.Mount{{Name: volume, Destination: "/data"}},
+	}
+	// The pid is the container's main process on this host (the daemon
+	// watches it to learn of a death at once).
+	if pid, err := env.ContainerPID(name); err != nil || c.Pid != pid {
+		t.Errorf("Pid = %d, want the container's process %d (%v)", c.Pid, pid, err)
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Fatalf("Inspect mismatch (-want +got):\n%s", diff)

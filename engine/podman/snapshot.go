@@ -41,6 +41,7 @@ func (p *Podman) Snapshot(ctx context.Context) (plan.Observed, error) {
 			Image:     c.Image,
 			Labels:    c.Labels,
 			StartedAt: unixTime(c.StartedAt),
+			Pid:       c.Pid,
 			Ports:     ports(c.Ports),
 		})
 	}
@@ -93,6 +94,7 @@ func (p *Podman) Inspect(ctx context.Context, name string) (plan.Container, erro
 		c.State = s.Status
 		c.ExitCode = int(s.ExitCode)
 		c.OOMKilled = s.OOMKilled
+		c.Pid = s.Pid
 		if !s.StartedAt.IsZero() {
 			c.StartedAt = s.StartedAt
 		}

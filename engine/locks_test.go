@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"archy.dev/archy/plan"
+)
+
+func TestAppLocks(t *testing.T) {
+	var l AppLocks
+	ctx := context.Background()
+	unlockA, err := l.Lock(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another app's lock is free; the same app's waits.
+	unlockB, err := l.Lock(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockB()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Lock(short, "a"); err == nil {
+		t.Fatal("a's lock taken twice")
+	}
+	got := make(chan struct{})
+	go func() {
+		unlock, err := l.Lock(ctx, "a")
+		if err == nil {
+			unlock()
+		}
+		close(got)
+	}()
+	unlockA()
+	<-got
+}
+
+// A plan made without the locks skips the step of an app whose container
+// changed before its lock was free, and the apps that depend on it wait
+// for it as usual instead of giving up.
+func TestApplierSkipsStaleSteps(t *testing.T) {
+	h := newHarness(t, testApp("core"), testApp("api", "core"))
+	h.apply(t, PlanOptions{})
+	for _, name := range []string{"core", "api"} {
+		if err := h.rt.Stop(context.Background(), name, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := h.node.Plan(context.Background(), h.cat, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else starts core between the plan and the apply.
+	if err := h.rt.Start(context.Background(), "core"); err != nil {
+		t.Fatal(err)
+	}
+	var locks AppLocks
+	var locked []string
+	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out,
+		Lock: func(ctx context.Context, app string) (func(), error) {
+			locked = append(locked, app)
+			return locks.Lock(ctx, app)
+		}}
+	h.rt.calls = nil
+	rep := a.Apply(context.Background(), p.Plan, p.Desired)
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	outcome := map[string]Outcome{}
+	for _, o := range rep.Outcomes {
+		outcome[o.App] = o
+	}
+	if o := outcome["core"]; !o.Stale || len(o.Done) != 0 {
+		t.Errorf("core: %+v, want skipped as stale", o)
+	}
+	if o := outcome["api"]; o.Skipped != "" || !slices.Equal(o.Done, []plan.Action{plan.Start}) {
+		t.Errorf("api: %+v, want started", o)
+	}
+	if !slices.Equal(locked, []string{"core", "api"}) {
+		t.Errorf("locked %v, want each app's lock in order", locked)
+	}
+	if slices.Contains(h.rt.calls, "start core") {
+		t.Errorf("core started again: %v", h.rt.calls)
+	}
+}
+
+func TestHeal(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, testApp("core"))
+	h.apply(t, PlanOptions{})
+	app := h.cat.Apps["core"]
+	running, err := h.rt.Inspect(ctx, "core")
+	if err != nil {
+		t.Fatal(err)
+	}
+	running.Pid = 4242 // the process seen to end (the fake runs none)
+	h.rt.Stop(ctx, "core", 0)
+
+	// The spec changed since the container was made: a plan decides.
+	changed := *app
+	changed.Environment = map[string]string{"NEW": "1"}
+	if res, err := h.node.Heal(ctx, &changed, running); res != HealNeedsPlan || err != nil {
+		t.Errorf("a container of an older spec: %v, %v; want a plan", res, err)
+	}
+	// The operator stopped it: it stays stopped.
+	h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
+	if res, err := h.node.Heal(ctx, app, running); res != HealNeedsPlan || err != nil {
+		t.Errorf("an app the operator stopped: %v, %v; want a plan", res, err)
+	}
+	h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{} })
+	if res, err := h.node.Heal(ctx, app, running); res != HealStarted || err != nil {
+		t.Fatalf("not healed: %v, %v", res, err)
+	}
+	if c, _ := h.rt.Inspect(ctx, "core"); c.State != plan.StateRunning {
+		t.Errorf("core is %s after the heal", c.State)
+	}
+	// Running again (someone restarted it): left alone.
+	if res, err := h.node.Heal(ctx, app, running); res != HealLeft || err != nil {
+		t.Errorf("a running container: %v, %v; want it left alone", res, err)
+	}
+	// Killed (SIGKILL: podman rm -f may be under way): left to the event;
+	// crashed (SIGSEGV): started.
+	for code, want := range map[int]HealResult{137: HealLeft, 143: HealLeft, 139: HealStarted, 1: HealStarted} {
+		h.rt.Stop(ctx, "core", 0)
+		h.rt.containers["core"].ExitCode = code
+		if res, err := h.node.Heal(ctx, app, running); res != want || err != nil {
+			t.Errorf("exit %d: %v, %v; want %v", code, res, err, want)
+		}
+	}
+}
