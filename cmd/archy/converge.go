@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
@@ -15,6 +16,7 @@ import (
 	"archy.dev/archy/engine/api"
 	"archy.dev/archy/engine/daemon"
 	"archy.dev/archy/engine/podman"
+	"archy.dev/archy/internal/memtrim"
 )
 
 // ConvergeCmd runs the daemon: it keeps every app converged until it is
@@ -40,8 +42,18 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 	d := daemon.New(daemon.Config{
 		Apps: g.Apps, Catalog: g.catalogOptions(), DataDir: g.DataDir, SecretsFile: g.SecretsFile,
 		Interval: c.Interval, Parallel: c.Parallel, Log: log,
-		Connect: func(ctx context.Context) (engine.Runtime, error) { return podman.New(ctx, g.PodmanURL) },
+		// A Podman reached through a unix socket runs on this host: its
+		// containers' processes are ours to watch.
+		WatchExits: strings.HasPrefix(g.PodmanURL, "unix:"),
+		Connect:    func(ctx context.Context) (engine.Runtime, error) { return podman.New(ctx, g.PodmanURL) },
 		Ready: func() {
+			// The start (CUE evaluation, the first reconcile) ran code the
+			// loop seldom runs again: give its pages back.
+			if n, err := memtrim.Text(); err != nil {
+				log.Warn("could not trim the executable's pages", "err", err)
+			} else {
+				log.Debug("trimmed the executable's pages", "bytes", n)
+			}
 			sd.SdNotify(false, sd.SdNotifyReady)
 			go watchdog(ctx)
 		},

@@ -2,14 +2,13 @@
 // long as it runs. Podman events trigger a reconcile of the app concerned
 // at once; archy's own health probes restart apps that stay unhealthy; a
 // full reconcile runs every interval as the safety net; crashing apps back
-// off. Every change to the node goes through one worker, so the loop, the
-// API and the CLI (which talks to the API while the daemon runs) never act
-// on an app at the same time.
+// off. Work on an app, whoever asks for it (the loop, the API, the CLI
+// through the API), holds that app's lock, so it never overlaps other work
+// on the same app while different apps proceed side by side.
 package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,6 +43,9 @@ type Config struct {
 	Log      *slog.Logger
 	// Ready is called once the first full reconcile is done (sd_notify).
 	Ready func()
+	// WatchExits watches the containers' processes to learn of a death
+	// before Podman's event does; only for a Podman on this host.
+	WatchExits bool
 }
 
 // Crash-loop backoff: 1 s doubling to 5 min; reset after 10 min running.
@@ -62,8 +64,12 @@ type Daemon struct {
 	log     *slog.Logger
 	bus     engine.Bus
 	metrics *metrics
+	exits   *exitWatcher // nil unless Config.WatchExits
 
-	work chan request // to the worker
+	ctx   context.Context // Run's: work scheduled by events and timers ends with it
+	locks engine.AppLocks
+	host  hostLock
+	fullq chan chan error // full reconciles, one at a time
 
 	mu        sync.Mutex // guards the fields below
 	rt        engine.Runtime
@@ -74,7 +80,10 @@ type Daemon struct {
 	apps      map[string]*appState // by app id
 	byName    map[string]string    // container name -> app id
 	lastEvent time.Time
-	stamp     string // of the files the last good config was read from
+	stamp     string                    // of the files the last good config was read from
+	acting    map[string]bool           // apps an action (stop, restart, …) works on now
+	runs      map[string]*appRun        // app reconciles under way
+	watched   map[string]plan.Container // by app: the container whose process is watched
 }
 
 // appState is what the daemon tracks per app.
@@ -89,14 +98,12 @@ type appState struct {
 	unhealthy    int // consecutive failed probes
 	healthErr    string
 	timer        *time.Timer // a reconcile scheduled after backoff
-}
-
-// request is work for the worker: a full reconcile, one app, or an action.
-type request struct {
-	full bool
-	app  string
-	act  func(ctx context.Context) error
-	done chan error // nil: nobody waits
+	// heals: quick restarts (after its process was seen to end, before
+	// Podman's event said why) whose death the event has not explained
+	// yet. A crash may have one quick restart; fastUsed then sends the
+	// next one through the backoff, until it runs well again.
+	heals    int
+	fastUsed bool
 }
 
 // New makes a daemon; Run starts it.
@@ -107,12 +114,17 @@ func New(cfg Config) *Daemon {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Daemon{
+	d := &Daemon{
 		cfg: cfg, log: cfg.Log, metrics: newMetrics(),
-		work:     make(chan request, 256),
+		fullq:    make(chan chan error, 1),
 		degraded: "starting: not connected to podman yet",
 		apps:     map[string]*appState{}, byName: map[string]string{},
+		acting: map[string]bool{}, runs: map[string]*appRun{}, watched: map[string]plan.Container{},
 	}
+	if cfg.WatchExits {
+		d.exits = newExitWatcher(d.onProcessExit)
+	}
+	return d
 }
 
 // Run loads the apps, connects to Podman, reconciles everything and then
@@ -127,13 +139,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.connect(ctx); err != nil {
 		return err
 	}
+	d.ctx = ctx
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); d.worker(ctx) }()
+	go func() { defer wg.Done(); d.fullWorker(ctx) }()
 	go func() { defer wg.Done(); d.watchEvents(ctx) }()
 	go func() { defer wg.Done(); d.probeLoop(ctx) }()
 
-	if err := d.do(ctx, request{full: true}); err != nil {
+	if err := d.reconcileAll(ctx); err != nil {
 		d.log.Error("first reconcile", "err", err)
 	}
 	if d.cfg.Ready != nil {
@@ -146,11 +159,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			if d.exits != nil {
+				d.exits.Close()
+			}
 			d.log.Info("stopped; containers keep running")
 			return nil
 		case <-tick.C:
 			d.reload()
-			d.enqueue(request{full: true})
+			d.enqueueFull()
 		}
 	}
 }
@@ -299,80 +315,6 @@ func (d *Daemon) publish(e engine.Event) {
 	d.bus.Publish(e)
 }
 
-// enqueue hands work to the worker without waiting.
-func (d *Daemon) enqueue(r request) {
-	select {
-	case d.work <- r:
-	default:
-		d.log.Warn("work queue full; the next full reconcile catches up")
-	}
-}
-
-// do hands work to the worker and waits for it.
-func (d *Daemon) do(ctx context.Context, r request) error {
-	r.done = make(chan error, 1)
-	select {
-	case d.work <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// worker does all changes to the node, one request at a time; requests
-// for the same app that pile up while it works are merged.
-func (d *Daemon) worker(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-d.work:
-			err := d.locked(ctx, func() error { return d.handle(ctx, r) })
-			if r.done != nil {
-				r.done <- err
-			} else if err != nil && ctx.Err() == nil && !errors.Is(err, api.ErrDegraded) {
-				d.log.Error("reconcile", "app", r.app, "err", err)
-			}
-		}
-	}
-}
-
-// locked runs f under the host-wide lock, so that an archy apply run by
-// hand while the daemon runs takes turns with it.
-func (d *Daemon) locked(ctx context.Context, f func() error) error {
-	unlock, err := engine.Lock(ctx, d.cfg.DataDir, func() { d.log.Info("waiting for another archy to finish") })
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return f()
-}
-
-func (d *Daemon) handle(ctx context.Context, r request) error {
-	d.mu.Lock()
-	rt, node, cat, degraded := d.rt, d.node, d.cat, d.degraded
-	d.mu.Unlock()
-	if degraded != "" {
-		return fmt.Errorf("%w: %s", api.ErrDegraded, degraded)
-	}
-	switch {
-	case r.act != nil:
-		return r.act(ctx)
-	case r.full:
-		return d.reconcile(ctx, node, rt, cat, nil)
-	default:
-		if _, ok := cat.Apps[r.app]; !ok {
-			return nil // no longer declared
-		}
-		return d.reconcile(ctx, node, rt, cat, []string{r.app})
-	}
-}
-
 // reconcile plans and applies (only for apps not backing off) and
 // reports what it did.
 func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog, only []string) error {
@@ -383,6 +325,7 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		d.publish(engine.Event{Type: engine.EventFailure, Message: "plan: " + err.Error()})
 		return err
 	}
+	d.watchProcesses(pl.Observed)
 	d.holdBackingOff(&pl)
 	if pl.Plan.Changes() == 0 && !blocked(pl.Plan) {
 		return nil
@@ -392,13 +335,15 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		scope = only[0]
 	}
 	d.publish(engine.Event{Type: engine.EventReconcile, Message: fmt.Sprintf("reconciling %s: %d changes", scope, pl.Plan.Changes())})
-	a := &engine.Applier{Runtime: rt, State: node.State, Parallel: d.cfg.Parallel, Out: &logWriter{log: d.log}}
+	a := &engine.Applier{Runtime: rt, State: node.State, Parallel: d.cfg.Parallel, Out: &logWriter{log: d.log}, Lock: d.locks.Lock}
 	rep, err := node.Apply(ctx, pl, a)
 	if err != nil {
 		return err
 	}
 	for _, o := range rep.Outcomes {
 		switch {
+		case o.Stale:
+			d.enqueueApp(o.App, false) // someone else acted on it: look again
 		case o.Err != nil:
 			d.metrics.failures.WithLabelValues(o.App).Inc()
 			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: o.Err.Error()})
@@ -451,24 +396,25 @@ func (d *Daemon) recordStarted(o engine.Outcome) {
 	}
 	cat := d.cat
 	d.mu.Unlock()
-	d.restartDependents(cat, o.App, now)
+	d.restartDependents(cat, o.App)
 }
 
 // restartDependents restarts, once the app is back, the running apps that
 // asked for it (on_dependency_restart: "restart") and were started before
-// it was (at since): those started after already see it.
-func (d *Daemon) restartDependents(cat *catalog.Catalog, id string, since time.Time) {
+// it was: those started after already see it.
+func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
 	for _, dep := range cat.List() {
 		for _, on := range dep.Dependencies {
 			if on.AppID != id || on.OnDependencyRestart != "restart" {
 				continue
 			}
-			d.enqueue(request{act: func(ctx context.Context) error {
-				d.mu.Lock()
-				node, rt := d.node, d.rt
-				d.mu.Unlock()
+			go d.logErr(dep.ID, d.act(d.ctx, dep.ID, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+				back, err := rt.Inspect(ctx, cat.Apps[id].ContainerName)
+				if err != nil {
+					return nil
+				}
 				c, err := rt.Inspect(ctx, dep.ContainerName)
-				if err != nil || c.State != plan.StateRunning || c.StartedAt.After(since) {
+				if err != nil || c.State != plan.StateRunning || !c.StartedAt.Before(back.StartedAt) {
 					return nil // not running (a reconcile starts it in order), or started since
 				}
 				if on.Condition == "healthy" {
@@ -477,13 +423,12 @@ func (d *Daemon) restartDependents(cat *catalog.Catalog, id string, since time.T
 					}
 				}
 				d.publish(engine.Event{Type: engine.EventStep, App: dep.ID, Message: "restarting: dependency " + id + " was restarted"})
-				d.expectStop(dep.ID)
 				err = node.Restart(ctx, cat, dep.ID, &engine.Applier{Runtime: rt, State: node.State})
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: dep.ID, Done: []plan.Action{plan.Start}})
 				}
 				return err
-			}})
+			}))
 		}
 	}
 }
@@ -542,10 +487,10 @@ func (d *Daemon) Plan(ctx context.Context) (plan.Plan, error) {
 // Reconcile runs a full reconcile and waits for it.
 func (d *Daemon) Reconcile(ctx context.Context) error {
 	d.reload()
-	return d.do(ctx, request{full: true})
+	return d.reconcileAll(ctx)
 }
 
-// Act performs an operator's action on one app through the worker.
+// Act performs an operator's action on one app, under its lock.
 func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purge bool) error {
 	d.mu.Lock()
 	_, known := d.cat.Apps[app]
@@ -553,15 +498,15 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 	if !known {
 		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
 	}
-	return d.do(ctx, request{act: func(ctx context.Context) error {
+	return d.act(ctx, app, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
 		d.mu.Lock()
-		node, rt, cat := d.node, d.rt, d.cat
 		st := d.apps[app]
 		d.mu.Unlock()
-		a := &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}}
+		// The app's own lock is held already; the apps it depends on (which
+		// start brings up too) are locked step by step.
+		a := &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}, Lock: d.lockOthers(app)}
 		var err error
 		var rep engine.Report
-		d.expectStop(app)
 		switch action {
 		case engine.ActStop:
 			err = node.Stop(ctx, cat, app, a)
@@ -590,7 +535,7 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		}
 		d.publish(engine.Event{Type: engine.EventStep, App: app, Message: msg})
 		return err
-	}})
+	})
 }
 
 // expectStop notes that archy itself is about to stop an app, so that its
@@ -729,3 +674,9 @@ func newMetrics() *metrics {
 }
 
 var _ api.Controller = (*Daemon)(nil)
+
+func (d *Daemon) runtime() engine.Runtime {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rt
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/plan"
 )
 
@@ -29,7 +30,7 @@ func (d *Daemon) watchEvents(ctx context.Context) {
 		if err := d.connect(ctx); err != nil {
 			return // ctx ended
 		}
-		d.enqueue(request{full: true})
+		d.enqueueFull()
 	}
 }
 
@@ -66,6 +67,8 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 		return // not one of ours
 	}
 	switch e.Action {
+	case "start":
+		go d.watchStarted(context.Background(), d.runtime(), id, e.Container)
 	case "kill", "stop", "restart":
 		// Someone stopped it (kill comes before its death, stop and
 		// restart after): drift, not a crash. After a stop, wait a moment
@@ -75,11 +78,11 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 		st.externalAt = time.Now()
 		d.mu.Unlock()
 		if e.Action == "stop" {
-			time.AfterFunc(crashSettle, func() { d.enqueue(request{app: id}) })
+			time.AfterFunc(crashSettle, func() { d.enqueueApp(id, false) })
 		}
 	case "remove":
 		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "container removed"})
-		d.enqueue(request{app: id})
+		d.enqueueApp(id, false)
 	case "died":
 		d.mu.Lock()
 		external := time.Since(st.externalAt) < externalWindow
@@ -92,8 +95,11 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 			return
 		}
 		if external {
+			d.mu.Lock()
+			st.heals = max(st.heals-1, 0) // drift: its quick restart was no crash's
+			d.mu.Unlock()
 			d.publish(engine.Event{Type: engine.EventState, App: id, Message: fmt.Sprintf("stopped behind archy's back (exit %d)", e.ExitCode)})
-			d.enqueue(request{app: id})
+			d.enqueueApp(id, false)
 			return
 		}
 		// A stop or restart event follows the death it caused: give it a
@@ -107,26 +113,41 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 // that would explain it.
 const crashSettle = 300 * time.Millisecond
 
-// classifyDeath backs off an app that died on its own, unless a stop or
-// restart explained the death meanwhile or it runs again.
+// classifyDeath deals with a death that no stop, kill or restart
+// explained: a crash. The first crash of an app that was running well is
+// undone at once (the exit watcher may have done so already); the next
+// ones back off, 1 s doubling to 5 min, until it runs well for 10 min.
 func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode int) {
 	d.mu.Lock()
 	explained := st.externalAt.After(died.Add(-externalWindow))
 	rt := d.rt
-	d.mu.Unlock()
+	name := d.cat.Apps[id].ContainerName
+	healed := st.heals > 0
+	if healed {
+		st.heals--
+	}
 	if explained {
+		d.mu.Unlock()
 		return // the stop or restart event enqueued the reconcile
 	}
-	d.mu.Lock()
-	name := d.cat.Apps[id].ContainerName
+	if time.Since(st.startedAt) >= backoffReset {
+		st.crashes, st.fastUsed = 0, false // it ran long enough: a fresh start
+	}
+	quick := !st.fastUsed
+	st.fastUsed = true
 	d.mu.Unlock()
-	if c, err := rt.Inspect(context.Background(), name); err == nil && c.State == plan.StateRunning {
+	if quick {
+		d.publish(engine.Event{Type: engine.EventState, App: id,
+			Message: fmt.Sprintf("exited (%d) on its own; restarted at once (a further crash backs off)", exitCode)})
+		if !healed {
+			d.enqueueApp(id, false)
+		}
 		return
 	}
-	d.mu.Lock()
-	if time.Since(st.startedAt) >= backoffReset {
-		st.crashes = 0 // it ran long enough: a fresh start
+	if c, err := rt.Inspect(context.Background(), name); err == nil && c.State == plan.StateRunning {
+		return // started again meanwhile (by the operator, say)
 	}
+	d.mu.Lock()
 	st.crashes++
 	delay := min(backoffFirst<<(st.crashes-1), backoffMax)
 	st.backoffUntil = time.Now().Add(delay)
@@ -147,7 +168,7 @@ func (d *Daemon) scheduleAfter(id string, st *appState, delay time.Duration) {
 	}
 	st.timer = time.AfterFunc(delay, func() {
 		d.metrics.backoff.WithLabelValues(id).Set(0)
-		d.enqueue(request{app: id})
+		d.enqueueApp(id, false)
 	})
 }
 
@@ -203,7 +224,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container str
 	if err == nil {
 		st.unhealthy, st.healthErr = 0, ""
 		if time.Since(st.startedAt) >= backoffReset {
-			st.crashes = 0
+			st.crashes, st.fastUsed = 0, false
 		}
 	} else {
 		st.unhealthy++
@@ -225,17 +246,65 @@ func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container str
 		d.publish(engine.Event{Type: engine.EventFailure, App: id,
 			Message: fmt.Sprintf("unhealthy %d times in a row (%v); restarting in %s", now, err, delay)})
 		time.AfterFunc(delay, func() {
-			d.enqueue(request{act: func(ctx context.Context) error {
-				d.mu.Lock()
-				node, cat := d.node, d.cat
-				d.mu.Unlock()
-				d.expectStop(id)
+			d.logErr(id, d.act(d.ctx, id, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
 				err := node.Restart(ctx, cat, id, &engine.Applier{Runtime: rt, State: node.State})
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: id, Done: []plan.Action{plan.Start}})
 				}
 				return err
-			}})
+			}))
 		})
+	}
+}
+
+// onProcessExit is the exit watcher's news that an app's process ended.
+// Unless archy is acting on it (stop, restart, …) or it is backing off, the
+// app is reconciled at once: a death of an app that was running well is
+// undone without waiting for the event that says why. If the event then
+// calls it a crash, that was the app's one immediate restart.
+func (d *Daemon) onProcessExit(id string) {
+	d.mu.Lock()
+	st := d.apps[id]
+	fast := st != nil && !d.acting[id] &&
+		!time.Now().Before(st.backoffUntil) &&
+		(!st.fastUsed || time.Since(st.startedAt) >= backoffReset)
+	d.mu.Unlock()
+	if fast {
+		d.enqueueApp(id, true)
+	}
+}
+
+// watchProcesses follows the main process of each running container of
+// an app.
+func (d *Daemon) watchProcesses(obs plan.Observed) {
+	if d.exits == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range obs.Containers {
+		if id, ok := d.byName[c.Name]; ok && c.State == plan.StateRunning && plan.CreatedByArchy(&c, id) {
+			d.watchLocked(id, c)
+		}
+	}
+}
+
+// watchLocked watches c's process for app id; d.mu is held.
+func (d *Daemon) watchLocked(id string, c plan.Container) {
+	if d.exits.Watch(id, c.Pid) {
+		d.watched[id] = c
+	}
+}
+
+// watchStarted follows the process of a container that just started.
+func (d *Daemon) watchStarted(ctx context.Context, rt engine.Runtime, id, container string) {
+	if d.exits == nil {
+		return
+	}
+	c, err := rt.Inspect(ctx, container)
+	if err == nil && c.State == plan.StateRunning {
+		d.mu.Lock()
+		d.watchLocked(id, c)
+		d.mu.Unlock()
 	}
 }

@@ -1,0 +1,225 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/api"
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/plan"
+)
+
+// How work reaches the node. Full reconciles run one at a time on the
+// full worker; an app's reconcile runs on a goroutine of its own (one at a
+// time per app: requests that come while it runs make it run once more);
+// actions run on the caller's goroutine. Every step on an app holds that
+// app's lock (engine.AppLocks), and all of it shares the host-wide lock,
+// so that an archy apply run by hand takes turns with the daemon.
+
+// work is what a piece of work is given: the connection, the node and the
+// last good apps.
+type work func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error
+
+// session runs f while Podman is reachable, under the host-wide lock.
+func (d *Daemon) session(ctx context.Context, f work) error {
+	d.mu.Lock()
+	rt, node, cat, degraded := d.rt, d.node, d.cat, d.degraded
+	d.mu.Unlock()
+	if degraded != "" {
+		return fmt.Errorf("%w: %s", api.ErrDegraded, degraded)
+	}
+	release, err := d.host.acquire(ctx, d.cfg.DataDir, func() { d.log.Info("waiting for another archy to finish") })
+	if err != nil {
+		return err
+	}
+	defer release()
+	return f(ctx, rt, node, cat)
+}
+
+// enqueueFull asks for a full reconcile without waiting; one already
+// waiting covers it.
+func (d *Daemon) enqueueFull() {
+	select {
+	case d.fullq <- nil:
+	default:
+	}
+}
+
+// reconcileAll runs a full reconcile and waits for it.
+func (d *Daemon) reconcileAll(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case d.fullq <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *Daemon) fullWorker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case done := <-d.fullq:
+			err := d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+				return d.reconcile(ctx, node, rt, cat, nil)
+			})
+			if done != nil {
+				done <- err
+			} else {
+				d.logErr("", err)
+			}
+		}
+	}
+}
+
+// appRun is an app reconcile under way; again asks for one more.
+type appRun struct{ again bool }
+
+// enqueueApp reconciles one app soon. exited: its process was just seen
+// to end, and a start may be all it needs (Node.Heal).
+func (d *Daemon) enqueueApp(id string, exited bool) {
+	d.mu.Lock()
+	if r := d.runs[id]; r != nil {
+		r.again = true
+		d.mu.Unlock()
+		return
+	}
+	d.runs[id] = &appRun{}
+	ctx := d.ctx
+	d.mu.Unlock()
+	go func() {
+		for {
+			d.logErr(id, d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+				app, ok := cat.Apps[id]
+				if !ok {
+					return nil // no longer declared
+				}
+				if exited && d.heal(ctx, node, app.ID, cat) {
+					return nil
+				}
+				return d.reconcile(ctx, node, rt, cat, []string{id})
+			}))
+			d.mu.Lock()
+			if r := d.runs[id]; !r.again || ctx.Err() != nil {
+				delete(d.runs, id)
+				d.mu.Unlock()
+				return
+			}
+			d.runs[id].again, exited = false, false
+			d.mu.Unlock()
+		}
+	}()
+}
+
+// heal answers, under its lock, the death of an app's process: it starts
+// the app again when that is all it needs. It reports false when a plan
+// must decide.
+func (d *Daemon) heal(ctx context.Context, node *engine.Node, id string, cat *catalog.Catalog) bool {
+	unlock, err := d.locks.Lock(ctx, id)
+	if err != nil {
+		return false
+	}
+	defer unlock()
+	start := time.Now()
+	d.mu.Lock()
+	seen := d.watched[id]
+	d.mu.Unlock()
+	res, err := node.Heal(ctx, cat.Apps[id], seen)
+	switch {
+	case res == engine.HealLeft:
+		return true // the event of whoever is acting on it follows
+	case res == engine.HealNeedsPlan:
+		return false
+	case err != nil:
+		d.log.Warn("quick restart failed; planning instead", "app", id, "err", err)
+		return false
+	}
+	d.mu.Lock()
+	if st := d.apps[id]; st != nil {
+		st.heals++
+	}
+	d.mu.Unlock()
+	d.metrics.steps.WithLabelValues(string(plan.Start)).Inc()
+	d.publish(engine.Event{Type: engine.EventStep, App: id, Message: "start: its process had ended",
+		Fields: map[string]string{"duration": time.Since(start).Round(time.Millisecond).String()}})
+	d.recordStarted(engine.Outcome{App: id, Done: []plan.Action{plan.Start}})
+	return true
+}
+
+// act runs an action on one app under its lock; a death it causes is
+// archy's own doing, not a crash.
+func (d *Daemon) act(ctx context.Context, id string, f work) error {
+	return d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+		unlock, err := d.locks.Lock(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		d.expectStop(id)
+		d.mu.Lock()
+		d.acting[id] = true
+		d.mu.Unlock()
+		defer func() {
+			d.mu.Lock()
+			delete(d.acting, id)
+			d.mu.Unlock()
+		}()
+		return f(ctx, rt, node, cat)
+	})
+}
+
+// lockOthers locks apps other than id, whose lock the caller holds.
+func (d *Daemon) lockOthers(id string) func(context.Context, string) (func(), error) {
+	return func(ctx context.Context, app string) (func(), error) {
+		if app == id {
+			return func() {}, nil
+		}
+		return d.locks.Lock(ctx, app)
+	}
+}
+
+func (d *Daemon) logErr(app string, err error) {
+	if err != nil && d.ctx.Err() == nil && !errors.Is(err, api.ErrDegraded) {
+		d.log.Error("reconcile", "app", app, "err", err)
+	}
+}
+
+// hostLock shares the host-wide lock (engine.Lock) among the daemon's
+// concurrent work: the first to need it takes it, the last releases it.
+type hostLock struct {
+	mu     sync.Mutex
+	n      int
+	unlock func() error
+}
+
+func (h *hostLock) acquire(ctx context.Context, dir string, waiting func()) (release func(), err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == 0 {
+		if h.unlock, err = engine.Lock(ctx, dir, waiting); err != nil {
+			return nil, err
+		}
+	}
+	h.n++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.n--; h.n == 0 {
+				h.unlock()
+			}
+		})
+	}, nil
+}
