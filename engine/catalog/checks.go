@@ -25,6 +25,7 @@ func (l *loader) check(cat *Catalog, known map[string]bool) {
 		l.checkSecurity(app)
 		l.checkVolumes(app)
 		l.checkSecrets(app)
+		l.checkUpgrade(app)
 	}
 	l.checkCycles(cat)
 	l.checkContainerNames(cat)
@@ -209,6 +210,17 @@ func (l *loader) checkSecrets(app *schema.App) {
 		if _, ok := app.Environment[s.Env]; ok && s.Env != "" {
 			l.errorf(app, path+".env", "variable %s is set both in environment and by secret %q", s.Env, s.Name)
 		}
+	}
+}
+
+// checkUpgrade warns against snapshots of lnd's volumes: a rollback that
+// restores a channel database to an older state can lose funds.
+func (l *loader) checkUpgrade(app *schema.App) {
+	if !app.Upgrade.SnapshotVolumes {
+		return
+	}
+	if src := app.Container.Source; strings.Contains(app.ID, "lnd") || src != nil && strings.Contains(src.ImageRef(), "lnd") {
+		l.warnf(app, "upgrade.snapshot_volumes", "restoring an lnd channel database to an older state can lose funds; keep snapshot_volumes off for this app")
 	}
 }
 
