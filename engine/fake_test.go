@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,7 +22,11 @@ type fakeRuntime struct {
 	images     map[string]*plan.Image // by tag
 	secrets    map[string][]byte
 	failBuild  map[string]bool // tags whose build fails
-	exitOnRun  map[string]bool // containers that exit right after start
+	exitOnRun  map[string]bool // containers (by name or image id) that exit right after start
+	volumeRoot string          // where VolumeMountpoint puts volumes
+	// brokenNext: the containers of the next image built or pulled for
+	// these tags exit right after they start (a broken new version).
+	brokenNext map[string]bool
 	calls      []string
 	seq        int
 }
@@ -56,6 +63,10 @@ func (f *fakeRuntime) newImage(tag string, labels map[string]string) string {
 	f.seq++
 	img := &plan.Image{ID: fmt.Sprintf("img%d", f.seq), Tags: []string{plan.NormalizeRef(tag)}, Labels: labels}
 	f.images[plan.NormalizeRef(tag)] = img
+	if f.brokenNext[plan.NormalizeRef(tag)] {
+		f.exitOnRun[img.ID] = true
+		delete(f.brokenNext, plan.NormalizeRef(tag))
+	}
 	return img.ID
 }
 
@@ -88,6 +99,11 @@ func (f *fakeRuntime) Create(ctx context.Context, spec ContainerSpec) (string, e
 		return "", fmt.Errorf("name %s in use", spec.Name)
 	}
 	img, ok := f.images[plan.NormalizeRef(spec.Image)]
+	for _, i := range f.images { // or by id
+		if i.ID == spec.Image {
+			img, ok = i, true
+		}
+	}
 	if !ok {
 		return "", fmt.Errorf("image %s: %w", spec.Image, ErrNotFound)
 	}
@@ -115,7 +131,7 @@ func (f *fakeRuntime) Start(ctx context.Context, name string) error {
 		return err
 	}
 	c.State = plan.StateRunning
-	if f.exitOnRun[name] {
+	if f.exitOnRun[name] || f.exitOnRun[c.ImageID] {
 		c.State, c.ExitCode = plan.StateExited, 1
 	}
 	return nil
@@ -190,4 +206,35 @@ func (f *fakeRuntime) Events(ctx context.Context, since time.Time) (<-chan Conta
 		errc <- nil
 	}()
 	return out, errc
+}
+
+func (f *fakeRuntime) Tag(ctx context.Context, image, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("tag %s %s", image, ref)
+	for _, img := range f.images {
+		if img.ID == image || slices.Contains(img.Tags, image) {
+			f.images[ref] = &plan.Image{ID: img.ID, Tags: []string{ref}, Labels: img.Labels}
+			return nil
+		}
+	}
+	return fmt.Errorf("image %s: %w", image, ErrNotFound)
+}
+
+func (f *fakeRuntime) Untag(ctx context.Context, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("untag %s", ref)
+	delete(f.images, ref)
+	return nil
+}
+
+// VolumeMountpoint gives each volume a directory of its own under
+// volumeRoot (set by a test that snapshots volumes).
+func (f *fakeRuntime) VolumeMountpoint(ctx context.Context, name string) (string, error) {
+	if f.volumeRoot == "" {
+		return "", fmt.Errorf("volume %s: %w", name, ErrNotFound)
+	}
+	dir := filepath.Join(f.volumeRoot, name)
+	return dir, os.MkdirAll(dir, 0o755)
 }

@@ -54,6 +54,18 @@ type Runtime interface {
 	// and keeps following when follow is set, until ctx ends.
 	Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error
 
+	// Tag gives an image (by id or reference) the reference ref too;
+	// archy keeps the images of earlier generations so.
+	Tag(ctx context.Context, image, ref string) error
+
+	// Untag removes the reference ref; the image stays while anything
+	// else names or uses it.
+	Untag(ctx context.Context, ref string) error
+
+	// VolumeMountpoint is where a named volume's data lives on the host
+	// (for volume snapshots; only for a Podman on this host).
+	VolumeMountpoint(ctx context.Context, name string) (string, error)
+
 	// SecretNames lists the Podman secrets that exist.
 	SecretNames(ctx context.Context) (map[string]bool, error)
 
