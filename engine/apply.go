@@ -52,8 +52,11 @@ type Outcome struct {
 	Skipped string // why it was not attempted
 	// Stale: skipped because its container changed after the plan was
 	// made (see Applier.Lock); planning again sorts it out.
-	Stale    bool
-	Duration time.Duration
+	Stale bool
+	// RolledBack: its new container failed its proof and the previous
+	// generation runs again (Err is a *RollbackError).
+	RolledBack bool
+	Duration   time.Duration
 }
 
 // Report is the outcome of every app that had something to do.
@@ -200,6 +203,8 @@ func (a *Applier) doLocked(ctx context.Context, s plan.Step, d plan.Desired, o *
 		}
 	}
 	o.Err = a.do(ctx, s, d, o)
+	var rb *RollbackError
+	o.RolledBack = errors.As(o.Err, &rb)
 	a.report(o, start)
 }
 
@@ -220,6 +225,9 @@ func (a *Applier) waitForDependencies(ctx context.Context, app *schema.App) (str
 		a.mu.Lock()
 		res, attempted := a.results[dep.AppID]
 		a.mu.Unlock()
+		if attempted && res.RolledBack {
+			return "held back: dependency " + dep.AppID + " was rolled back", nil
+		}
 		if attempted && res.Err != nil {
 			return "dependency " + dep.AppID + " failed", nil
 		}
@@ -272,6 +280,7 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 	app := d.App
 	rt := a.Runtime
 	var pulledID string
+	started := false // by Create or Recreate, which prove the new container
 	for _, act := range s.Actions {
 		var err error
 		switch act {
@@ -297,11 +306,15 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 				st.Apps[app.ID] = it
 			})
 		case plan.Create:
-			err = a.create(ctx, d)
+			started = s.Has(plan.Start)
+			err = a.createGeneration(ctx, target(d), started, nil)
 		case plan.Recreate:
-			err = a.recreate(ctx, d)
+			started = s.Has(plan.Start)
+			err = a.replace(ctx, target(d), started)
 		case plan.Start:
-			err = a.start(ctx, app)
+			if !started {
+				err = a.start(ctx, app)
+			}
 		case plan.Stop:
 			err = rt.Stop(ctx, app.ContainerName, a.stopTimeout())
 		case plan.Remove:
@@ -319,8 +332,9 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 }
 
 // recreateIfNewImage recreates a container archy made after a pull
-// (pull_policy always or newer) brought a different image than it runs.
-// An adopted container is left alone: only archy upgrade replaces it.
+// (pull_policy always or newer) brought a different image than it runs,
+// unless an upgrade to that image failed before (held). An adopted
+// container is left alone: only archy upgrade replaces it.
 func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageID string, o *Outcome) error {
 	c, err := a.Runtime.Inspect(ctx, d.App.ContainerName)
 	switch {
@@ -331,38 +345,26 @@ func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageI
 	case c.ImageID == imageID || !plan.CreatedByArchy(&c, d.App.ID):
 		return nil
 	}
+	st, err := a.State.Load()
+	if err != nil {
+		return err
+	}
+	it := st.Apps[d.App.ID]
+	if it.Held != "" && it.Held == plan.TargetKey(d, &plan.Image{ID: imageID}) {
+		a.printf("%s: the pull brought an image whose upgrade failed before; staying (archy upgrade %s tries again)", d.App.ID, d.App.ID)
+		return nil
+	}
 	a.printf("%s: the pull brought a new image; recreating", d.App.ID)
-	if err := a.recreate(ctx, d); err != nil {
+	if err := a.replace(ctx, target(d), !it.Stopped); err != nil {
 		return err
 	}
 	o.Done = append(o.Done, plan.Recreate)
-	st, err := a.State.Load()
-	if err != nil || st.Apps[d.App.ID].Stopped {
-		return err
-	}
-	return a.start(ctx, d.App)
+	return nil
 }
 
-// recreate replaces an app's container, keeping its volumes: the named
-// ones by name, and the anonymous ones its image declared (which a new
-// container would otherwise get empty) by mounting them again.
-func (a *Applier) recreate(ctx context.Context, d plan.Desired) error {
-	var keep []VolumeSpec
-	old, err := a.Runtime.Inspect(ctx, d.App.ContainerName)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return err
-	default:
-		keep = anonymousVolumes(old, d.App)
-		if err := a.Runtime.Remove(ctx, d.App.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	for _, v := range keep {
-		a.printf("%s: keeping volume %s at %s", d.App.ID, v.Name, v.Target)
-	}
-	return a.create(ctx, d, keep...)
+// target is the catalogue's container for an app, as replace makes it.
+func target(d plan.Desired) replacement {
+	return replacement{app: d.App, image: d.App.Container.Source.ImageRef(), from: &d, what: "the new container", secretsHash: d.SecretsHash}
 }
 
 // anonymousVolumes are the volumes mounted in c that the app does not
@@ -380,23 +382,6 @@ func anonymousVolumes(c plan.Container, app *schema.App) []VolumeSpec {
 		}
 	}
 	return out
-}
-
-func (a *Applier) create(ctx context.Context, d plan.Desired, extra ...VolumeSpec) error {
-	spec, err := containerSpec(d.App, d.App.Container.Source.ImageRef())
-	if err != nil {
-		return err
-	}
-	spec.Volumes = append(spec.Volumes, extra...)
-	if _, err := a.Runtime.Create(ctx, spec); err != nil {
-		return err
-	}
-	return a.updateState(func(st *State) {
-		it := st.Apps[d.App.ID]
-		it.SecretsHash = d.SecretsHash
-		it.Adopted = false
-		st.Apps[d.App.ID] = it
-	})
 }
 
 // start starts a container and checks it did not exit at once.

@@ -23,6 +23,7 @@ const (
 	EventState     = "state"     // an app's state or health changed
 	EventFailure   = "failure"   // a step or probe failed
 	EventBackoff   = "backoff"   // an app is held back after crashing
+	EventRollback  = "rollback"  // an upgrade failed its proof; the previous generation runs again
 	EventConfig    = "config"    // the apps were reloaded, or an edit was rejected
 	EventPodman    = "podman"    // lost or regained the Podman connection
 )

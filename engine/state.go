@@ -21,6 +21,49 @@ import (
 type State struct {
 	Version int         `json:"version"`
 	Apps    plan.Intent `json:"apps"`
+	// Generations are the last containers archy made (or found) per app,
+	// oldest first (see Generation).
+	Generations map[string][]Generation `json:"generations,omitempty"`
+	// InFlight are replacements under way, recorded before the old
+	// container goes: what the next run puts back if archy dies meanwhile.
+	InFlight map[string]InFlight `json:"in_flight,omitempty"`
+}
+
+// Generation is one container of an app: what it was made from (enough to
+// make it again) and how it went.
+type Generation struct {
+	N        int       `json:"n"`
+	Time     time.Time `json:"time"`
+	ImageID  string    `json:"image_id"`
+	Image    string    `json:"image"`     // the reference it was made from
+	SpecHash string    `json:"spec_hash"` // its archy.spec-hash label
+	Spec     string    `json:"spec"`      // its archy.spec label
+	// Keep is archy's reference to the image, so that no prune or rebuild
+	// takes the image of a generation archy may go back to.
+	Keep    string `json:"keep,omitempty"`
+	Outcome string `json:"outcome"` // healthy, created, found running, failed: …
+}
+
+// InFlight is a replacement under way.
+type InFlight struct {
+	From     int       `json:"from"` // the generation being replaced
+	Time     time.Time `json:"time"`
+	Snapshot string    `json:"snapshot,omitempty"` // its volumes (snapshot_volumes)
+	// Keep are the anonymous volumes of the container being replaced.
+	Keep []VolumeSpec `json:"keep,omitempty"`
+}
+
+// KeepGenerations is how many generations per app the state keeps.
+const KeepGenerations = 3
+
+// Generation returns generation n of an app.
+func (st *State) Generation(app string, n int) (Generation, bool) {
+	for _, g := range st.Generations[app] {
+		if g.N == n {
+			return g, true
+		}
+	}
+	return Generation{}, false
 }
 
 const stateVersion = 1

@@ -25,6 +25,11 @@ type AppStatus struct {
 	Intent []string `json:"intent,omitempty"`
 	// URL is where the app answers, from its http health check.
 	URL string `json:"url,omitempty"`
+	// Generation is the recorded generation the container is (0: none
+	// recorded); Held says why applies leave the app at it (a failed
+	// upgrade rolled back, or archy rollback).
+	Generation int    `json:"generation,omitempty"`
+	Held       string `json:"held,omitempty"`
 	// Set by the daemon: restarts it made, and until when it holds the
 	// app back after crashes; why the app is degraded (a dependency down).
 	Restarts     int       `json:"restarts,omitempty"`
@@ -64,8 +69,14 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 		if it := st.Apps[app.ID]; it.Adopted {
 			s.Intent = append(s.Intent, "adopted")
 		}
+		s.Held = st.Apps[app.ID].HeldWhy
 		if c, ok := byName[app.ContainerName]; ok {
 			s.State, s.ExitCode = c.State, c.ExitCode
+			for _, g := range st.Generations[app.ID] {
+				if g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
+					s.Generation = g.N
+				}
+			}
 		}
 		out[i] = s
 		if s.State != plan.StateRunning {

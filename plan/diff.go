@@ -163,13 +163,7 @@ func Diff(in Input) (Plan, error) {
 		c := &in.Observed.Containers[i]
 		containers[c.Name] = c
 	}
-	images := map[string]*Image{}
-	for i := range in.Observed.Images {
-		img := &in.Observed.Images[i]
-		for _, t := range img.Tags {
-			images[NormalizeRef(t)] = img
-		}
-	}
+	images := in.Observed.imagesByRef()
 
 	var p Plan
 	for i, level := range levels {
@@ -263,7 +257,12 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 			s.Notes = append(s.Notes, fmt.Sprintf("publishes %s, not %s: archy upgrade %s recreates it", have, want, app.ID))
 		}
 	default:
-		if r := recreateReasons(d, c, img, rebuilt, intent, upgrade); len(r) > 0 {
+		r := recreateReasons(d, c, img, rebuilt, intent, upgrade)
+		switch {
+		case len(r) == 0:
+		case !upgrade && intent.Held != "" && intent.Held == TargetKey(d, img):
+			s.Notes = append(s.Notes, fmt.Sprintf("held at the running generation: %s (archy upgrade %s tries again)", intent.HeldWhy, app.ID))
+		default:
 			add(Recreate, "")
 			s.Reasons = append(s.Reasons, r...)
 		}
@@ -341,6 +340,37 @@ func recreateReasons(d Desired, c *Container, img *Image, rebuilt bool, intent A
 		r = append(r, "upgrade requested")
 	}
 	return r
+}
+
+// imagesByRef indexes the images by each of their normalised references.
+func (o Observed) imagesByRef() map[string]*Image {
+	images := map[string]*Image{}
+	for i := range o.Images {
+		img := &o.Images[i]
+		for _, t := range img.Tags {
+			images[NormalizeRef(t)] = img
+		}
+	}
+	return images
+}
+
+// Image is the image ref names (nil if none).
+func (o Observed) Image(ref string) *Image {
+	return o.imagesByRef()[NormalizeRef(ref)]
+}
+
+// TargetKey names what an app's container would be made from: its spec,
+// and its build context or the image its reference points to now. A
+// failed upgrade holds its target (AppIntent.Held) until it changes.
+func TargetKey(d Desired, img *Image) string {
+	from := d.ContextHash
+	if d.App.Container.Source.Type != schema.SourceBuild {
+		from = ""
+		if img != nil {
+			from = img.ID
+		}
+	}
+	return SpecHash(d.App) + " " + from
 }
 
 // stateReason describes why a container is not running.

@@ -47,6 +47,22 @@ func SpecJSON(app *schema.App) string {
 	return string(b)
 }
 
+// AppFromSpec is app as the archy.spec label of one of its containers
+// describes it (its image as a local reference): to make an earlier
+// generation again. SpecJSON of the result is spec.
+func AppFromSpec(app *schema.App, spec string) (*schema.App, error) {
+	var s containerSpec
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		return nil, fmt.Errorf("reading the spec of an earlier %s: %w", app.ID, err)
+	}
+	out := *app
+	out.Container.Source = &schema.Source{Type: schema.SourcePull, Image: s.Image, PullPolicy: "never"}
+	out.Command, out.Entrypoint, out.Environment = s.Command, s.Entrypoint, s.Environment
+	out.Ports, out.Volumes, out.Secrets = s.Ports, s.Volumes, s.Secrets
+	out.Resources, out.Security = s.Resources, s.Security
+	return &out, nil
+}
+
 // SpecHash hashes SpecJSON: the archy.spec-hash label.
 func SpecHash(app *schema.App) string {
 	return hash(SpecJSON(app))

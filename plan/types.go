@@ -90,4 +90,10 @@ type AppIntent struct {
 	// SecretsHash is a keyed hash of the secret values the running
 	// container was given; it never leaves the state file.
 	SecretsHash string `json:"secrets_hash,omitempty"`
+	// Held is a target (see TargetKey) that plans leave alone: an upgrade
+	// to it failed and was rolled back, or the operator rolled back from
+	// it. A new target (the catalogue or the image changes again) or
+	// archy upgrade releases it; HeldWhy says why for the plan's note.
+	Held    string `json:"held,omitempty"`
+	HeldWhy string `json:"held_why,omitempty"`
 }

@@ -32,6 +32,7 @@ type App struct {
 	Environment   map[string]string `json:"environment"`
 	Secrets       []Secret          `json:"secrets"`
 	HealthCheck   *HealthCheck      `json:"health_check,omitempty"`
+	Upgrade       Upgrade           `json:"upgrade"`
 	Extensions    map[string]any    `json:"extensions"`
 
 	// Pos is where the app is declared; positions of its fields are kept
@@ -131,6 +132,13 @@ type HealthCheck struct {
 	Timeout     Duration `json:"timeout"`
 	Retries     int      `json:"retries"`
 	StartPeriod Duration `json:"start_period"`
+}
+
+// Upgrade is how archy proves a replaced container, and goes back.
+type Upgrade struct {
+	HealthTimeout   Duration `json:"health_timeout"`
+	GracePeriod     Duration `json:"grace_period"`
+	SnapshotVolumes bool     `json:"snapshot_volumes"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").

@@ -53,6 +53,9 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 		if a.Degraded != "" {
 			notes = append(notes, "degraded: "+a.Degraded)
 		}
+		if a.Held != "" {
+			notes = append(notes, "held: "+a.Held)
+		}
 		note := strings.Join(notes, ", ")
 		if note == "" {
 			note = "-"

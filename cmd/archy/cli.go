@@ -29,6 +29,8 @@ type CLI struct {
 	Restart  RestartCmd  `cmd:"" help:"Restart an app's container."`
 	Rm       RmCmd       `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
 	Upgrade  UpgradeCmd  `cmd:"" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
+	History  HistoryCmd  `cmd:"" help:"List an app's generations: what each container was made from and how it went."`
+	Rollback RollbackCmd `cmd:"" help:"Return an app to an earlier generation, proved healthy like an upgrade."`
 	Converge ConvergeCmd `cmd:"" help:"Run the daemon: keep every app converged, healing what breaks, until stopped."`
 	Export   ExportCmd   `cmd:"" help:"Write the apps for another engine: export kube."`
 	Push     PushCmd     `cmd:"" help:"Build (when needed) and push the images of built apps to a registry, for export kube."`

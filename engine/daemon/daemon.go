@@ -140,6 +140,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.ctx = ctx
+	// An upgrade a killed archy left half done comes first.
+	d.mu.Lock()
+	node, rt := d.node, d.rt
+	d.mu.Unlock()
+	if err := node.Recover(ctx, cat, &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}}); err != nil {
+		d.log.Error("recovering an interrupted upgrade", "err", err)
+	}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); d.fullWorker(ctx) }()
@@ -344,6 +351,10 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		switch {
 		case o.Stale:
 			d.enqueueApp(o.App, false) // someone else acted on it: look again
+		case o.RolledBack:
+			d.metrics.failures.WithLabelValues(o.App).Inc()
+			d.metrics.rollbacks.WithLabelValues(o.App).Inc()
+			d.publish(engine.Event{Type: engine.EventRollback, App: o.App, Message: o.Err.Error()})
 		case o.Err != nil:
 			d.metrics.failures.WithLabelValues(o.App).Inc()
 			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: o.Err.Error()})
@@ -648,6 +659,7 @@ type metrics struct {
 	steps            *prometheus.CounterVec
 	failures         *prometheus.CounterVec
 	restarts         *prometheus.CounterVec
+	rollbacks        *prometheus.CounterVec
 	up               *prometheus.GaugeVec
 	healthy          *prometheus.GaugeVec
 	backoff          *prometheus.GaugeVec
@@ -663,12 +675,13 @@ func newMetrics() *metrics {
 		steps:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_steps_total", Help: "Actions done, by kind."}, []string{"action"}),
 		failures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_failures_total", Help: "Failed reconciles of an app."}, []string{"app"}),
 		restarts:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_restarts_total", Help: "Times archy (re)started an app."}, []string{"app"}),
+		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_rollbacks_total", Help: "Upgrades that failed their proof and were rolled back."}, []string{"app"}),
 		up:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_up", Help: "1 when the app's container runs."}, []string{"app"}),
 		healthy:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_healthy", Help: "1 when the app's last probe passed."}, []string{"app"}),
 		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
 	}
-	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.up, m.healthy, m.backoff, m.connected,
+	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.up, m.healthy, m.backoff, m.connected,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

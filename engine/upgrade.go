@@ -1,0 +1,486 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/internal/faultpoint"
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// Every replacement of a container (a changed spec, image or build, archy
+// upgrade, archy rollback) goes one way, so that no upgrade can leave the
+// node broken: the new image is built or pulled first while the old
+// container runs (a failure there changes nothing); the running
+// generation is recorded and its image kept under archy's own reference;
+// the swap is recorded as in flight; then the old container goes, the new
+// one is made, started and proved healthy. If it is not, the previous
+// generation comes back and the failed target is held (plan.AppIntent.Held)
+// until the catalogue or the image changes again, or archy upgrade.
+
+// RollbackError reports an upgrade that failed its proof and was rolled
+// back: the app runs the previous generation again.
+type RollbackError struct {
+	Failed, Restored int // generations
+	Reason           error
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("rolled back to generation %d: generation %d %v", e.Restored, e.Failed, e.Reason)
+}
+
+func (e *RollbackError) Unwrap() error { return e.Reason }
+
+// replacement is what replace puts in place of an app's container.
+type replacement struct {
+	app         *schema.App   // the spec
+	image       string        // reference or id to run
+	from        *plan.Desired // the catalogue's target, held if it fails; nil for an earlier generation
+	what        string        // for messages
+	secretsHash string        // of the secret values it gets (state keeps it)
+}
+
+// replace swaps an app's container for r (see above). With start unset
+// (the operator stopped the app) the new container is made but neither
+// started nor proved.
+func (a *Applier) replace(ctx context.Context, r replacement, start bool) error {
+	id, name := r.app.ID, r.app.ContainerName
+	old, err := a.Runtime.Inspect(ctx, name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return a.createGeneration(ctx, r, start, nil)
+	case err != nil:
+		return err
+	}
+	prev, err := a.recordRunning(ctx, id, old)
+	if err != nil {
+		return err
+	}
+	keep := anonymousVolumes(old, r.app)
+	var snapshot string
+	if prev != nil && r.app.Upgrade.SnapshotVolumes {
+		snapshot = filepath.Join(a.State.Dir, "snapshots", id, strconv.Itoa(prev.N))
+	}
+	if prev != nil {
+		if err := a.updateState(func(st *State) {
+			if st.InFlight == nil {
+				st.InFlight = map[string]InFlight{}
+			}
+			st.InFlight[id] = InFlight{From: prev.N, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep}
+		}); err != nil {
+			return err
+		}
+	}
+	if snapshot != "" {
+		if err := a.Runtime.Stop(ctx, name, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
+			return a.abandon(id, err)
+		}
+		a.printf("%s: saving its volumes (snapshot_volumes)", id)
+		if err := SnapshotVolumes(ctx, a.Runtime, r.app, snapshot); err != nil {
+			a.Runtime.Start(ctx, name) // as it was
+			return a.abandon(id, fmt.Errorf("snapshot of its volumes: %w", err))
+		}
+	}
+	if err := a.Runtime.Remove(ctx, name); err != nil && !errors.Is(err, ErrNotFound) {
+		return a.abandon(id, err)
+	}
+	faultpoint.Hit("replace-removed")
+	for _, v := range keep {
+		a.printf("%s: keeping volume %s at %s", id, v.Name, v.Target)
+	}
+	return a.createGeneration(ctx, r, start, &rollback{prev: prev, keep: keep, snapshot: snapshot})
+}
+
+// rollback is what replace needs to go back.
+type rollback struct {
+	prev     *Generation // nil: nothing to go back to (the old container was not archy's)
+	keep     []VolumeSpec
+	snapshot string
+}
+
+// abandon clears the in-flight record of a replacement that stopped
+// before the old container went: nothing to recover.
+func (a *Applier) abandon(id string, err error) error {
+	a.updateState(func(st *State) { delete(st.InFlight, id) })
+	return err
+}
+
+// createGeneration makes, starts and proves r's container and records it
+// as a new generation; when the proof fails and back is set, it puts the
+// previous generation back.
+func (a *Applier) createGeneration(ctx context.Context, r replacement, start bool, back *rollback) error {
+	id := r.app.ID
+	var keep []VolumeSpec
+	if back != nil {
+		keep = back.keep
+	}
+	c, err := a.createContainer(ctx, r.app, r.image, keep)
+	if err == nil {
+		err = a.updateState(func(st *State) {
+			it := st.Apps[id]
+			it.SecretsHash, it.Adopted = r.secretsHash, false
+			st.Apps[id] = it
+		})
+	}
+	if err == nil && start {
+		if err = a.start(ctx, r.app); err == nil && back != nil {
+			a.printf("%s: proving %s (health_timeout %s)", id, r.what, upgradeTimeout(r.app))
+			err = a.prove(ctx, r.app)
+		}
+	}
+	outcome := "healthy"
+	switch {
+	case err != nil:
+		outcome = "failed: " + err.Error()
+	case !start:
+		outcome = "created (stopped by the operator)"
+	case back == nil:
+		outcome = "created"
+	}
+	var gen Generation
+	if c.ID != "" {
+		var gerr error
+		if gen, gerr = a.recordGeneration(ctx, id, c, outcome, err == nil, err == nil); gerr != nil && err == nil {
+			err = gerr
+		}
+	}
+	if err == nil || back == nil || back.prev == nil {
+		a.updateState(func(st *State) { delete(st.InFlight, id) })
+		return err
+	}
+	return a.rollBack(ctx, r, c, gen, back, err)
+}
+
+// rollBack replaces a failed generation with the previous one and holds
+// the target that failed.
+func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Container, gen Generation, back *rollback, reason error) error {
+	id := r.app.ID
+	a.printf("%s: %s failed (%v); rolling back to generation %d", id, r.what, reason, back.prev.N)
+	if _, err := a.restore(ctx, r.app, *back.prev, back.keep, back.snapshot); err != nil {
+		return fmt.Errorf("%s failed (%v), and so did the rollback to generation %d: %w", r.what, reason, back.prev.N, err)
+	}
+	err := a.updateState(func(st *State) {
+		delete(st.InFlight, id)
+		if r.from != nil {
+			it := st.Apps[id]
+			it.Held = plan.TargetKey(*r.from, &plan.Image{ID: failed.ImageID})
+			it.HeldWhy = fmt.Sprintf("generation %d failed (%v) and was rolled back", gen.N, reason)
+			st.Apps[id] = it
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return &RollbackError{Failed: gen.N, Restored: back.prev.N, Reason: reason}
+}
+
+// restore makes generation g's container again, in place of whatever
+// container the app has, and starts it.
+func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, keep []VolumeSpec, snapshot string) (plan.Container, error) {
+	if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+		return plan.Container{}, err
+	}
+	if snapshot != "" {
+		a.printf("%s: restoring its volumes from before the upgrade", app.ID)
+		if err := RestoreVolumes(ctx, a.Runtime, app, snapshot); err != nil {
+			return plan.Container{}, fmt.Errorf("restoring its volumes: %w", err)
+		}
+	}
+	old, err := plan.AppFromSpec(app, g.Spec)
+	if err != nil {
+		return plan.Container{}, err
+	}
+	image := g.ImageID
+	if image == "" {
+		image = g.Keep
+	}
+	c, err := a.createContainer(ctx, old, image, keep)
+	if err != nil {
+		return c, err
+	}
+	return c, a.start(ctx, old)
+}
+
+// createContainer creates an app's container from image (keeping the
+// anonymous volumes of the one it replaces) and returns it.
+func (a *Applier) createContainer(ctx context.Context, app *schema.App, image string, keep []VolumeSpec) (plan.Container, error) {
+	spec, err := containerSpec(app, image)
+	if err != nil {
+		return plan.Container{}, err
+	}
+	spec.Volumes = append(spec.Volumes, keep...)
+	if _, err := a.Runtime.Create(ctx, spec); err != nil {
+		return plan.Container{}, err
+	}
+	return a.Runtime.Inspect(ctx, app.ContainerName)
+}
+
+// prove waits until a new container is healthy: its health check passes
+// within upgrade.health_timeout, or, without one, it still runs (never
+// restarted) after upgrade.grace_period. A container that stops meanwhile
+// fails at once.
+func (a *Applier) prove(ctx context.Context, app *schema.App) error {
+	first, err := a.Runtime.Inspect(ctx, app.ContainerName)
+	if err != nil {
+		return err
+	}
+	stillRunning := func() error {
+		c, err := a.Runtime.Inspect(ctx, app.ContainerName)
+		switch {
+		case err != nil:
+			return err
+		case c.State != plan.StateRunning || !c.StartedAt.Equal(first.StartedAt):
+			return fmt.Errorf("exited (%d) after it started", c.ExitCode)
+		}
+		return nil
+	}
+	timeout := upgradeTimeout(app)
+	if app.HealthCheck == nil {
+		grace := time.Duration(app.Upgrade.GracePeriod)
+		if grace <= 0 {
+			grace = 5 * time.Second
+		}
+		if err := sleep(ctx, min(grace, timeout)); err != nil {
+			return err
+		}
+		return stillRunning()
+	}
+	deadline := time.Now().Add(timeout)
+	delay := 200 * time.Millisecond
+	for {
+		err := Probe(ctx, a.Runtime, app)
+		if err == nil {
+			return nil
+		}
+		if serr := stillRunning(); serr != nil {
+			return serr
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not healthy within %s: %w", timeout, err)
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
+}
+
+func upgradeTimeout(app *schema.App) time.Duration {
+	if t := time.Duration(app.Upgrade.HealthTimeout); t > 0 {
+		return t
+	}
+	return 120 * time.Second
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// recordRunning returns the generation of the running container old,
+// recording it (and keeping its image) if state does not know it yet. A
+// container archy did not make has no generation: nil.
+func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Container) (*Generation, error) {
+	if !plan.CreatedByArchy(&old, id) {
+		return nil, nil
+	}
+	st, err := a.State.Load()
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range st.Generations[id] {
+		if g.SpecHash == old.Labels[plan.LabelSpecHash] && g.ImageID == old.ImageID {
+			if err := a.keepImage(ctx, &g); err != nil {
+				return nil, err
+			}
+			return &g, nil
+		}
+	}
+	g, err := a.recordGeneration(ctx, id, old, "found running", true, false)
+	return &g, err
+}
+
+// recordGeneration adds container c as the app's newest generation,
+// and forgets generations beyond KeepGenerations (releasing their
+// images). keep keeps its image (a generation to go back to); reached
+// clears a hold: the app runs its target.
+func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Container, outcome string, keep, reached bool) (Generation, error) {
+	g := Generation{Time: time.Now().UTC(), ImageID: c.ImageID, Image: c.Image,
+		SpecHash: c.Labels[plan.LabelSpecHash], Spec: c.Labels[plan.LabelSpec], Outcome: outcome}
+	var dropped []Generation
+	err := a.updateState(func(st *State) {
+		if st.Generations == nil {
+			st.Generations = map[string][]Generation{}
+		}
+		gens := st.Generations[id]
+		g.N = 1
+		if len(gens) > 0 {
+			g.N = gens[len(gens)-1].N + 1
+		}
+		if keep {
+			g.Keep = keepRef(id, g.N)
+		}
+		gens = append(gens, g)
+		if n := len(gens) - KeepGenerations; n > 0 {
+			dropped, gens = gens[:n], gens[n:]
+		}
+		st.Generations[id] = gens
+		if reached {
+			it := st.Apps[id]
+			it.Held, it.HeldWhy = "", ""
+			st.Apps[id] = it
+		}
+	})
+	if err != nil {
+		return g, err
+	}
+	for _, d := range dropped {
+		if d.Keep != "" {
+			a.Runtime.Untag(ctx, d.Keep) // the image goes when nothing else uses it
+		}
+	}
+	return g, a.keepImage(ctx, &g)
+}
+
+// keepImage tags a generation's image with archy's own reference.
+func (a *Applier) keepImage(ctx context.Context, g *Generation) error {
+	if g.Keep == "" || g.ImageID == "" {
+		return nil
+	}
+	return a.Runtime.Tag(ctx, g.ImageID, g.Keep)
+}
+
+// keepRef is archy's reference to the image of an app's generation n.
+func keepRef(app string, n int) string {
+	return fmt.Sprintf("localhost/archy-keep/%s:%d", app, n)
+}
+
+// Recover finishes the replacements a killed archy left half done (see
+// State.InFlight), so that no app stays without its container: a missing
+// container is made again from the generation it was replacing; a new one
+// that exists is proved, and rolled back if it fails.
+func (n *Node) Recover(ctx context.Context, cat *catalog.Catalog, a *Applier) error {
+	st, err := n.State.Load()
+	if err != nil || len(st.InFlight) == 0 {
+		return err
+	}
+	for id, fl := range st.InFlight {
+		app, declared := cat.Apps[id]
+		prev, known := st.Generation(id, fl.From)
+		if declared && known {
+			if err := a.recoverOne(ctx, app, prev, fl, st.Apps[id].Stopped); err != nil {
+				return fmt.Errorf("recovering %s from an interrupted upgrade: %w", id, err)
+			}
+		}
+		if err := n.State.Update(func(st *State) { delete(st.InFlight, id) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev Generation, fl InFlight, stopped bool) error {
+	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a.printf("%s: an upgrade was interrupted after its container was removed; restoring generation %d", app.ID, prev.N)
+		c, err := a.restore(ctx, app, prev, fl.Keep, fl.Snapshot)
+		if err != nil {
+			return err
+		}
+		_, err = a.recordGeneration(ctx, app.ID, c, fmt.Sprintf("restored generation %d after an interrupted upgrade", prev.N), true, false)
+		return err
+	case err != nil:
+		return err
+	case c.Labels[plan.LabelSpecHash] == prev.SpecHash && c.ImageID == prev.ImageID:
+		return nil // interrupted before the old container went: it is still there
+	case stopped:
+		return nil
+	}
+	a.printf("%s: proving the container an interrupted upgrade made", app.ID)
+	if c.State != plan.StateRunning {
+		if err := a.start(ctx, app); err != nil {
+			_, err = a.restore(ctx, app, prev, fl.Keep, fl.Snapshot)
+			return err
+		}
+	}
+	if err := a.prove(ctx, app); err != nil {
+		a.printf("%s: it failed (%v); restoring generation %d", app.ID, err, prev.N)
+		_, err = a.restore(ctx, app, prev, fl.Keep, fl.Snapshot)
+		return err
+	}
+	_, err = a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true)
+	return err
+}
+
+// Rollback returns an app to generation to (0: the newest earlier one that
+// ran) through the same safe path as an upgrade, and holds the catalogue's
+// target so that applies and the daemon leave the app there until the
+// catalogue or the image changes, or archy upgrade.
+func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to int, a *Applier) (Generation, error) {
+	app, err := app(cat, id)
+	if err != nil {
+		return Generation{}, err
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		return Generation{}, err
+	}
+	current := 0
+	if c, err := n.Runtime.Inspect(ctx, app.ContainerName); err == nil {
+		for _, g := range st.Generations[id] {
+			if g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
+				current = g.N
+			}
+		}
+	}
+	g, ok := st.Generation(id, to)
+	if to == 0 {
+		for _, c := range st.Generations[id] {
+			if c.Keep != "" && c.N < current || (current == 0 && c.Keep != "") {
+				g, ok = c, true
+			}
+		}
+	}
+	switch {
+	case !ok && to == 0:
+		return g, fmt.Errorf("%s has no earlier generation to go back to (archy history %s)", id, id)
+	case !ok:
+		return g, fmt.Errorf("%s has no generation %d (archy history %s lists them)", id, to, id)
+	case g.Keep == "":
+		return g, fmt.Errorf("generation %d of %s never ran well; archy keeps nothing of it to go back to", g.N, id)
+	case g.N == current:
+		return g, fmt.Errorf("%s runs generation %d already", id, g.N)
+	}
+	old, err := plan.AppFromSpec(app, g.Spec)
+	if err != nil {
+		return g, err
+	}
+	r := replacement{app: old, image: g.ImageID, what: fmt.Sprintf("generation %d", g.N), secretsHash: n.Secrets.Hash(app)}
+	if err := a.replace(ctx, r, !st.Apps[id].Stopped); err != nil {
+		return g, err
+	}
+	// Hold what the catalogue asks for now, or the next apply would
+	// upgrade again.
+	pl, err := n.Plan(ctx, cat, PlanOptions{Only: []string{id}})
+	if err != nil {
+		return g, err
+	}
+	d := pl.Desired[id]
+	return g, n.State.Update(func(st *State) {
+		it := st.Apps[id]
+		it.Held = plan.TargetKey(d, pl.Observed.Image(d.App.Container.Source.ImageRef()))
+		it.HeldWhy = fmt.Sprintf("rolled back to generation %d by the operator", g.N)
+		st.Apps[id] = it
+	})
+}

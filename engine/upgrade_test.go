@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// quick makes proofs fast: no health check, a short grace period.
+func quick(a *schema.App) *schema.App {
+	a.Upgrade = schema.Upgrade{HealthTimeout: schema.Duration(time.Second), GracePeriod: schema.Duration(10 * time.Millisecond)}
+	return a
+}
+
+// changeBuild edits an app's build context, so that the next plan
+// rebuilds and recreates it.
+func changeBuild(t *testing.T, a *schema.App, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(a.Container.Source.ContextDir, "page"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) state(t *testing.T) State {
+	t.Helper()
+	st, err := h.node.State.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func outcomes(st State, app string) []string {
+	var out []string
+	for _, g := range st.Generations[app] {
+		out = append(out, g.Outcome)
+	}
+	return out
+}
+
+func TestUpgradeRecordsGenerations(t *testing.T) {
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	for i, content := range []string{"v2", "v3", "v4"} {
+		changeBuild(t, ui, content)
+		if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+			t.Fatalf("upgrade %d: %v", i, rep.Err())
+		}
+	}
+	st := h.state(t)
+	gens := st.Generations["ui"]
+	if len(gens) != KeepGenerations || gens[0].N != 2 || gens[len(gens)-1].N != 4 {
+		t.Fatalf("generations %+v, want the last %d of 4", gens, KeepGenerations)
+	}
+	if got := outcomes(st, "ui"); !slices.Equal(got, []string{"healthy", "healthy", "healthy"}) {
+		t.Errorf("outcomes %v", got)
+	}
+	// Each generation's image is kept under archy's reference; the one
+	// that dropped out of the history is released.
+	for _, g := range gens {
+		if g.Keep == "" || h.rt.images[g.Keep] == nil || h.rt.images[g.Keep].ID != g.ImageID {
+			t.Errorf("generation %d's image is not kept: %+v", g.N, g)
+		}
+	}
+	if !slices.Contains(h.rt.calls, "untag "+keepRef("ui", 1)) {
+		t.Errorf("generation 1's image was not released: %v", h.rt.calls)
+	}
+}
+
+func TestFailedUpgradeRollsBackAndHolds(t *testing.T) {
+	core := quick(buildApp(t, "core"))
+	ui := quick(buildApp(t, "ui", "core"))
+	other := quick(buildApp(t, "other"))
+	h := newHarness(t, core, ui, other)
+	h.apply(t, PlanOptions{})
+	before, _ := h.rt.Inspect(context.Background(), "core")
+
+	// A whole-node upgrade in which core's new build exits at once: core is
+	// rolled back, ui (which depends on it) is held back, other upgrades.
+	for _, a := range []*schema.App{core, ui, other} {
+		changeBuild(t, a, "v2")
+	}
+	h.rt.brokenNext = map[string]bool{plan.NormalizeRef(core.Container.Source.Tag): true}
+	_, rep := h.apply(t, PlanOptions{})
+	byApp := map[string]Outcome{}
+	for _, o := range rep.Outcomes {
+		byApp[o.App] = o
+	}
+	var rb *RollbackError
+	if o := byApp["core"]; !o.RolledBack || !errors.As(o.Err, &rb) || rb.Restored != 1 || rb.Failed != 2 {
+		t.Fatalf("core: %+v, want rolled back from generation 2 to 1", o)
+	}
+	if o := byApp["ui"]; !strings.HasPrefix(o.Skipped, "held back: dependency core was rolled back") {
+		t.Errorf("ui: %+v, want held back", o)
+	}
+	if o := byApp["other"]; o.Err != nil || !slices.Contains(o.Done, plan.Recreate) {
+		t.Errorf("other: %+v, want upgraded", o)
+	}
+	after, _ := h.rt.Inspect(context.Background(), "core")
+	if after.ImageID != before.ImageID || after.State != plan.StateRunning || after.Labels[plan.LabelSpecHash] != before.Labels[plan.LabelSpecHash] {
+		t.Errorf("core runs %+v after the rollback, want generation 1 (%s)", after, before.ImageID)
+	}
+	st := h.state(t)
+	if got := outcomes(st, "core"); len(got) != 2 || !strings.HasPrefix(got[1], "failed: ") {
+		t.Errorf("core's generations: %v, want the failure recorded", got)
+	}
+	if len(st.InFlight) != 0 {
+		t.Errorf("in flight after the run: %+v", st.InFlight)
+	}
+
+	// The failed target is held: the next plan leaves core alone (and
+	// says why); archy upgrade tries again.
+	p, err := h.node.Plan(context.Background(), h.cat, PlanOptions{Only: []string{"core"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Plan.Steps {
+		if s.App == "core" && (s.Has(plan.Recreate) || !strings.Contains(strings.Join(s.Notes, " "), "held at the running generation")) {
+			t.Errorf("core's step after a rollback: %+v", s)
+		}
+	}
+	p, _ = h.node.Plan(context.Background(), h.cat, PlanOptions{Only: []string{"core"}, Upgrade: []string{"core"}})
+	if s := p.Plan.Steps[len(p.Plan.Steps)-1]; s.App != "core" || !s.Has(plan.Recreate) {
+		t.Errorf("archy upgrade after a rollback: %+v", p.Plan.Steps)
+	}
+}
+
+func TestRollbackCommand(t *testing.T) {
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	first, _ := h.rt.Inspect(context.Background(), "ui")
+	changeBuild(t, ui, "v2")
+	h.apply(t, PlanOptions{})
+
+	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+	g, err := h.node.Rollback(context.Background(), h.cat, "ui", 0, a)
+	if err != nil || g.N != 1 {
+		t.Fatalf("rollback: generation %d, %v", g.N, err)
+	}
+	now, _ := h.rt.Inspect(context.Background(), "ui")
+	if now.ImageID != first.ImageID || now.State != plan.StateRunning {
+		t.Errorf("after rollback ui runs %s (%s), want %s", now.ImageID, now.State, first.ImageID)
+	}
+	p, _ := h.apply(t, PlanOptions{})
+	if p.Plan.Changes() != 0 {
+		t.Errorf("an apply after archy rollback changes %+v", p.Plan.Steps)
+	}
+	if _, err := h.node.Rollback(context.Background(), h.cat, "ui", 9, a); err == nil || !strings.Contains(err.Error(), "no generation 9") {
+		t.Errorf("rollback to a missing generation: %v", err)
+	}
+}
+
+// A replacement interrupted after the old container went (archy killed)
+// is finished by the next run: the previous generation comes back.
+func TestRecoverRestoresTheReplacedGeneration(t *testing.T) {
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	old, _ := h.rt.Inspect(context.Background(), "ui")
+	st := h.state(t)
+	h.node.State.Update(func(s *State) {
+		s.InFlight = map[string]InFlight{"ui": {From: st.Generations["ui"][0].N}}
+	})
+	h.rt.Remove(context.Background(), "ui")
+
+	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+	if err := h.node.Recover(context.Background(), h.cat, a); err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.rt.Inspect(context.Background(), "ui")
+	if err != nil || c.ImageID != old.ImageID || c.State != plan.StateRunning {
+		t.Fatalf("after recovery: %+v, %v; want generation 1 running", c, err)
+	}
+	if st := h.state(t); len(st.InFlight) != 0 {
+		t.Errorf("still in flight: %+v", st.InFlight)
+	}
+}
