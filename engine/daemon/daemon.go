@@ -9,6 +9,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -540,11 +541,16 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		if err == nil {
 			err = rep.Err()
 		}
-		msg := string(action) + " done"
-		if err != nil {
+		msg, typ := string(action)+" done", engine.EventStep
+		var rb *engine.RollbackError
+		switch {
+		case errors.As(err, &rb):
+			msg, typ = string(action)+": "+err.Error(), engine.EventRollback
+			d.metrics.rollbacks.WithLabelValues(app).Inc()
+		case err != nil:
 			msg = string(action) + " failed: " + err.Error()
 		}
-		d.publish(engine.Event{Type: engine.EventStep, App: app, Message: msg})
+		d.publish(engine.Event{Type: typ, App: app, Message: msg})
 		return err
 	})
 }
