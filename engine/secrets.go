@@ -91,7 +91,7 @@ func NewSecrets(dataDir, file string) (*Secrets, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-		if err := writeAtomic(keyFile, key, 0o600); err != nil {
+		if err := writeAtomic(keyFile, key); err != nil {
 			return nil, err
 		}
 	} else if err != nil {

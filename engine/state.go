@@ -101,7 +101,7 @@ func (s StateStore) Save(st State) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.path(), append(b, '\n'), 0o600)
+	return writeAtomic(s.path(), append(b, '\n'))
 }
 
 // Update loads, changes and saves the state.
@@ -112,33 +112,6 @@ func (s StateStore) Update(change func(*State)) error {
 	}
 	change(&st)
 	return s.Save(st)
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
-	if _, err := tmp.Write(data); err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 // Lock takes the host-wide lock under the data dir, so that two archy
