@@ -247,6 +247,9 @@ func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container str
 			Message: fmt.Sprintf("unhealthy %d times in a row (%v); restarting in %s", now, err, delay)})
 		time.AfterFunc(delay, func() {
 			d.logErr(id, d.act(d.ctx, id, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+				if app := cat.Apps[id]; app == nil || engine.Probe(ctx, rt, app) == nil {
+					return nil // healthy again by now (an upgrade rolled back, say)
+				}
 				err := node.Restart(ctx, cat, id, &engine.Applier{Runtime: rt, State: node.State})
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: id, Done: []plan.Action{plan.Start}})
