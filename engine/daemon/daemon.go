@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -319,7 +321,11 @@ func (d *Daemon) publish(e engine.Event) {
 	if e.Type == engine.EventFailure || e.Type == engine.EventBackoff || e.Type == engine.EventPodman {
 		level = slog.LevelWarn
 	}
-	d.log.Log(context.Background(), level, e.Message, "event", e.Type, "app", e.App)
+	attrs := []any{"event", e.Type, "app", e.App}
+	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
+		attrs = append(attrs, k, e.Fields[k])
+	}
+	d.log.Log(context.Background(), level, e.Message, attrs...)
 	d.bus.Publish(e)
 }
 
