@@ -39,7 +39,8 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("api socket: %w", err)
 	}
-	d := daemon.New(daemon.Config{
+	var d *daemon.Daemon
+	d = daemon.New(daemon.Config{
 		Apps: g.Apps, Catalog: g.catalogOptions(), DataDir: g.DataDir, SecretsFile: g.SecretsFile,
 		Interval: c.Interval, Parallel: c.Parallel, Log: log,
 		// A Podman reached through a unix socket runs on this host: its
@@ -55,7 +56,7 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 				log.Debug("trimmed the executable's pages", "bytes", n)
 			}
 			sd.SdNotify(false, sd.SdNotifyReady)
-			go watchdog(ctx)
+			go watchdog(ctx, d)
 		},
 	})
 	served := make(chan error, 1)
@@ -70,7 +71,10 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 }
 
 // watchdog tells systemd the daemon is alive at half its WatchdogSec.
-func watchdog(ctx context.Context) {
+// watchdog feeds systemd's watchdog (WatchdogSec) while the daemon's loop
+// answers, so that a wedged daemon is restarted rather than kept alive by
+// a timer.
+func watchdog(ctx context.Context, d *daemon.Daemon) {
 	every, err := sd.SdWatchdogEnabled(false)
 	if err != nil || every == 0 {
 		return
@@ -82,7 +86,11 @@ func watchdog(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			sd.SdNotify(false, sd.SdNotifyWatchdog)
+			actx, cancel := context.WithTimeout(ctx, every/4)
+			if d.Alive(actx) {
+				sd.SdNotify(false, sd.SdNotifyWatchdog)
+			}
+			cancel()
 		}
 	}
 }

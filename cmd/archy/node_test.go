@@ -117,6 +117,8 @@ func TestNode(t *testing.T) {
 			"ctr-kill-process": func(ts *testscript.TestScript, neg bool, args []string) { cmdKillProcess(ts, env, neg, args) },
 			"ctr-started":      func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrStarted(ts, env, neg, args) },
 			"since":            cmdSince,
+			"notify-listen":    cmdNotifyListen,
+			"notify-wait":      cmdNotifyWait,
 			"kube":             func(ts *testscript.TestScript, neg bool, args []string) { cmdKube(ts, env, neg, args) },
 		},
 	})

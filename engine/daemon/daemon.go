@@ -73,6 +73,7 @@ type Daemon struct {
 	locks engine.AppLocks
 	host  hostLock
 	fullq chan chan error // full reconciles, one at a time
+	alive chan chan struct{}
 
 	mu        sync.Mutex // guards the fields below
 	rt        engine.Runtime
@@ -120,6 +121,7 @@ func New(cfg Config) *Daemon {
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, metrics: newMetrics(),
 		fullq:    make(chan chan error, 1),
+		alive:    make(chan chan struct{}),
 		degraded: "starting: not connected to podman yet",
 		apps:     map[string]*appState{}, byName: map[string]string{},
 		acting: map[string]bool{}, runs: map[string]*appRun{}, watched: map[string]plan.Container{},
@@ -177,6 +179,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-tick.C:
 			d.reload()
 			d.enqueueFull()
+		case reply := <-d.alive:
+			d.mu.Lock() // a deadlock on the daemon's state shows here too
+			d.mu.Unlock()
+			close(reply)
 		}
 	}
 }
@@ -448,6 +454,23 @@ func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
 				return err
 			}))
 		}
+	}
+}
+
+// Alive reports whether the daemon's loop answers within ctx: what the
+// systemd watchdog is fed from, so that a wedged daemon is restarted.
+func (d *Daemon) Alive(ctx context.Context) bool {
+	reply := make(chan struct{})
+	select {
+	case d.alive <- reply:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-reply:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
