@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -104,8 +105,17 @@ func (s StateStore) Save(st State) error {
 	return writeAtomic(s.path(), append(b, '\n'))
 }
 
-// Update loads, changes and saves the state.
+// stateLocks serialise the read-modify-writes of one state file within
+// the process (by path): the daemon changes apps side by side. Across
+// processes the host-wide lock (Lock) does.
+var stateLocks sync.Map // path -> *sync.Mutex
+
+// Update loads, changes and saves the state, as one step for every
+// caller in this process.
 func (s StateStore) Update(change func(*State)) error {
+	m, _ := stateLocks.LoadOrStore(s.path(), new(sync.Mutex))
+	m.(*sync.Mutex).Lock()
+	defer m.(*sync.Mutex).Unlock()
 	st, err := s.Load()
 	if err != nil {
 		return err

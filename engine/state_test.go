@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,4 +76,25 @@ func TestLockMakesProcessesTakeTurns(t *testing.T) {
 		t.Fatalf("lock not free after unlock (ok=%t, err=%v)", ok, err)
 	}
 	other.Unlock()
+}
+
+// The daemon changes the state of different apps side by side: no change
+// may be lost.
+func TestStateUpdatesDoNotLoseEachOther(t *testing.T) {
+	store := StateStore{Dir: t.TempDir()}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := store.Update(func(st *State) { st.Apps[fmt.Sprint("app", i)] = plan.AppIntent{Stopped: true} }); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	st, err := store.Load()
+	if err != nil || len(st.Apps) != 20 {
+		t.Fatalf("%d of 20 changes kept (%v)", len(st.Apps), err)
+	}
 }
