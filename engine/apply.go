@@ -36,6 +36,9 @@ type Applier struct {
 	// for a plan made without holding the locks, whose steps are skipped
 	// when their container changed in the meantime.
 	Lock func(ctx context.Context, app string) (unlock func(), err error)
+	// Stopping, when set, is told just before archy itself stops or
+	// removes an app's container: its death is no crash.
+	Stopping func(app string)
 
 	mu       sync.Mutex // guards results, ready and the state file
 	out      sync.Mutex // serialises writes to Out
@@ -307,7 +310,7 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 			})
 		case plan.Create:
 			started = s.Has(plan.Start)
-			err = a.createGeneration(ctx, target(d), started, nil)
+			err = a.create(ctx, d, started)
 		case plan.Recreate:
 			started = s.Has(plan.Start)
 			err = a.replace(ctx, target(d), started)
@@ -316,8 +319,10 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 				err = a.start(ctx, app)
 			}
 		case plan.Stop:
+			a.stopping(app.ID)
 			err = rt.Stop(ctx, app.ContainerName, a.stopTimeout())
 		case plan.Remove:
+			a.stopping(s.App)
 			err = rt.Remove(ctx, s.Container)
 			if err == nil {
 				err = a.updateState(func(st *State) { delete(st.Apps, s.App) })

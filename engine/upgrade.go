@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -77,13 +79,16 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 			return err
 		}
 	}
+	a.stopping(id)
 	if snapshot != "" {
 		if err := a.Runtime.Stop(ctx, name, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
 			return a.abandon(id, err)
 		}
 		a.printf("%s: saving its volumes (snapshot_volumes)", id)
 		if err := SnapshotVolumes(ctx, a.Runtime, r.app, snapshot); err != nil {
-			a.Runtime.Start(ctx, name) // as it was
+			if old.State == plan.StateRunning {
+				a.Runtime.Start(context.WithoutCancel(ctx), name) // as it was
+			}
 			return a.abandon(id, fmt.Errorf("snapshot of its volumes: %w", err))
 		}
 	}
@@ -109,6 +114,52 @@ type rollback struct {
 func (a *Applier) abandon(id string, err error) error {
 	a.updateState(func(st *State) { delete(st.InFlight, id) })
 	return err
+}
+
+// stopping tells the Applier's owner that archy itself is about to stop
+// an app's container (see Applier.Stopping).
+func (a *Applier) stopping(id string) {
+	if a.Stopping != nil {
+		a.Stopping(id)
+	}
+}
+
+// create makes an app's missing container. When state has a generation
+// of the app to go back to, the new container is proved like an upgrade;
+// and when the catalogue's target is held (it failed before), it is not
+// tried at all: the newest good generation is made again.
+func (a *Applier) create(ctx context.Context, d plan.Desired, start bool) error {
+	st, err := a.State.Load()
+	if err != nil {
+		return err
+	}
+	var last *Generation
+	for _, g := range st.Generations[d.App.ID] {
+		if g.Keep != "" {
+			last = &g
+		}
+	}
+	switch {
+	case last == nil:
+		return a.createGeneration(ctx, target(d), start, nil)
+	case st.Apps[d.App.ID].Held != "" && st.Apps[d.App.ID].Held == a.targetKey(ctx, d):
+		a.printf("%s: its container is missing and its target is held; making generation %d again", d.App.ID, last.N)
+		_, err := a.restore(ctx, d.App, *last, nil, "", start)
+		return err
+	}
+	return a.createGeneration(ctx, target(d), start, &rollback{prev: last})
+}
+
+// targetKey is plan.TargetKey of d, with the image its reference points to
+// now.
+func (a *Applier) targetKey(ctx context.Context, d plan.Desired) string {
+	var img *plan.Image
+	if d.App.Container.Source.Type != schema.SourceBuild {
+		if obs, err := a.Runtime.Snapshot(ctx); err == nil {
+			img = obs.Image(d.App.Container.Source.ImageRef())
+		}
+	}
+	return plan.TargetKey(d, img)
 }
 
 // createGeneration makes, starts and proves r's container and records it
@@ -143,33 +194,43 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	case back == nil:
 		outcome = "created"
 	}
-	var gen Generation
-	if c.ID != "" {
-		var gerr error
-		if gen, gerr = a.recordGeneration(ctx, id, c, outcome, err == nil, err == nil); gerr != nil && err == nil {
-			err = gerr
-		}
+	if c.ID == "" { // not even made: record what was tried
+		c = plan.Container{Image: r.image, Labels: map[string]string{
+			plan.LabelSpecHash: plan.SpecHash(r.app), plan.LabelSpec: plan.SpecJSON(r.app)}}
+	}
+	gen, gerr := a.recordGeneration(ctx, id, c, outcome, err == nil, err == nil)
+	if gerr != nil && err == nil {
+		err = gerr
 	}
 	if err == nil || back == nil || back.prev == nil {
 		a.updateState(func(st *State) { delete(st.InFlight, id) })
 		return err
 	}
-	return a.rollBack(ctx, r, c, gen, back, err)
+	return a.rollBack(ctx, r, c, gen, back, start, err)
 }
 
 // rollBack replaces a failed generation with the previous one and holds
-// the target that failed.
-func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Container, gen Generation, back *rollback, reason error) error {
+// the target that failed. It finishes even when ctx ends (an interrupted
+// apply, a daemon stopping): an app is never left on a failed version.
+func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Container, gen Generation, back *rollback, start bool, reason error) error {
 	id := r.app.ID
+	ctx = context.WithoutCancel(ctx)
 	a.printf("%s: %s failed (%v); rolling back to generation %d", id, r.what, reason, back.prev.N)
-	if _, err := a.restore(ctx, r.app, *back.prev, back.keep, back.snapshot); err != nil {
+	if _, err := a.restore(ctx, r.app, *back.prev, back.keep, back.snapshot, start); err != nil {
 		return fmt.Errorf("%s failed (%v), and so did the rollback to generation %d: %w", r.what, reason, back.prev.N, err)
+	}
+	var held string
+	if r.from != nil {
+		held = plan.TargetKey(*r.from, &plan.Image{ID: failed.ImageID})
+		if failed.ImageID == "" {
+			held = a.targetKey(ctx, *r.from)
+		}
 	}
 	err := a.updateState(func(st *State) {
 		delete(st.InFlight, id)
-		if r.from != nil {
+		if held != "" {
 			it := st.Apps[id]
-			it.Held = plan.TargetKey(*r.from, &plan.Image{ID: failed.ImageID})
+			it.Held = held
 			it.HeldWhy = fmt.Sprintf("generation %d failed (%v) and was rolled back", gen.N, reason)
 			st.Apps[id] = it
 		}
@@ -181,8 +242,9 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 }
 
 // restore makes generation g's container again, in place of whatever
-// container the app has, and starts it.
-func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, keep []VolumeSpec, snapshot string) (plan.Container, error) {
+// container the app has, and starts it unless start is unset.
+func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, keep []VolumeSpec, snapshot string, start bool) (plan.Container, error) {
+	a.stopping(app.ID)
 	if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
 		return plan.Container{}, err
 	}
@@ -201,7 +263,7 @@ func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, ke
 		image = g.Keep
 	}
 	c, err := a.createContainer(ctx, old, image, keep)
-	if err != nil {
+	if err != nil || !start {
 		return c, err
 	}
 	return c, a.start(ctx, old)
@@ -312,8 +374,10 @@ func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Contain
 
 // recordGeneration adds container c as the app's newest generation,
 // and forgets generations beyond KeepGenerations (releasing their
-// images). keep keeps its image (a generation to go back to); reached
-// clears a hold: the app runs its target.
+// images): failed ones first, never the one a replacement in flight may
+// go back to. keep keeps its image (a generation to go back to); reached
+// clears a hold and ends the replacement in flight (in the same write: a
+// crash cannot separate them): the app runs its target.
 func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Container, outcome string, keep, reached bool) (Generation, error) {
 	g := Generation{Time: time.Now().UTC(), ImageID: c.ImageID, Image: c.Image,
 		SpecHash: c.Labels[plan.LabelSpecHash], Spec: c.Labels[plan.LabelSpec], Outcome: outcome}
@@ -331,14 +395,17 @@ func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Contai
 			g.Keep = keepRef(id, g.N)
 		}
 		gens = append(gens, g)
-		if n := len(gens) - KeepGenerations; n > 0 {
-			dropped, gens = gens[:n], gens[n:]
+		for len(gens) > KeepGenerations {
+			i := dropIndex(gens, st.InFlight[id].From)
+			dropped = append(dropped, gens[i])
+			gens = append(gens[:i:i], gens[i+1:]...)
 		}
 		st.Generations[id] = gens
 		if reached {
 			it := st.Apps[id]
 			it.Held, it.HeldWhy = "", ""
 			st.Apps[id] = it
+			delete(st.InFlight, id)
 		}
 	})
 	if err != nil {
@@ -350,6 +417,22 @@ func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Contai
 		}
 	}
 	return g, a.keepImage(ctx, &g)
+}
+
+// dropIndex picks the generation to forget: the oldest failed one, else
+// the oldest; never the newest, nor generation protect.
+func dropIndex(gens []Generation, protect int) int {
+	first := -1
+	for i, g := range gens[:len(gens)-1] {
+		switch {
+		case g.N == protect:
+		case g.Keep == "":
+			return i
+		case first < 0:
+			first = i
+		}
+	}
+	return max(first, 0)
 }
 
 // keepImage tags a generation's image with archy's own reference.
@@ -368,33 +451,57 @@ func keepRef(app string, n int) string {
 // Recover finishes the replacements a killed archy left half done (see
 // State.InFlight), so that no app stays without its container: a missing
 // container is made again from the generation it was replacing; a new one
-// that exists is proved, and rolled back if it fails.
+// that exists is proved, and rolled back if it fails. Each app is handled
+// under its lock (Applier.Lock) and only if still in flight then: a
+// replacement under way in this process is not a leftover. One app that
+// cannot be recovered does not stop the others; all failures are reported.
 func (n *Node) Recover(ctx context.Context, cat *catalog.Catalog, a *Applier) error {
 	st, err := n.State.Load()
 	if err != nil || len(st.InFlight) == 0 {
 		return err
 	}
-	for id, fl := range st.InFlight {
-		app, declared := cat.Apps[id]
-		prev, known := st.Generation(id, fl.From)
-		if declared && known {
-			if err := a.recoverOne(ctx, app, prev, fl, st.Apps[id].Stopped); err != nil {
-				return fmt.Errorf("recovering %s from an interrupted upgrade: %w", id, err)
-			}
-		}
-		if err := n.State.Update(func(st *State) { delete(st.InFlight, id) }); err != nil {
-			return err
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(st.InFlight)) {
+		if err := n.recoverApp(ctx, cat, id, a); err != nil {
+			errs = append(errs, fmt.Errorf("recovering %s from an interrupted upgrade: %w", id, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev Generation, fl InFlight, stopped bool) error {
+func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	if a.Lock != nil {
+		unlock, err := a.Lock(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		return err
+	}
+	fl, inFlight := st.InFlight[id]
+	if !inFlight {
+		return nil // finished meanwhile
+	}
+	app, declared := cat.Apps[id]
+	prev, known := st.Generation(id, fl.From)
+	if declared && known {
+		if err := a.recoverOne(ctx, app, prev, fl, st); err != nil {
+			return err // stays in flight: the next run tries again
+		}
+	}
+	return n.State.Update(func(st *State) { delete(st.InFlight, id) })
+}
+
+func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev Generation, fl InFlight, st State) error {
+	start := !st.Apps[app.ID].Stopped
 	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		a.printf("%s: an upgrade was interrupted after its container was removed; restoring generation %d", app.ID, prev.N)
-		c, err := a.restore(ctx, app, prev, fl.Keep, fl.Snapshot)
+		c, err := a.restore(ctx, app, prev, fl.Keep, fl.Snapshot, start)
 		if err != nil {
 			return err
 		}
@@ -404,19 +511,25 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev Generati
 		return err
 	case c.Labels[plan.LabelSpecHash] == prev.SpecHash && c.ImageID == prev.ImageID:
 		return nil // interrupted before the old container went: it is still there
-	case stopped:
+	case !start:
 		return nil
 	}
-	a.printf("%s: proving the container an interrupted upgrade made", app.ID)
-	if c.State != plan.StateRunning {
-		if err := a.start(ctx, app); err != nil {
-			_, err = a.restore(ctx, app, prev, fl.Keep, fl.Snapshot)
-			return err
+	for _, g := range st.Generations[app.ID] {
+		if g.N > prev.N && g.Keep != "" && g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
+			return nil // proved already; only the record of the end was lost
 		}
 	}
-	if err := a.prove(ctx, app); err != nil {
+	a.printf("%s: proving the container an interrupted upgrade made", app.ID)
+	err = nil
+	if c.State != plan.StateRunning {
+		err = a.start(ctx, app)
+	}
+	if err == nil {
+		err = a.prove(ctx, app)
+	}
+	if err != nil {
 		a.printf("%s: it failed (%v); restoring generation %d", app.ID, err, prev.N)
-		_, err = a.restore(ctx, app, prev, fl.Keep, fl.Snapshot)
+		_, err = a.restore(context.WithoutCancel(ctx), app, prev, fl.Keep, fl.Snapshot, true)
 		return err
 	}
 	_, err = a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true)
@@ -466,20 +579,21 @@ func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to
 	if err != nil {
 		return g, err
 	}
-	r := replacement{app: old, image: g.ImageID, what: fmt.Sprintf("generation %d", g.N), secretsHash: n.Secrets.Hash(app)}
-	if err := a.replace(ctx, r, !st.Apps[id].Stopped); err != nil {
-		return g, err
-	}
-	// Hold what the catalogue asks for now, or the next apply would
-	// upgrade again.
+	// What the catalogue asks for now is held once back, or the next apply
+	// would upgrade again; work it out before anything changes.
 	pl, err := n.Plan(ctx, cat, PlanOptions{Only: []string{id}})
 	if err != nil {
 		return g, err
 	}
 	d := pl.Desired[id]
+	held := plan.TargetKey(d, pl.Observed.Image(d.App.Container.Source.ImageRef()))
+	r := replacement{app: old, image: g.ImageID, what: fmt.Sprintf("generation %d", g.N), secretsHash: n.Secrets.Hash(app)}
+	if err := a.replace(ctx, r, !st.Apps[id].Stopped); err != nil {
+		return g, err
+	}
 	return g, n.State.Update(func(st *State) {
 		it := st.Apps[id]
-		it.Held = plan.TargetKey(d, pl.Observed.Image(d.App.Container.Source.ImageRef()))
+		it.Held = held
 		it.HeldWhy = fmt.Sprintf("rolled back to generation %d by the operator", g.N)
 		st.Apps[id] = it
 	})

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,5 +184,42 @@ func TestRecoverRestoresTheReplacedGeneration(t *testing.T) {
 	}
 	if st := h.state(t); len(st.InFlight) != 0 {
 		t.Errorf("still in flight: %+v", st.InFlight)
+	}
+}
+
+// Failed upgrades in a row never push the good generation out of the
+// history; a missing container of a held app is made from it again,
+// without trying the held target.
+func TestRepeatedFailuresKeepTheGoodGeneration(t *testing.T) {
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	good, _ := h.rt.Inspect(context.Background(), "ui")
+	for i := range 4 {
+		changeBuild(t, ui, fmt.Sprint("broken ", i))
+		h.rt.brokenNext = map[string]bool{plan.NormalizeRef(ui.Container.Source.Tag): true}
+		if _, rep := h.apply(t, PlanOptions{Only: []string{"ui"}, Upgrade: []string{"ui"}}); !rep.Outcomes[0].RolledBack {
+			t.Fatalf("attempt %d: %+v, want a rollback", i, rep.Outcomes)
+		}
+	}
+	st := h.state(t)
+	if g := st.Generations["ui"]; len(g) != KeepGenerations || g[0].N != 1 || g[0].Keep == "" {
+		t.Fatalf("generations %+v: the good generation 1 must stay", g)
+	}
+	if c, _ := h.rt.Inspect(context.Background(), "ui"); c.ImageID != good.ImageID {
+		t.Fatalf("ui runs %s, want generation 1's %s", c.ImageID, good.ImageID)
+	}
+
+	h.rt.Remove(context.Background(), "ui")
+	h.rt.calls = nil
+	_, rep := h.apply(t, PlanOptions{})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := h.rt.Inspect(context.Background(), "ui"); c.ImageID != good.ImageID || c.State != plan.StateRunning {
+		t.Errorf("after podman rm of a held app: %+v, want generation 1 running", c)
+	}
+	if !strings.Contains(h.out.String(), "its target is held; making generation 1 again") {
+		t.Errorf("progress does not say the held target was skipped:\n%s", h.out.String())
 	}
 }
