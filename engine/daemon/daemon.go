@@ -102,11 +102,11 @@ type appState struct {
 	unhealthy    int // consecutive failed probes
 	healthErr    string
 	timer        *time.Timer // a reconcile scheduled after backoff
-	// heals: quick restarts (after its process was seen to end, before
-	// Podman's event said why) whose death the event has not explained
-	// yet. A crash may have one quick restart; fastUsed then sends the
-	// next one through the backoff, until it runs well again.
-	heals    int
+	// healedAt: the last quick restart (after its process was seen to
+	// end, before Podman's event said why). A crash may have one quick
+	// restart; fastUsed then sends the next one through the backoff,
+	// until it runs well again.
+	healedAt time.Time
 	fastUsed bool
 }
 
@@ -149,9 +149,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Lock()
 	node, rt := d.node, d.rt
 	d.mu.Unlock()
-	if err := node.Recover(ctx, cat, &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}}); err != nil {
-		d.log.Error("recovering an interrupted upgrade", "err", err)
-	}
+	d.recover(ctx, node, rt, cat)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); d.fullWorker(ctx) }()
@@ -355,7 +353,8 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		scope = only[0]
 	}
 	d.publish(engine.Event{Type: engine.EventReconcile, Message: fmt.Sprintf("reconciling %s: %d changes", scope, pl.Plan.Changes())})
-	a := &engine.Applier{Runtime: rt, State: node.State, Parallel: d.cfg.Parallel, Out: &logWriter{log: d.log}, Lock: d.locks.Lock}
+	a := d.applier(rt, node, d.locks.Lock)
+	a.Parallel = d.cfg.Parallel
 	rep, err := node.Apply(ctx, pl, a)
 	if err != nil {
 		return err
@@ -447,13 +446,28 @@ func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
 					}
 				}
 				d.publish(engine.Event{Type: engine.EventStep, App: dep.ID, Message: "restarting: dependency " + id + " was restarted"})
-				err = node.Restart(ctx, cat, dep.ID, &engine.Applier{Runtime: rt, State: node.State})
+				err = node.Restart(ctx, cat, dep.ID, d.applier(rt, node, nil))
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: dep.ID, Done: []plan.Action{plan.Start}})
 				}
 				return err
 			}))
 		}
+	}
+}
+
+// applier is an Applier for the daemon's work: progress to the log, and
+// archy's own stops known as such (no crash).
+func (d *Daemon) applier(rt engine.Runtime, node *engine.Node, lock func(context.Context, string) (func(), error)) *engine.Applier {
+	return &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}, Lock: lock, Stopping: d.expectStop}
+}
+
+// recover finishes the upgrades a killed archy left half done (see
+// engine.Node.Recover): at start, and before each full reconcile.
+func (d *Daemon) recover(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog) {
+	if err := node.Recover(ctx, cat, d.applier(rt, node, d.locks.Lock)); err != nil {
+		d.log.Error("recovering an interrupted upgrade", "err", err)
+		d.publish(engine.Event{Type: engine.EventFailure, Message: err.Error()})
 	}
 }
 
@@ -545,7 +559,7 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		d.mu.Unlock()
 		// The app's own lock is held already; the apps it depends on (which
 		// start brings up too) are locked step by step.
-		a := &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}, Lock: d.lockOthers(app)}
+		a := d.applier(rt, node, d.lockOthers(app))
 		var err error
 		var rep engine.Report
 		switch action {

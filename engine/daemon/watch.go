@@ -95,9 +95,6 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 			return
 		}
 		if external {
-			d.mu.Lock()
-			st.heals = max(st.heals-1, 0) // drift: its quick restart was no crash's
-			d.mu.Unlock()
 			d.publish(engine.Event{Type: engine.EventState, App: id, Message: fmt.Sprintf("stopped behind archy's back (exit %d)", e.ExitCode)})
 			d.enqueueApp(id, false)
 			return
@@ -108,6 +105,10 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 		time.AfterFunc(crashSettle, func() { d.classifyDeath(id, st, died, e.ExitCode) })
 	}
 }
+
+// healWindow is how long before the event of a death a quick restart
+// may have answered it.
+const healWindow = 3 * time.Second
 
 // crashSettle is how long a death waits for the stop or restart event
 // that would explain it.
@@ -122,10 +123,9 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 	explained := st.externalAt.After(died.Add(-externalWindow))
 	rt := d.rt
 	name := d.cat.Apps[id].ContainerName
-	healed := st.heals > 0
-	if healed {
-		st.heals--
-	}
+	// Healed by the exit watcher around this death (before or after the
+	// event: the heal may wait for the app's lock).
+	healed := st.healedAt.After(died.Add(-healWindow))
 	if explained {
 		d.mu.Unlock()
 		return // the stop or restart event enqueued the reconcile
@@ -247,10 +247,10 @@ func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container str
 			Message: fmt.Sprintf("unhealthy %d times in a row (%v); restarting in %s", now, err, delay)})
 		time.AfterFunc(delay, func() {
 			d.logErr(id, d.act(d.ctx, id, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
-				if app := cat.Apps[id]; app == nil || engine.Probe(ctx, rt, app) == nil {
-					return nil // healthy again by now (an upgrade rolled back, say)
+				if !d.stillUnhealthy(ctx, rt, node, cat, id) {
+					return nil
 				}
-				err := node.Restart(ctx, cat, id, &engine.Applier{Runtime: rt, State: node.State})
+				err := node.Restart(ctx, cat, id, d.applier(rt, node, nil))
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: id, Done: []plan.Action{plan.Start}})
 				}
@@ -310,4 +310,23 @@ func (d *Daemon) watchStarted(ctx context.Context, rt engine.Runtime, id, contai
 		d.watchLocked(id, c)
 		d.mu.Unlock()
 	}
+}
+
+// stillUnhealthy checks, under the app's lock and just before archy
+// restarts it for failed probes, that the restart is still wanted: the
+// operator has not stopped or removed it meanwhile, it runs, and it still
+// fails its check (an upgrade may have been rolled back, say).
+func (d *Daemon) stillUnhealthy(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog, id string) bool {
+	app := cat.Apps[id]
+	if app == nil {
+		return false
+	}
+	st, err := node.State.Load()
+	if err != nil || st.Apps[id].Stopped || st.Apps[id].Removed {
+		return false
+	}
+	if c, err := rt.Inspect(ctx, app.ContainerName); err != nil || c.State != plan.StateRunning {
+		return false // not running: events and reconciles deal with it
+	}
+	return engine.Probe(ctx, rt, app) != nil
 }

@@ -72,6 +72,7 @@ func (d *Daemon) fullWorker(ctx context.Context) {
 			return
 		case done := <-d.fullq:
 			err := d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+				d.recover(ctx, node, rt, cat)
 				return d.reconcile(ctx, node, rt, cat, nil)
 			})
 			if done != nil {
@@ -147,7 +148,7 @@ func (d *Daemon) heal(ctx context.Context, node *engine.Node, id string, cat *ca
 	}
 	d.mu.Lock()
 	if st := d.apps[id]; st != nil {
-		st.heals++
+		st.healedAt = time.Now()
 	}
 	d.mu.Unlock()
 	d.metrics.steps.WithLabelValues(string(plan.Start)).Inc()

@@ -16,6 +16,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -26,10 +27,15 @@ import (
 // never touches writable data, nor the segment the dynamic loader writes
 // before making it read-only (RELRO).
 func Text() (int, error) {
-	exe, err := os.Executable()
-	if err != nil {
+	// /proc/self/exe is the file this process runs, even if the path now
+	// names another (the binary was replaced): its mappings are matched
+	// by inode, and its own ELF headers are read.
+	const exe = "/proc/self/exe"
+	var self unix.Stat_t
+	if err := unix.Stat(exe, &self); err != nil {
 		return 0, err
 	}
+	dev := fmt.Sprintf("%02x:%02x", unix.Major(self.Dev), unix.Minor(self.Dev))
 	relro, err := relroRange(exe)
 	if err != nil {
 		return 0, err
@@ -44,7 +50,7 @@ func Text() (int, error) {
 	for sc.Scan() {
 		// start-end perms offset dev inode path
 		f := strings.Fields(sc.Text())
-		if len(f) < 6 || f[5] != exe || f[1][1] == 'w' {
+		if len(f) < 6 || f[3] != dev || f[4] != strconv.FormatUint(self.Ino, 10) || f[1][1] == 'w' {
 			continue
 		}
 		var start, end uintptr
@@ -55,7 +61,11 @@ func Text() (int, error) {
 			continue // code is never relocated; this may have been
 		}
 		for _, advice := range []int{unix.MADV_NOHUGEPAGE, unix.MADV_RANDOM, unix.MADV_DONTNEED} {
-			if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, uintptr(advice)); errno != 0 {
+			_, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, uintptr(advice))
+			if errno == unix.EINVAL && advice == unix.MADV_NOHUGEPAGE {
+				continue // a kernel without transparent huge pages
+			}
+			if errno != 0 {
 				return dropped, fmt.Errorf("madvise %s: %w", f[0], errno)
 			}
 		}
