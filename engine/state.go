@@ -52,6 +52,9 @@ type InFlight struct {
 	Snapshot string    `json:"snapshot,omitempty"` // its volumes (snapshot_volumes)
 	// Keep are the anonymous volumes of the container being replaced.
 	Keep []VolumeSpec `json:"keep,omitempty"`
+	// Spec is the replacement's archy.spec: its volumes are the ones the
+	// snapshot holds, whatever the catalogue says by the next run.
+	Spec string `json:"spec,omitempty"`
 }
 
 // KeepGenerations is how many generations per app the state keeps.

@@ -74,7 +74,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 			if st.InFlight == nil {
 				st.InFlight = map[string]InFlight{}
 			}
-			st.InFlight[id] = InFlight{From: prev.N, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep}
+			st.InFlight[id] = InFlight{From: prev.N, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
 		}); err != nil {
 			return err
 		}
@@ -487,6 +487,11 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 	}
 	app, declared := cat.Apps[id]
 	prev, known := st.Generation(id, fl.From)
+	if declared && fl.Spec != "" {
+		if app, err = plan.AppFromSpec(app, fl.Spec); err != nil {
+			return err
+		}
+	}
 	if declared && known {
 		if err := a.recoverOne(ctx, app, prev, fl, st); err != nil {
 			return err // stays in flight: the next run tries again
