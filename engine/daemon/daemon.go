@@ -353,6 +353,12 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		scope = only[0]
 	}
 	d.publish(engine.Event{Type: engine.EventReconcile, Message: fmt.Sprintf("reconciling %s: %d changes", scope, pl.Plan.Changes())})
+	for _, s := range pl.Plan.Steps {
+		if s.Has(plan.Recreate) { // an upgrade: it may take a while (build, proof)
+			d.publish(engine.Event{Type: engine.EventStep, App: s.App,
+				Message: "upgrading (" + actionsText(s.Actions) + "): " + strings.Join(s.Reasons, "; ")})
+		}
+	}
 	a := d.applier(rt, node, d.locks.Lock)
 	a.Parallel = d.cfg.Parallel
 	rep, err := node.Apply(ctx, pl, a)
