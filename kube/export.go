@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -208,6 +209,9 @@ func (x *exporter) app(app *schema.App) []runtime.Object {
 				`"restart" has no Kubernetes equivalent: %s's pod is not restarted when %s's is`, app.ID, d.AppID)
 		}
 	}
+	if app.Upgrade.SnapshotVolumes {
+		x.warn(app, "upgrade.snapshot_volumes", "has no Kubernetes equivalent: a failed rollout does not restore the volumes")
+	}
 	var objs []runtime.Object
 	if svc := x.service(app); svc != nil {
 		objs = append(objs, svc)
@@ -237,13 +241,26 @@ func (x *exporter) deployment(app *schema.App) *appsv1.Deployment {
 			// One container per app, as on the node: the old pod goes
 			// before the new one starts (volumes, host ports).
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-			Selector: &metav1.LabelSelector{MatchLabels: selector(app)},
+			// archy's upgrade.health_timeout: a rollout not ready by then is
+			// reported failed (Kubernetes does not roll back by itself).
+			ProgressDeadlineSeconds: progressDeadline(app),
+			Selector:                &metav1.LabelSelector{MatchLabels: selector(app)},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: x.labels(app)},
 				Spec:       pod,
 			},
 		},
 	}
+}
+
+// progressDeadline is upgrade.health_timeout in whole seconds (nil when
+// unset: Kubernetes' default).
+func progressDeadline(app *schema.App) *int32 {
+	t := time.Duration(app.Upgrade.HealthTimeout)
+	if t <= 0 {
+		return nil
+	}
+	return ptr(int32((t + time.Second - 1) / time.Second))
 }
 
 // dependsOn is the depends-on annotation: id=condition, comma-separated.
