@@ -238,3 +238,20 @@ func (f *fakeRuntime) VolumeMountpoint(ctx context.Context, name string) (string
 	dir := filepath.Join(f.volumeRoot, name)
 	return dir, os.MkdirAll(dir, 0o755)
 }
+
+func (f *fakeRuntime) Rename(ctx context.Context, name, newName string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("rename %s %s", name, newName)
+	c, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	if _, taken := f.containers[newName]; taken {
+		return fmt.Errorf("name %s in use", newName)
+	}
+	delete(f.containers, name)
+	c.Name = newName
+	f.containers[newName] = c
+	return nil
+}

@@ -54,6 +54,10 @@ type Runtime interface {
 	// and keeps following when follow is set, until ctx ends.
 	Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error
 
+	// Rename gives a container another name (archy sets the old container
+	// of an upgrade aside so until the new one is proved).
+	Rename(ctx context.Context, name, newName string) error
+
 	// Tag gives an image (by id or reference) the reference ref too;
 	// archy keeps the images of earlier generations so.
 	Tag(ctx context.Context, image, ref string) error

@@ -47,7 +47,8 @@ type Generation struct {
 
 // InFlight is a replacement under way.
 type InFlight struct {
-	From     int       `json:"from"` // the generation being replaced
+	From     int       `json:"from"`           // the generation being replaced (0: not archy's)
+	Kept     string    `json:"kept,omitempty"` // the old container's name while set aside
 	Time     time.Time `json:"time"`
 	Snapshot string    `json:"snapshot,omitempty"` // its volumes (snapshot_volumes)
 	// Keep are the anonymous volumes of the container being replaced.

@@ -34,7 +34,7 @@ type RollbackError struct {
 }
 
 func (e *RollbackError) Error() string {
-	return fmt.Sprintf("rolled back to generation %d: generation %d %v", e.Restored, e.Failed, e.Reason)
+	return fmt.Sprintf("rolled back to %s: generation %d %v", generationName(e.Restored), e.Failed, e.Reason)
 }
 
 func (e *RollbackError) Unwrap() error { return e.Reason }
@@ -69,21 +69,29 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	if prev != nil && r.app.Upgrade.SnapshotVolumes {
 		snapshot = filepath.Join(a.State.Dir, "snapshots", id, strconv.Itoa(prev.N))
 	}
+	kept := name + plan.KeptSuffix
+	from := 0
 	if prev != nil {
-		if err := a.updateState(func(st *State) {
-			if st.InFlight == nil {
-				st.InFlight = map[string]InFlight{}
-			}
-			st.InFlight[id] = InFlight{From: prev.N, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
-		}); err != nil {
-			return err
-		}
+		from = prev.N
 	}
-	a.stopping(id)
-	if snapshot != "" {
-		if err := a.Runtime.Stop(ctx, name, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
-			return a.abandon(id, err)
+	if err := a.updateState(func(st *State) {
+		if st.InFlight == nil {
+			st.InFlight = map[string]InFlight{}
 		}
+		st.InFlight[id] = InFlight{From: from, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
+	}); err != nil {
+		return err
+	}
+	// The old container is set aside, stopped and renamed, until the new
+	// one is proved: a rollback puts back that very container.
+	a.stopping(id)
+	if err := a.Runtime.Remove(ctx, kept); err != nil && !errors.Is(err, ErrNotFound) { // a stale one
+		return a.abandon(id, err)
+	}
+	if err := a.Runtime.Stop(ctx, name, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
+		return a.abandon(id, err)
+	}
+	if snapshot != "" {
 		a.printf("%s: saving its volumes (snapshot_volumes)", id)
 		if err := SnapshotVolumes(ctx, a.Runtime, r.app, snapshot); err != nil {
 			if old.State == plan.StateRunning {
@@ -92,19 +100,23 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 			return a.abandon(id, fmt.Errorf("snapshot of its volumes: %w", err))
 		}
 	}
-	if err := a.Runtime.Remove(ctx, name); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := a.Runtime.Rename(ctx, name, kept); err != nil {
+		if old.State == plan.StateRunning {
+			a.Runtime.Start(context.WithoutCancel(ctx), name)
+		}
 		return a.abandon(id, err)
 	}
 	faultpoint.Hit("replace-removed")
 	for _, v := range keep {
 		a.printf("%s: keeping volume %s at %s", id, v.Name, v.Target)
 	}
-	return a.createGeneration(ctx, r, start, &rollback{prev: prev, keep: keep, snapshot: snapshot})
+	return a.createGeneration(ctx, r, start, &rollback{prev: prev, kept: kept, keep: keep, snapshot: snapshot})
 }
 
 // rollback is what replace needs to go back.
 type rollback struct {
-	prev     *Generation // nil: nothing to go back to (the old container was not archy's)
+	prev     *Generation // its generation (nil: not archy's, none recorded)
+	kept     string      // the old container, set aside ("": none, make prev again)
 	keep     []VolumeSpec
 	snapshot string
 }
@@ -202,7 +214,14 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	if gerr != nil && err == nil {
 		err = gerr
 	}
-	if err == nil || back == nil || back.prev == nil {
+	switch {
+	case err == nil:
+		if back != nil {
+			a.dropKept(ctx, back.kept) // proved: the old one can go
+		}
+		a.updateState(func(st *State) { delete(st.InFlight, id) })
+		return nil
+	case back == nil || (back.kept == "" && back.prev == nil):
 		a.updateState(func(st *State) { delete(st.InFlight, id) })
 		return err
 	}
@@ -215,9 +234,13 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Container, gen Generation, back *rollback, start bool, reason error) error {
 	id := r.app.ID
 	ctx = context.WithoutCancel(ctx)
-	a.printf("%s: %s failed (%v); rolling back to generation %d", id, r.what, reason, back.prev.N)
-	if _, err := a.restore(ctx, r.app, *back.prev, back.keep, back.snapshot, start); err != nil {
-		return fmt.Errorf("%s failed (%v), and so did the rollback to generation %d: %w", r.what, reason, back.prev.N, err)
+	restored := 0
+	if back.prev != nil {
+		restored = back.prev.N
+	}
+	a.printf("%s: %s failed (%v); rolling back to %s", id, r.what, reason, generationName(restored))
+	if err := a.putBack(ctx, r.app, back.prev, back.kept, back.keep, back.snapshot, start); err != nil {
+		return fmt.Errorf("%s failed (%v), and so did the rollback to %s: %w", r.what, reason, generationName(restored), err)
 	}
 	var held string
 	if r.from != nil {
@@ -238,7 +261,57 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 	if err != nil {
 		return err
 	}
-	return &RollbackError{Failed: gen.N, Restored: back.prev.N, Reason: reason}
+	return &RollbackError{Failed: gen.N, Restored: restored, Reason: reason}
+}
+
+// putBack replaces whatever container the app has with the one it had:
+// kept, the old container set aside, when it is there; else generation
+// prev made again.
+func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *Generation, kept string, keep []VolumeSpec, snapshot string, start bool) error {
+	if kept != "" {
+		if _, err := a.Runtime.Inspect(ctx, kept); err == nil {
+			a.stopping(app.ID)
+			if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if err := a.restoreVolumes(ctx, app, snapshot); err != nil {
+				return err
+			}
+			if err := a.Runtime.Rename(ctx, kept, app.ContainerName); err != nil {
+				return err
+			}
+			if !start {
+				return nil
+			}
+			return a.start(ctx, app)
+		}
+	}
+	if prev == nil {
+		return fmt.Errorf("the container it replaced is gone (%s), and it was not archy's to make again", kept)
+	}
+	_, err := a.restore(ctx, app, *prev, keep, snapshot, start)
+	return err
+}
+
+// restoreVolumes puts back the volumes saved before an upgrade, if any.
+func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot string) error {
+	if snapshot == "" {
+		return nil
+	}
+	a.printf("%s: restoring its volumes from before the upgrade", app.ID)
+	if err := RestoreVolumes(ctx, a.Runtime, app, snapshot); err != nil {
+		return fmt.Errorf("restoring its volumes: %w", err)
+	}
+	return nil
+}
+
+// generationName names a generation in messages; 0 is the container an
+// upgrade replaced that archy did not make.
+func generationName(n int) string {
+	if n == 0 {
+		return "the container it replaced"
+	}
+	return fmt.Sprintf("generation %d", n)
 }
 
 // restore makes generation g's container again, in place of whatever
@@ -248,11 +321,8 @@ func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, ke
 	if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
 		return plan.Container{}, err
 	}
-	if snapshot != "" {
-		a.printf("%s: restoring its volumes from before the upgrade", app.ID)
-		if err := RestoreVolumes(ctx, a.Runtime, app, snapshot); err != nil {
-			return plan.Container{}, fmt.Errorf("restoring its volumes: %w", err)
-		}
+	if err := a.restoreVolumes(ctx, app, snapshot); err != nil {
+		return plan.Container{}, err
 	}
 	old, err := plan.AppFromSpec(app, g.Spec)
 	if err != nil {
@@ -486,13 +556,16 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 		return nil // finished meanwhile
 	}
 	app, declared := cat.Apps[id]
-	prev, known := st.Generation(id, fl.From)
+	var prev *Generation
+	if g, known := st.Generation(id, fl.From); known {
+		prev = &g
+	}
 	if declared && fl.Spec != "" {
 		if app, err = plan.AppFromSpec(app, fl.Spec); err != nil {
 			return err
 		}
 	}
-	if declared && known {
+	if declared {
 		if err := a.recoverOne(ctx, app, prev, fl, st); err != nil {
 			return err // stays in flight: the next run tries again
 		}
@@ -500,27 +573,27 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 	return n.State.Update(func(st *State) { delete(st.InFlight, id) })
 }
 
-func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev Generation, fl InFlight, st State) error {
+func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generation, fl InFlight, st State) error {
 	start := !st.Apps[app.ID].Stopped
 	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		a.printf("%s: an upgrade was interrupted after its container was removed; restoring generation %d", app.ID, prev.N)
-		c, err := a.restore(ctx, app, prev, fl.Keep, fl.Snapshot, start)
-		if err != nil {
-			return err
-		}
-		_, err = a.recordGeneration(ctx, app.ID, c, fmt.Sprintf("restored generation %d after an interrupted upgrade", prev.N), true, false)
-		return err
+		a.printf("%s: an upgrade was interrupted after its old container was set aside; putting it back", app.ID)
+		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start)
 	case err != nil:
 		return err
-	case c.Labels[plan.LabelSpecHash] == prev.SpecHash && c.ImageID == prev.ImageID:
-		return nil // interrupted before the old container went: it is still there
-	case !start:
+	case prev != nil && c.Labels[plan.LabelSpecHash] == prev.SpecHash && c.ImageID == prev.ImageID:
+		// Interrupted before the old container was set aside: it is there.
+		if start && c.State != plan.StateRunning {
+			return a.start(ctx, app)
+		}
 		return nil
+	case !start:
+		return nil // the operator stopped it: nothing to prove
 	}
 	for _, g := range st.Generations[app.ID] {
-		if g.N > prev.N && g.Keep != "" && g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
+		if g.N > fl.From && g.Keep != "" && g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
+			a.dropKept(ctx, fl.Kept)
 			return nil // proved already; only the record of the end was lost
 		}
 	}
@@ -533,12 +606,22 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev Generati
 		err = a.prove(ctx, app)
 	}
 	if err != nil {
-		a.printf("%s: it failed (%v); restoring generation %d", app.ID, err, prev.N)
-		_, err = a.restore(context.WithoutCancel(ctx), app, prev, fl.Keep, fl.Snapshot, true)
+		a.printf("%s: it failed (%v); putting the old container back", app.ID, err)
+		return a.putBack(context.WithoutCancel(ctx), app, prev, fl.Kept, fl.Keep, fl.Snapshot, true)
+	}
+	if _, err := a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true); err != nil {
 		return err
 	}
-	_, err = a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true)
-	return err
+	a.dropKept(ctx, fl.Kept)
+	return nil
+}
+
+// dropKept removes an old container set aside, once its successor is
+// proved.
+func (a *Applier) dropKept(ctx context.Context, kept string) {
+	if kept != "" {
+		a.Runtime.Remove(ctx, kept)
+	}
 }
 
 // Rollback returns an app to generation to (0: the newest earlier one that

@@ -223,3 +223,44 @@ func TestRepeatedFailuresKeepTheGoodGeneration(t *testing.T) {
 		t.Errorf("progress does not say the held target was skipped:\n%s", h.out.String())
 	}
 }
+
+// The old container is set aside, not removed, while the new one is
+// proved: a rollback brings back that very container (same id), even one
+// archy did not make (adopted), and a proved upgrade removes it.
+func TestRollbackPutsBackTheVeryContainer(t *testing.T) {
+	ctx := context.Background()
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	changeBuild(t, ui, "v2")
+	h.apply(t, PlanOptions{})
+	for name := range h.rt.containers {
+		if strings.HasSuffix(name, plan.KeptSuffix) {
+			t.Errorf("the old container %s is still there after a proved upgrade", name)
+		}
+	}
+
+	before, _ := h.rt.Inspect(ctx, "ui")
+	changeBuild(t, ui, "broken")
+	h.rt.brokenNext = map[string]bool{plan.NormalizeRef(ui.Container.Source.Tag): true}
+	h.apply(t, PlanOptions{})
+	after, _ := h.rt.Inspect(ctx, "ui")
+	if after.ID != before.ID || after.State != plan.StateRunning {
+		t.Errorf("after the rollback ui is %+v, want the same container %s running", after, before.ID)
+	}
+
+	// A container archy did not make (adopted) comes back too.
+	h.rt.Remove(ctx, "ui")
+	h.rt.containers["ui"] = &plan.Container{ID: "handmade", Name: "ui", State: plan.StateRunning,
+		ImageID: "other", Image: "example.org/ui:old", Labels: map[string]string{}}
+	changeBuild(t, ui, "broken again")
+	h.rt.brokenNext = map[string]bool{plan.NormalizeRef(ui.Container.Source.Tag): true}
+	_, rep := h.apply(t, PlanOptions{Only: []string{"ui"}, Upgrade: []string{"ui"}})
+	var rb *RollbackError
+	if o := rep.Outcomes[0]; !errors.As(o.Err, &rb) || !strings.Contains(o.Err.Error(), "rolled back to the container it replaced") {
+		t.Fatalf("upgrade of an adopted container: %+v", o)
+	}
+	if c, _ := h.rt.Inspect(ctx, "ui"); c.ID != "handmade" || c.State != plan.StateRunning {
+		t.Errorf("after the rollback ui is %+v, want the handmade container running", c)
+	}
+}

@@ -390,7 +390,7 @@ func orphans(in Input, apps map[string]Desired) []Step {
 	var out []Step
 	for _, c := range in.Observed.Containers {
 		id := c.Labels[LabelApp]
-		if id == "" || !CreatedByArchy(&c, id) {
+		if id == "" || !CreatedByArchy(&c, id) || strings.HasSuffix(c.Name, KeptSuffix) {
 			continue
 		}
 		if d, declared := apps[id]; declared {

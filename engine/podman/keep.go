@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/bindings/images"
 	"github.com/containers/podman/v5/pkg/bindings/volumes"
 )
@@ -42,4 +43,11 @@ func splitRef(ref string) (repo, tag string) {
 		return ref[:i], ref[i+1:]
 	}
 	return ref, "latest"
+}
+
+// Rename gives a container another name.
+func (p *Podman) Rename(ctx context.Context, name, newName string) error {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	return wrap(containers.Rename(ctx, name, new(containers.RenameOptions).WithName(newName)), "renaming container %s to %s", name, newName)
 }
