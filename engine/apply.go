@@ -204,6 +204,10 @@ func (a *Applier) doLocked(ctx context.Context, s plan.Step, d plan.Desired, o *
 			o.Skipped, o.Stale = "its container changed meanwhile; planning again", true
 			return
 		}
+		if st, err := a.State.Load(); err == nil && s.Target != "" && st.Apps[s.App].Held == s.Target && s.Has(plan.Recreate) {
+			o.Skipped, o.Stale = "its target was held meanwhile (an upgrade to it was rolled back); planning again", true
+			return
+		}
 	}
 	o.Err = a.do(ctx, s, d, o)
 	var rb *RollbackError

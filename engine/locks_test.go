@@ -132,3 +132,32 @@ func TestHeal(t *testing.T) {
 		}
 	}
 }
+
+// A recreate planned before an upgrade to the same target failed and was
+// rolled back (the container looks as before: same id, running) is
+// skipped: the target is held now.
+func TestApplierSkipsStepsHeldMeanwhile(t *testing.T) {
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	changeBuild(t, ui, "v2")
+	p, err := h.node.Plan(context.Background(), h.cat, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := p.Plan.Steps[0]
+	if !step.Has(plan.Recreate) || step.Target == "" {
+		t.Fatalf("step %+v, want a recreate with its target", step)
+	}
+	h.node.State.Update(func(st *State) { st.Apps["ui"] = plan.AppIntent{Held: step.Target} })
+	var locks AppLocks
+	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out, Lock: locks.Lock}
+	h.rt.calls = nil
+	rep := a.Apply(context.Background(), p.Plan, p.Desired)
+	if o := rep.Outcomes[0]; !o.Stale || len(o.Done) != 0 {
+		t.Errorf("outcome %+v, want skipped: held meanwhile", o)
+	}
+	if len(h.rt.calls) > 1 { // the inspect of the check only
+		t.Errorf("calls %v, want nothing done", h.rt.calls)
+	}
+}

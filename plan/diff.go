@@ -61,8 +61,11 @@ type Step struct {
 	Refresh bool `json:"refresh,omitempty"`
 	// Seen is the container as the plan saw it (see Seen); the daemon,
 	// which plans without holding the app's lock, skips a step whose
-	// container changed before it got the lock.
-	Seen string `json:"-"`
+	// container changed before it got the lock. Target is the step's
+	// TargetKey (none for archy upgrade, which overrides a hold): a step
+	// whose target was held meanwhile is skipped too.
+	Seen   string `json:"-"`
+	Target string `json:"-"`
 }
 
 // Seen identifies a container's id and state ("" for none): what a step
@@ -75,7 +78,10 @@ func Seen(c *Container) string {
 	if state == StateStopped { // not yet cleaned up: exited all the same
 		state = StateExited
 	}
-	return c.ID + " " + state
+	// The start time tells a container that was set aside and put back
+	// (an upgrade rolled back) from the one the plan saw: same id, same
+	// state. Seconds: the list Podman gives has no more.
+	return fmt.Sprintf("%s %s %d", c.ID, state, c.StartedAt.Unix())
 }
 
 // Changes reports whether the step changes something.
@@ -206,6 +212,9 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 	src := app.Container.Source
 	ref := NormalizeRef(src.ImageRef())
 	img := images[ref]
+	if !upgrade { // archy upgrade tries a held target again
+		s.Target = TargetKey(d, img)
+	}
 	rebuilt := false
 	switch src.Type {
 	case schema.SourceBuild:

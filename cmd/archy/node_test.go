@@ -159,7 +159,9 @@ func emptyService(env *podmantest.Env) error {
 		return err
 	}
 	for _, c := range list {
-		if _, err := containers.Remove(ctx, c.ID, new(containers.RemoveOptions).WithForce(true).WithTimeout(0)); err != nil {
+		// One may be gone meanwhile (a build's working container, say).
+		_, err := containers.Remove(ctx, c.ID, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
+		if err != nil && !strings.Contains(err.Error(), "no such container") {
 			return err
 		}
 	}
