@@ -191,20 +191,30 @@ func (a *Applier) doLocked(ctx context.Context, s plan.Step, d plan.Desired, o *
 			return
 		}
 		defer unlock()
-		c, err := a.Runtime.Inspect(ctx, s.Container)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			c = plan.Container{}
-		case err != nil:
+		st, err := a.State.Load()
+		if err != nil {
 			o.Err = err
 			a.report(o, start)
 			return
 		}
-		if seen := plan.Seen(&c); (c.ID == "" && s.Seen != "") || (c.ID != "" && seen != s.Seen) {
-			o.Skipped, o.Stale = "its container changed meanwhile; planning again", true
+		var c *plan.Container
+		switch found, err := a.Runtime.Inspect(ctx, s.Container); {
+		case err == nil:
+			c = &found
+		case !errors.Is(err, ErrNotFound):
+			o.Err = err
+			a.report(o, start)
 			return
 		}
-		if st, err := a.State.Load(); err == nil && s.Target != "" && st.Apps[s.App].Held == s.Target && s.Has(plan.Recreate) {
+		seen := plan.Seen(c) // a removal of an undeclared app's container
+		if s.Level > 0 {
+			seen = plan.SeenAs(c, st.Apps[s.App])
+		}
+		if seen != s.Seen {
+			o.Skipped, o.Stale = "its container or the operator's intent changed meanwhile; planning again", true
+			return
+		}
+		if s.Target != "" && st.Apps[s.App].Held == s.Target && s.Has(plan.Recreate) {
 			o.Skipped, o.Stale = "its target was held meanwhile (an upgrade to it was rolled back); planning again", true
 			return
 		}

@@ -161,3 +161,26 @@ func TestApplierSkipsStepsHeldMeanwhile(t *testing.T) {
 		t.Errorf("calls %v, want nothing done", h.rt.calls)
 	}
 }
+
+// An archy stop between the plan and the step (of a container that had
+// exited anyway: Podman shows no change) makes the step stale.
+func TestApplierSkipsStepsStoppedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, testApp("core"))
+	h.apply(t, PlanOptions{})
+	h.rt.Stop(ctx, "core", 0)
+	p, err := h.node.Plan(ctx, h.cat, PlanOptions{})
+	if err != nil || !p.Plan.Steps[0].Has(plan.Start) {
+		t.Fatalf("plan %+v, %v; want a start", p.Plan.Steps, err)
+	}
+	h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
+	var locks AppLocks
+	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out, Lock: locks.Lock}
+	rep := a.Apply(ctx, p.Plan, p.Desired)
+	if o := rep.Outcomes[0]; !o.Stale {
+		t.Errorf("outcome %+v, want stale", o)
+	}
+	if c, _ := h.rt.Inspect(ctx, "core"); c.State == plan.StateRunning {
+		t.Error("started an app the operator stopped meanwhile")
+	}
+}

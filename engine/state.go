@@ -47,8 +47,10 @@ type Generation struct {
 
 // InFlight is a replacement under way.
 type InFlight struct {
-	From     int       `json:"from"`           // the generation being replaced (0: not archy's)
-	Kept     string    `json:"kept,omitempty"` // the old container's name while set aside
+	From     int       `json:"from"`             // the generation being replaced (0: not archy's)
+	OldID    string    `json:"old_id,omitempty"` // the old container
+	Kept     string    `json:"kept,omitempty"`   // its name while set aside
+	Target   string    `json:"target,omitempty"` // the target tried (plan.TargetKey): held if it fails
 	Time     time.Time `json:"time"`
 	Snapshot string    `json:"snapshot,omitempty"` // its volumes (snapshot_volumes)
 	// Keep are the anonymous volumes of the container being replaced.

@@ -70,24 +70,27 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		snapshot = filepath.Join(a.State.Dir, "snapshots", id, strconv.Itoa(prev.N))
 	}
 	kept := name + plan.KeptSuffix
-	from := 0
+	if err := a.clearKept(ctx, id, kept); err != nil {
+		return err
+	}
+	fl := InFlight{OldID: old.ID, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
 	if prev != nil {
-		from = prev.N
+		fl.From = prev.N
+	}
+	if r.from != nil {
+		fl.Target = a.targetKey(ctx, *r.from)
 	}
 	if err := a.updateState(func(st *State) {
 		if st.InFlight == nil {
 			st.InFlight = map[string]InFlight{}
 		}
-		st.InFlight[id] = InFlight{From: from, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
+		st.InFlight[id] = fl
 	}); err != nil {
 		return err
 	}
 	// The old container is set aside, stopped and renamed, until the new
 	// one is proved: a rollback puts back that very container.
 	a.stopping(id)
-	if err := a.Runtime.Remove(ctx, kept); err != nil && !errors.Is(err, ErrNotFound) { // a stale one
-		return a.abandon(id, err)
-	}
 	if err := a.Runtime.Stop(ctx, name, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
 		return a.abandon(id, err)
 	}
@@ -111,6 +114,23 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		a.printf("%s: keeping volume %s at %s", id, v.Name, v.Target)
 	}
 	return a.createGeneration(ctx, r, start, &rollback{prev: prev, kept: kept, keep: keep, snapshot: snapshot})
+}
+
+// clearKept removes a set-aside container left from an earlier upgrade
+// of app id (whose record was lost), so that this one can set its old
+// container aside. Any other container of that name is not archy's to
+// remove: the upgrade stops there.
+func (a *Applier) clearKept(ctx context.Context, id, kept string) error {
+	c, err := a.Runtime.Inspect(ctx, kept)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case c.Labels[plan.LabelApp] != id || !plan.CreatedByArchy(&c, id):
+		return fmt.Errorf("a container named %s is in the way of the upgrade (archy sets the old container aside under that name); remove or rename it", kept)
+	}
+	return a.Runtime.Remove(ctx, kept)
 }
 
 // rollback is what replace needs to go back.
@@ -212,7 +232,9 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	}
 	gen, gerr := a.recordGeneration(ctx, id, c, outcome, err == nil, err == nil)
 	if gerr != nil && err == nil {
-		err = gerr
+		// Proved: keep it. Only the record (or the image's keep tag) is
+		// missing, which a rollback would not mend.
+		a.printf("%s: warning: recording generation %d: %v", id, gen.N, gerr)
 	}
 	switch {
 	case err == nil:
@@ -269,7 +291,11 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 // prev made again.
 func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *Generation, kept string, keep []VolumeSpec, snapshot string, start bool) error {
 	if kept != "" {
-		if _, err := a.Runtime.Inspect(ctx, kept); err == nil {
+		_, err := a.Runtime.Inspect(ctx, kept)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err == nil {
 			a.stopping(app.ID)
 			if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
@@ -539,6 +565,11 @@ func (n *Node) Recover(ctx context.Context, cat *catalog.Catalog, a *Applier) er
 	return errors.Join(errs...)
 }
 
+// RecoverApp is Recover for one app (under its lock, when a.Lock is set).
+func (n *Node) RecoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	return n.recoverApp(ctx, cat, id, a)
+}
+
 func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
 	if a.Lock != nil {
 		unlock, err := a.Lock(ctx, id)
@@ -556,16 +587,19 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 		return nil // finished meanwhile
 	}
 	app, declared := cat.Apps[id]
-	var prev *Generation
-	if g, known := st.Generation(id, fl.From); known {
-		prev = &g
-	}
-	if declared && fl.Spec != "" {
-		if app, err = plan.AppFromSpec(app, fl.Spec); err != nil {
-			return err
+	switch {
+	case !declared:
+		a.dropKept(ctx, fl.Kept) // the app is gone; its volumes stay
+	default:
+		var prev *Generation
+		if g, known := st.Generation(id, fl.From); known {
+			prev = &g
 		}
-	}
-	if declared {
+		if fl.Spec != "" {
+			if app, err = plan.AppFromSpec(app, fl.Spec); err != nil {
+				return err
+			}
+		}
 		if err := a.recoverOne(ctx, app, prev, fl, st); err != nil {
 			return err // stays in flight: the next run tries again
 		}
@@ -582,14 +616,16 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generat
 		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start)
 	case err != nil:
 		return err
-	case prev != nil && c.Labels[plan.LabelSpecHash] == prev.SpecHash && c.ImageID == prev.ImageID:
-		// Interrupted before the old container was set aside: it is there.
+	case c.ID == fl.OldID:
+		// The old container: never set aside, or put back already.
 		if start && c.State != plan.StateRunning {
 			return a.start(ctx, app)
 		}
 		return nil
 	case !start:
-		return nil // the operator stopped it: nothing to prove
+		// The operator stopped the app: rather than leave an unproved
+		// container for a later start, the old one goes back, stopped.
+		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, false)
 	}
 	for _, g := range st.Generations[app.ID] {
 		if g.N > fl.From && g.Keep != "" && g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
@@ -607,7 +643,18 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generat
 	}
 	if err != nil {
 		a.printf("%s: it failed (%v); putting the old container back", app.ID, err)
-		return a.putBack(context.WithoutCancel(ctx), app, prev, fl.Kept, fl.Keep, fl.Snapshot, true)
+		if err := a.putBack(context.WithoutCancel(ctx), app, prev, fl.Kept, fl.Keep, fl.Snapshot, true); err != nil {
+			return err
+		}
+		if fl.Target == "" {
+			return nil
+		}
+		why := fmt.Sprintf("an interrupted upgrade failed (%v) and was rolled back", err)
+		return a.updateState(func(st *State) {
+			it := st.Apps[app.ID]
+			it.Held, it.HeldWhy = fl.Target, why
+			st.Apps[app.ID] = it
+		})
 	}
 	if _, err := a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true); err != nil {
 		return err

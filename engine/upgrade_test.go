@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -262,5 +263,53 @@ func TestRollbackPutsBackTheVeryContainer(t *testing.T) {
 	}
 	if c, _ := h.rt.Inspect(ctx, "ui"); c.ID != "handmade" || c.State != plan.StateRunning {
 		t.Errorf("after the rollback ui is %+v, want the handmade container running", c)
+	}
+}
+
+// Recovery tells the old container from the new by id: an adopted one
+// that was never set aside is simply started again; with the app stopped
+// by the operator, an unproved new container gives way to the old one,
+// stopped.
+func TestRecoverByContainerID(t *testing.T) {
+	ctx := context.Background()
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	old, _ := h.rt.Inspect(ctx, "ui")
+	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+
+	// Killed between stopping the old container and setting it aside.
+	h.rt.Stop(ctx, "ui", 0)
+	h.node.State.Update(func(st *State) {
+		st.InFlight = map[string]InFlight{"ui": {OldID: old.ID, Kept: "ui" + plan.KeptSuffix}}
+	})
+	if err := h.node.Recover(ctx, h.cat, a); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := h.rt.Inspect(ctx, "ui"); c.ID != old.ID || c.State != plan.StateRunning {
+		t.Errorf("after recovery: %+v, want the old container running", c)
+	}
+
+	// Killed during the proof of a new container, the app stopped since.
+	h.rt.Stop(ctx, "ui", 0)
+	h.rt.Rename(ctx, "ui", "ui"+plan.KeptSuffix)
+	changeBuild(t, ui, "v2")
+	h.rt.Build(ctx, BuildSpec{Tag: ui.Container.Source.Tag}, io.Discard)
+	if _, err := a.createContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.node.State.Update(func(st *State) {
+		st.InFlight = map[string]InFlight{"ui": {From: 1, OldID: old.ID, Kept: "ui" + plan.KeptSuffix}}
+		st.Apps["ui"] = plan.AppIntent{Stopped: true}
+	})
+	if err := h.node.Recover(ctx, h.cat, a); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := h.rt.Inspect(ctx, "ui")
+	if c.ID != old.ID || c.State == plan.StateRunning {
+		t.Errorf("after recovery: %+v, want the old container back, stopped", c)
+	}
+	if _, err := h.rt.Inspect(ctx, "ui"+plan.KeptSuffix); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the set-aside name is still taken: %v", err)
 	}
 }

@@ -188,7 +188,7 @@ func Diff(in Input) (Plan, error) {
 // diffApp decides one app's actions.
 func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent, upgrade bool) Step {
 	app := d.App
-	s := Step{App: app.ID, Container: app.ContainerName, Actions: []Action{}, Reasons: []string{}, Seen: Seen(c)}
+	s := Step{App: app.ID, Container: app.ContainerName, Actions: []Action{}, Reasons: []string{}, Seen: SeenAs(c, intent)}
 	add := func(a Action, reason string) {
 		if !s.Has(a) {
 			s.Actions = append(s.Actions, a)
@@ -366,6 +366,12 @@ func (o Observed) imagesByRef() map[string]*Image {
 // Image is the image ref names (nil if none).
 func (o Observed) Image(ref string) *Image {
 	return o.imagesByRef()[NormalizeRef(ref)]
+}
+
+// SeenAs is Seen plus the operator's stop and removal a plan went by: an
+// archy stop of an exited container changes nothing Podman shows.
+func SeenAs(c *Container, intent AppIntent) string {
+	return fmt.Sprintf("%s stopped=%t removed=%t", Seen(c), intent.Stopped, intent.Removed)
 }
 
 // TargetKey names what an app's container would be made from: its spec,

@@ -35,10 +35,6 @@ func (c *ApplyCmd) Run(g *Globals) error {
 		return err
 	}
 	defer s.close()
-	// An upgrade that a killed archy left half done comes first.
-	if err := s.node.Recover(ctx, s.cat, &engine.Applier{Runtime: s.rt, State: s.node.State, Out: g.stdout}); err != nil {
-		return err
-	}
 	pl, err := s.node.Plan(ctx, s.cat, opts)
 	if err != nil {
 		return err

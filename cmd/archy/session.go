@@ -53,6 +53,14 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 	}
 	s.rt = rt
 	s.node = &engine.Node{Runtime: rt, State: engine.StateStore{Dir: g.DataDir}, Secrets: secrets}
+	if lock {
+		// An upgrade a killed archy left half done comes before anything
+		// that changes the node.
+		if err := s.node.Recover(ctx, cat, &engine.Applier{Runtime: rt, State: s.node.State, Out: g.stdout}); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

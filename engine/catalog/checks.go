@@ -246,6 +246,10 @@ func (l *loader) checkContainerNames(cat *Catalog) {
 	owner := map[string]*schema.App{}
 	for _, id := range cat.IDs() {
 		app := cat.Apps[id]
+		if strings.HasSuffix(app.ContainerName, plan.KeptSuffix) {
+			l.errorf(app, containerNamePath(app), "container name %q%s ends in %q, which archy uses for an old container while an upgrade proves the new one",
+				app.ContainerName, nameOrigin(app), plan.KeptSuffix)
+		}
 		first, taken := owner[app.ContainerName]
 		if !taken {
 			owner[app.ContainerName] = app

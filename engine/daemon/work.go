@@ -106,6 +106,7 @@ func (d *Daemon) enqueueApp(id string, exited bool) {
 				if !ok {
 					return nil // no longer declared
 				}
+				d.recover(ctx, node, rt, cat)
 				if exited && d.heal(ctx, node, app.ID, cat) {
 					return nil
 				}
@@ -168,6 +169,10 @@ func (d *Daemon) act(ctx context.Context, id string, f work) error {
 		}
 		defer unlock()
 		d.expectStop(id)
+		// Its own upgrade left half done, if any (its lock is held).
+		if err := node.RecoverApp(ctx, cat, id, d.applier(rt, node, nil)); err != nil {
+			return err
+		}
 		d.mu.Lock()
 		d.acting[id] = true
 		d.mu.Unlock()
