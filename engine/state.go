@@ -63,6 +63,19 @@ type InFlight struct {
 // KeepGenerations is how many generations per app the state keeps.
 const KeepGenerations = 3
 
+// GenerationOf is the generation container c of app is: the newest one
+// made from its spec and image.
+func (st *State) GenerationOf(app string, c plan.Container) (Generation, bool) {
+	var found Generation
+	ok := false
+	for _, g := range st.Generations[app] {
+		if g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
+			found, ok = g, true
+		}
+	}
+	return found, ok
+}
+
 // Generation returns generation n of an app.
 func (st *State) Generation(app string, n int) (Generation, bool) {
 	for _, g := range st.Generations[app] {

@@ -72,10 +72,8 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 		s.Held = st.Apps[app.ID].HeldWhy
 		if c, ok := byName[app.ContainerName]; ok {
 			s.State, s.ExitCode = c.State, c.ExitCode
-			for _, g := range st.Generations[app.ID] {
-				if g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
-					s.Generation = g.N
-				}
+			if g, ok := st.GenerationOf(app.ID, c); ok {
+				s.Generation = g.N
 			}
 		}
 		out[i] = s

@@ -456,13 +456,8 @@ func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Contain
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range st.Generations[id] {
-		if g.SpecHash == old.Labels[plan.LabelSpecHash] && g.ImageID == old.ImageID {
-			if err := a.keepImage(ctx, &g); err != nil {
-				return nil, err
-			}
-			return &g, nil
-		}
+	if g, ok := st.GenerationOf(id, old); ok {
+		return &g, a.keepImage(ctx, &g)
 	}
 	g, err := a.recordGeneration(ctx, id, old, "found running", true, false)
 	return &g, err
@@ -627,11 +622,9 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generat
 		// container for a later start, the old one goes back, stopped.
 		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, false)
 	}
-	for _, g := range st.Generations[app.ID] {
-		if g.N > fl.From && g.Keep != "" && g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
-			a.dropKept(ctx, fl.Kept)
-			return nil // proved already; only the record of the end was lost
-		}
+	if g, ok := st.GenerationOf(app.ID, c); ok && g.N > fl.From && g.Keep != "" {
+		a.dropKept(ctx, fl.Kept)
+		return nil // proved already; only the record of the end was lost
 	}
 	a.printf("%s: proving the container an interrupted upgrade made", app.ID)
 	err = nil
@@ -686,16 +679,14 @@ func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to
 	}
 	current := 0
 	if c, err := n.Runtime.Inspect(ctx, app.ContainerName); err == nil {
-		for _, g := range st.Generations[id] {
-			if g.SpecHash == c.Labels[plan.LabelSpecHash] && g.ImageID == c.ImageID {
-				current = g.N
-			}
+		if g, ok := st.GenerationOf(id, c); ok {
+			current = g.N
 		}
 	}
 	g, ok := st.Generation(id, to)
-	if to == 0 {
+	if to == 0 { // the newest kept one before the running one
 		for _, c := range st.Generations[id] {
-			if c.Keep != "" && c.N < current || (current == 0 && c.Keep != "") {
+			if c.Keep != "" && (current == 0 || c.N < current) {
 				g, ok = c, true
 			}
 		}

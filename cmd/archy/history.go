@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
-	"archy.dev/archy/plan"
 )
 
 // HistoryCmd lists an app's generations.
@@ -45,12 +44,17 @@ func (c *HistoryCmd) Run(g *Globals) error {
 		fmt.Fprintf(g.stdout, "%s has no recorded generations yet (archy records one each time it makes the container)\n", c.App)
 		return nil
 	}
-	running, _ := s.rt.Inspect(ctx, app.ContainerName)
+	current := 0
+	if running, err := s.rt.Inspect(ctx, app.ContainerName); err == nil {
+		if gen, ok := st.GenerationOf(c.App, running); ok {
+			current = gen.N
+		}
+	}
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "GEN\tTIME\tIMAGE\tSPEC\tOUTCOME")
 	for _, gen := range gens {
 		mark := " "
-		if gen.SpecHash == running.Labels[plan.LabelSpecHash] && gen.ImageID == running.ImageID {
+		if gen.N == current {
 			mark = "*"
 		}
 		fmt.Fprintf(w, "%s%d\t%s\t%s\t%s\t%s\n", mark, gen.N, gen.Time.Local().Format(time.DateTime),

@@ -145,11 +145,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.ctx = ctx
-	// An upgrade a killed archy left half done comes first.
-	d.mu.Lock()
-	node, rt := d.node, d.rt
-	d.mu.Unlock()
-	d.recover(ctx, node, rt, cat)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); d.fullWorker(ctx) }()
@@ -469,7 +464,8 @@ func (d *Daemon) applier(rt engine.Runtime, node *engine.Node, lock func(context
 }
 
 // recover finishes the upgrades a killed archy left half done (see
-// engine.Node.Recover): at start, and before each full reconcile.
+// engine.Node.Recover): before each full reconcile (the first one at
+// start) and each plan of one app.
 func (d *Daemon) recover(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog) {
 	if err := node.Recover(ctx, cat, d.applier(rt, node, d.locks.Lock)); err != nil {
 		d.log.Error("recovering an interrupted upgrade", "err", err)

@@ -106,10 +106,12 @@ func (d *Daemon) enqueueApp(id string, exited bool) {
 				if !ok {
 					return nil // no longer declared
 				}
-				d.recover(ctx, node, rt, cat)
 				if exited && d.heal(ctx, node, app.ID, cat) {
 					return nil
 				}
+				// Off the heal's path: a heal only starts the container it
+				// saw die, which no upgrade left in flight is about.
+				d.recover(ctx, node, rt, cat)
 				return d.reconcile(ctx, node, rt, cat, []string{id})
 			}))
 			d.mu.Lock()
