@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )

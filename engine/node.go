@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 
-	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -37,7 +36,7 @@ type Planned struct {
 // changes nothing; a secret that is nowhere to be found is an error here,
 // before anything changes.
 func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions) (Planned, error) {
-	apps, err := selectApps(cat, opts.Only)
+	apps, err := cat.Select(opts.Only, true)
 	if err != nil {
 		return Planned{}, err
 	}
@@ -95,42 +94,6 @@ func withPullPolicy(app *schema.App, policy string) *schema.App {
 	src.PullPolicy = policy
 	cp.Container.Source = &src
 	return &cp
-}
-
-// selectApps returns the apps named in only and everything they depend
-// on, or every app.
-func selectApps(cat *catalog.Catalog, only []string) ([]*schema.App, error) {
-	want := map[string]bool{}
-	var visit func(id string) error
-	visit = func(id string) error {
-		if want[id] {
-			return nil
-		}
-		app, ok := cat.Apps[id]
-		if !ok {
-			return fmt.Errorf("no app %q in %s", id, cat.Dir)
-		}
-		want[id] = true
-		for _, d := range app.Dependencies {
-			if err := visit(d.AppID); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, id := range only {
-		if err := visit(id); err != nil {
-			return nil, err
-		}
-	}
-	var apps []*schema.App
-	for _, id := range cat.IDs() {
-		if len(only) == 0 || want[id] {
-			apps = append(apps, cat.Apps[id])
-		}
-	}
-	sort.Slice(apps, func(i, j int) bool { return apps[i].ID < apps[j].ID })
-	return apps, nil
 }
 
 func withoutOrphans(steps []plan.Step, desired map[string]plan.Desired) []plan.Step {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/plan"
 )
 

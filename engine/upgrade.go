@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/internal/faultpoint"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
@@ -69,7 +69,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	if prev != nil && r.app.Upgrade.SnapshotVolumes {
 		snapshot = filepath.Join(a.State.Dir, "snapshots", id, strconv.Itoa(prev.N))
 	}
-	kept := name + plan.KeptSuffix
+	kept := name + schema.KeptSuffix
 	if err := a.clearKept(ctx, id, kept); err != nil {
 		return err
 	}
@@ -669,7 +669,7 @@ func (a *Applier) dropKept(ctx context.Context, kept string) {
 // target so that applies and the daemon leave the app there until the
 // catalogue or the image changes, or archy upgrade.
 func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to int, a *Applier) (Generation, error) {
-	app, err := app(cat, id)
+	app, err := cat.App(id)
 	if err != nil {
 		return Generation{}, err
 	}

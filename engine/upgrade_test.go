@@ -236,7 +236,7 @@ func TestRollbackPutsBackTheVeryContainer(t *testing.T) {
 	changeBuild(t, ui, "v2")
 	h.apply(t, PlanOptions{})
 	for name := range h.rt.containers {
-		if strings.HasSuffix(name, plan.KeptSuffix) {
+		if strings.HasSuffix(name, schema.KeptSuffix) {
 			t.Errorf("the old container %s is still there after a proved upgrade", name)
 		}
 	}
@@ -281,7 +281,7 @@ func TestRecoverByContainerID(t *testing.T) {
 	// Killed between stopping the old container and setting it aside.
 	h.rt.Stop(ctx, "ui", 0)
 	h.node.State.Update(func(st *State) {
-		st.InFlight = map[string]InFlight{"ui": {OldID: old.ID, Kept: "ui" + plan.KeptSuffix}}
+		st.InFlight = map[string]InFlight{"ui": {OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
 	})
 	if err := h.node.Recover(ctx, h.cat, a); err != nil {
 		t.Fatal(err)
@@ -292,14 +292,14 @@ func TestRecoverByContainerID(t *testing.T) {
 
 	// Killed during the proof of a new container, the app stopped since.
 	h.rt.Stop(ctx, "ui", 0)
-	h.rt.Rename(ctx, "ui", "ui"+plan.KeptSuffix)
+	h.rt.Rename(ctx, "ui", "ui"+schema.KeptSuffix)
 	changeBuild(t, ui, "v2")
 	h.rt.Build(ctx, BuildSpec{Tag: ui.Container.Source.Tag}, io.Discard)
 	if _, err := a.createContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
 		t.Fatal(err)
 	}
 	h.node.State.Update(func(st *State) {
-		st.InFlight = map[string]InFlight{"ui": {From: 1, OldID: old.ID, Kept: "ui" + plan.KeptSuffix}}
+		st.InFlight = map[string]InFlight{"ui": {From: 1, OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
 		st.Apps["ui"] = plan.AppIntent{Stopped: true}
 	})
 	if err := h.node.Recover(ctx, h.cat, a); err != nil {
@@ -309,7 +309,7 @@ func TestRecoverByContainerID(t *testing.T) {
 	if c.ID != old.ID || c.State == plan.StateRunning {
 		t.Errorf("after recovery: %+v, want the old container back, stopped", c)
 	}
-	if _, err := h.rt.Inspect(ctx, "ui"+plan.KeptSuffix); !errors.Is(err, ErrNotFound) {
+	if _, err := h.rt.Inspect(ctx, "ui"+schema.KeptSuffix); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the set-aside name is still taken: %v", err)
 	}
 }

@@ -3,11 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"syscall"
 	"time"
 
-	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -28,19 +27,10 @@ func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error
 	return a.Apply(ctx, pl.Plan, pl.Desired), nil
 }
 
-// app returns the declared app id.
-func app(cat *catalog.Catalog, id string) (*schema.App, error) {
-	a, ok := cat.Apps[id]
-	if !ok {
-		return nil, fmt.Errorf("no app %q in %s", id, cat.Dir)
-	}
-	return a, nil
-}
-
 // Stop stops an app and records that the operator wants it stopped, so
 // that applies (and the daemon) leave it stopped.
 func (n *Node) Stop(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
-	app, err := app(cat, id)
+	app, err := cat.App(id)
 	if err != nil {
 		return err
 	}
@@ -57,7 +47,7 @@ func (n *Node) Stop(ctx context.Context, cat *catalog.Catalog, id string, a *App
 // Start clears the operator's stop and brings the app (and what it
 // depends on) to its declared state.
 func (n *Node) Start(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) (Report, error) {
-	if _, err := app(cat, id); err != nil {
+	if _, err := cat.App(id); err != nil {
 		return Report{}, err
 	}
 	if err := n.setStopped(id, false); err != nil {
@@ -72,7 +62,7 @@ func (n *Node) Start(ctx context.Context, cat *catalog.Catalog, id string, a *Ap
 
 // Restart stops and starts an app's container.
 func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
-	app, err := app(cat, id)
+	app, err := cat.App(id)
 	if err != nil {
 		return err
 	}
@@ -89,7 +79,7 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 // purge is set; host paths are never touched. The app stays removed, by
 // apply and the daemon alike, until archy start.
 func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purge bool) error {
-	app, err := app(cat, id)
+	app, err := cat.App(id)
 	if err != nil {
 		return err
 	}
@@ -113,7 +103,7 @@ func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purg
 // then recreates it; volumes are kept. It also replaces a container archy
 // adopted.
 func (n *Node) Upgrade(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) (Report, error) {
-	if _, err := app(cat, id); err != nil {
+	if _, err := cat.App(id); err != nil {
 		return Report{}, err
 	}
 	pl, err := n.Plan(ctx, cat, PlanOptions{Only: []string{id}, Upgrade: []string{id}})

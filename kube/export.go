@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"archy.dev/archy/plan"
+	"archy.dev/archy/graph"
 	"archy.dev/archy/schema"
 )
 
@@ -108,7 +108,7 @@ func Build(apps []*schema.App, opts Options) (*Export, error) {
 	if err := x.checkVolumeSizes(); err != nil {
 		return nil, err
 	}
-	levels, err := plan.Levels(plan.DependencyGraph(apps))
+	levels, err := graph.Levels(graph.DependencyGraph(apps))
 	if err != nil {
 		return nil, err
 	}

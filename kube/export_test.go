@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/schema"
 )
 

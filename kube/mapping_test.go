@@ -180,41 +180,6 @@ func TestProbesAndPorts(t *testing.T) {
 	}
 }
 
-func TestSelect(t *testing.T) {
-	apps := map[string]*schema.App{
-		"core": app("core"),
-		"ln":   app("ln", func(a *schema.App) { a.Dependencies = []schema.Dependency{{AppID: "core"}} }),
-		"ui":   app("ui", func(a *schema.App) { a.Dependencies = []schema.Dependency{{AppID: "ln"}} }),
-		"misc": app("misc"),
-	}
-	ids := func(only []string, without bool) string {
-		got, err := Select(apps, only, without)
-		if err != nil {
-			return err.Error()
-		}
-		var s []string
-		for _, a := range got {
-			s = append(s, a.ID)
-		}
-		return strings.Join(s, " ")
-	}
-	for _, tc := range []struct {
-		only    []string
-		without bool
-		want    string
-	}{
-		{nil, false, "core ln misc ui"},
-		{[]string{"ui"}, false, "core ln ui"},
-		{[]string{"ui"}, true, "ui"},
-		{[]string{"ui", "misc"}, true, "misc ui"},
-		{[]string{"uii"}, false, `no app "uii" (the apps are: core, ln, misc, ui)`},
-	} {
-		if got := ids(tc.only, tc.without); got != tc.want {
-			t.Errorf("Select(%v, %t) = %s, want %s", tc.only, tc.without, got, tc.want)
-		}
-	}
-}
-
 // TestWaitScriptRuns runs an init container's command with busybox (what
 // the wait image is meant to be): it ends once the dependency accepts a
 // connection that it keeps open.

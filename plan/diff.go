@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"archy.dev/archy/graph"
 	"archy.dev/archy/schema"
 )
 
@@ -160,7 +161,7 @@ func Diff(in Input) (Plan, error) {
 		apps[d.App.ID] = d
 		list = append(list, d.App)
 	}
-	levels, err := Levels(DependencyGraph(list))
+	levels, err := graph.Levels(graph.DependencyGraph(list))
 	if err != nil {
 		return Plan{}, err
 	}
@@ -405,7 +406,7 @@ func orphans(in Input, apps map[string]Desired) []Step {
 	var out []Step
 	for _, c := range in.Observed.Containers {
 		id := c.Labels[LabelApp]
-		if id == "" || !CreatedByArchy(&c, id) || strings.HasSuffix(c.Name, KeptSuffix) {
+		if id == "" || !CreatedByArchy(&c, id) || strings.HasSuffix(c.Name, schema.KeptSuffix) {
 			continue
 		}
 		if d, declared := apps[id]; declared {

@@ -21,11 +21,6 @@ const (
 	StatePaused  = "paused"
 )
 
-// KeptSuffix ends the name of an app's previous container while an
-// upgrade proves the new one (it comes back if the new one fails): plans
-// leave such a container alone.
-const KeptSuffix = "-archy-previous"
-
 // Container is one container as observed.
 type Container struct {
 	ID        string

@@ -12,6 +12,11 @@ const (
 	RoleUI      = "ui"
 )
 
+// KeptSuffix ends the name of an app's previous container while an
+// upgrade proves the new one (it comes back if the new one fails): plans
+// leave such a container alone, and no container name may end so.
+const KeptSuffix = "-archy-previous"
+
 // App is one evaluated app: every default filled in, the legacy image
 // shorthand turned into Container.Source, and build contexts resolved.
 type App struct {

@@ -19,5 +19,5 @@ done
 sorted=($(printf '%s\n' "${times[@]}" | sort -n))
 echo "archy vet --apps apps, whole process, $runs runs: min ${sorted[0]} ms, median ${sorted[$((runs / 2))]} ms, max ${sorted[$((runs - 1))]} ms"
 
-go test -run '^$' -bench 'BenchmarkLoad' -benchmem -count "${COUNT:-3}" ./engine/catalog/
+go test -run '^$' -bench 'BenchmarkLoad' -benchmem -count "${COUNT:-3}" ./catalog/
 go test -run '^$' -bench 'BenchmarkDiff' -benchmem -count "${COUNT:-3}" ./plan/

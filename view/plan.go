@@ -11,10 +11,6 @@ import (
 	"archy.dev/archy/plan"
 )
 
-// FormatVersion is the version of archy's JSON documents; it changes only
-// when a field changes meaning or goes away (docs/json.md).
-const FormatVersion = 1
-
 // Style says how to decorate human output.
 type Style struct {
 	Color bool
@@ -160,27 +156,9 @@ func joinActions(as []plan.Action) string {
 	return strings.Join(parts, ", ")
 }
 
-// PlanDocument is the JSON form of a plan (docs/json.md).
-type PlanDocument struct {
-	FormatVersion int                 `json:"format_version"`
-	Fingerprint   string              `json:"fingerprint"`
-	Changes       int                 `json:"changes"`
-	Summary       map[plan.Action]int `json:"summary"`
-	Steps         []plan.Step         `json:"steps"`
-	// Options are the flags a saved plan was made with (plan --out), so
-	// that apply --plan covers the same apps.
-	Options *PlanOptions `json:"options,omitempty"`
-}
-
-// PlanOptions are the plan flags recorded in a saved plan.
-type PlanOptions struct {
-	Only  []string `json:"only,omitempty"`
-	Prune bool     `json:"prune,omitempty"`
-}
-
 // ReadPlanDocument reads a saved plan, refusing another format version.
-func ReadPlanDocument(path string) (PlanDocument, error) {
-	var doc PlanDocument
+func ReadPlanDocument(path string) (plan.Document, error) {
+	var doc plan.Document
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return doc, fmt.Errorf("reading saved plan: %w", err)
@@ -188,29 +166,15 @@ func ReadPlanDocument(path string) (PlanDocument, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return doc, fmt.Errorf("reading saved plan %s: %w", path, err)
 	}
-	if doc.FormatVersion != FormatVersion {
-		return doc, fmt.Errorf("saved plan %s has format version %d; this archy reads %d", path, doc.FormatVersion, FormatVersion)
+	if doc.FormatVersion != plan.FormatVersion {
+		return doc, fmt.Errorf("saved plan %s has format version %d; this archy reads %d", path, doc.FormatVersion, plan.FormatVersion)
 	}
 	return doc, nil
-}
-
-// NewPlanDocument wraps a plan for JSON output or a saved plan file.
-func NewPlanDocument(p plan.Plan) PlanDocument {
-	summary := map[plan.Action]int{}
-	counts := p.Count()
-	for _, s := range summaryOrder {
-		summary[s.action] = counts[s.action]
-	}
-	steps := p.Steps
-	if steps == nil {
-		steps = []plan.Step{}
-	}
-	return PlanDocument{FormatVersion: FormatVersion, Fingerprint: p.Fingerprint, Changes: p.Changes(), Summary: summary, Steps: steps}
 }
 
 // PlanJSON writes the plan as indented JSON.
 func PlanJSON(w io.Writer, p plan.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(NewPlanDocument(p))
+	return enc.Encode(p.Document())
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
 )
 
 // Status renders the node: the daemon's problems first, then every app's
@@ -78,7 +79,7 @@ func StatusJSON(w io.Writer, ns engine.NodeStatus) error {
 	if ns.Apps == nil {
 		ns.Apps = []engine.AppStatus{}
 	}
-	return enc.Encode(StatusDocument{FormatVersion: FormatVersion, NodeStatus: ns})
+	return enc.Encode(StatusDocument{FormatVersion: plan.FormatVersion, NodeStatus: ns})
 }
 
 // ApplySummary is the last line of an apply.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
 	"archy.dev/archy/view"
 )
 
@@ -20,7 +21,7 @@ func (c *ApplyCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
 	opts := c.options()
-	var saved view.PlanDocument
+	var saved plan.Document
 	var err error
 	if c.Plan != "" { // the saved plan's options, not the flags, say what it covers
 		if saved, err = view.ReadPlanDocument(c.Plan); err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"archy.dev/archy/engine/catalog"
+	"archy.dev/archy/catalog"
 )
 
 // CLI is archy's command line.

@@ -33,7 +33,7 @@ func (c *ExportKubeCmd) Run(g *Globals) error {
 	if c.NoDependencies && len(c.Only) == 0 {
 		return fmt.Errorf("--no-dependencies needs --only")
 	}
-	apps, err := kube.Select(cat.Apps, c.Only, c.NoDependencies)
+	apps, err := cat.Select(c.Only, !c.NoDependencies)
 	if err != nil {
 		return err
 	}

@@ -23,9 +23,9 @@ func (c *HistoryCmd) Run(g *Globals) error {
 		return err
 	}
 	defer s.close()
-	app, ok := s.cat.Apps[c.App]
-	if !ok {
-		return fmt.Errorf("no app %q in %s", c.App, g.Apps)
+	app, err := s.cat.App(c.App)
+	if err != nil {
+		return err
 	}
 	st, err := s.node.State.Load()
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"archy.dev/archy/plan"
+	"archy.dev/archy/graph"
 	"archy.dev/archy/schema"
 )
 
@@ -37,7 +37,7 @@ func (c *ListCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	levels, err := plan.Levels(plan.DependencyGraph(cat.List()))
+	levels, err := graph.Levels(graph.DependencyGraph(cat.List()))
 	if err != nil {
 		return err
 	}

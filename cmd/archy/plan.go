@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
 	"archy.dev/archy/view"
 )
 
@@ -41,8 +42,8 @@ func (c *PlanCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.Out != "" {
-		doc := view.NewPlanDocument(pl.Plan)
-		doc.Options = &view.PlanOptions{Only: c.Only, Prune: c.Prune}
+		doc := pl.Plan.Document()
+		doc.Options = &plan.Options{Only: c.Only, Prune: c.Prune}
 		b, err := json.MarshalIndent(doc, "", "  ")
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/podman"
 	"archy.dev/archy/kube"
@@ -76,7 +77,7 @@ func builtApps(all map[string]*schema.App, ids []string) ([]*schema.App, error) 
 		app, ok := all[id]
 		switch {
 		case !ok:
-			return nil, fmt.Errorf("no app %q", id)
+			return nil, &catalog.UnknownAppError{ID: id}
 		case app.Container.Source.Type != schema.SourceBuild:
 			return nil, fmt.Errorf("%s pulls %s: nothing to push (a cluster pulls it from there)", id, app.Container.Source.Image)
 		}

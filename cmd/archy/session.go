@@ -8,9 +8,9 @@ import (
 
 	"golang.org/x/term"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
-	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/engine/podman"
 	"archy.dev/archy/view"
 )

@@ -31,10 +31,10 @@ func (c *LogsCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	app, ok := s.cat.Apps[c.App]
-	if !ok {
+	app, err := s.cat.App(c.App)
+	if err != nil {
 		s.close()
-		return fmt.Errorf("no app %q in %s", c.App, g.Apps)
+		return err
 	}
 	s.close() // following logs must not hold the lock
 	err = s.rt.Logs(ctx, app.ContainerName, c.Lines, c.Follow, g.stdout)

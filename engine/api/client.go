@@ -19,7 +19,6 @@ import (
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
-	"archy.dev/archy/view"
 )
 
 // dialWait bounds how long Dial waits for a daemon to answer: the CLI
@@ -92,7 +91,7 @@ func (c *Client) Status(ctx context.Context) (engine.NodeStatus, error) {
 	return doc.NodeStatus, err
 }
 
-// App is one app's status; the error matches ErrUnknownApp when the
+// App is one app's status; the error matches catalog.ErrUnknownApp when the
 // daemon does not know it.
 func (c *Client) App(ctx context.Context, app string) (engine.AppStatus, error) {
 	var doc AppDocument
@@ -124,7 +123,7 @@ func (c *Client) Health(ctx context.Context, app string) (HealthDocument, error)
 
 // Plan is what a reconcile would do now.
 func (c *Client) Plan(ctx context.Context) (plan.Plan, error) {
-	var doc view.PlanDocument
+	var doc plan.Document
 	if err := c.call(ctx, http.MethodGet, "/v1/plan", nil, &doc); err != nil {
 		return plan.Plan{}, err
 	}

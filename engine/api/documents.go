@@ -4,13 +4,14 @@ import (
 	"errors"
 	"net/http"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
-	"archy.dev/archy/view"
+	"archy.dev/archy/plan"
 )
 
-// FormatVersion is the version of the API's documents; it follows
-// archy's other JSON documents (docs/json.md).
-const FormatVersion = view.FormatVersion
+// FormatVersion is the version of the API's documents: archy's one
+// version of its JSON documents (docs/json.md).
+const FormatVersion = plan.FormatVersion
 
 // The API's documents. Every one carries format_version; new fields may
 // appear at any time.
@@ -67,20 +68,18 @@ type (
 	}
 )
 
-// Errors a Controller returns (wrapped, with %w) to choose the status
-// code; anything else is a 500, unless the daemon reports itself degraded
-// (503) or does not know the app (404) when asked after the failure.
-var (
-	ErrUnknownApp = errors.New("no such app")             // 404
-	ErrBadRequest = errors.New("bad request")             // 400
-	ErrConflict   = errors.New("conflict")                // 409
-	ErrDegraded   = errors.New("daemon degraded")         // 503: Podman unreachable, say
-	ErrNoDaemon   = errors.New("no archy daemon answers") // from Dial: act directly
-)
+// ErrNoDaemon is Dial's answer when no daemon answers: act directly.
+//
+// The errors a Controller returns choose the status code (errors.Is):
+// catalog.ErrUnknownApp 404, engine.ErrBadRequest 400, engine.ErrConflict
+// 409, engine.ErrDegraded 503; anything else is a 500, unless the daemon
+// reports itself degraded (503) or does not know the app (404) when asked
+// after the failure.
+var ErrNoDaemon = errors.New("no archy daemon answers")
 
 // Error is an error response from the daemon, as the Client returns it.
-// errors.Is matches it against ErrUnknownApp (404), ErrBadRequest (400),
-// ErrConflict (409) and ErrDegraded (503).
+// errors.Is matches it against catalog.ErrUnknownApp (404), engine.ErrBadRequest (400),
+// engine.ErrConflict (409) and engine.ErrDegraded (503).
 type Error struct {
 	Status  int    // HTTP status code
 	Message string // the daemon's message
@@ -91,13 +90,13 @@ func (e *Error) Error() string { return e.Message }
 // Is lets callers test the kind of failure without knowing HTTP.
 func (e *Error) Is(target error) bool {
 	switch target {
-	case ErrUnknownApp:
+	case catalog.ErrUnknownApp:
 		return e.Status == http.StatusNotFound
-	case ErrBadRequest:
+	case engine.ErrBadRequest:
 		return e.Status == http.StatusBadRequest
-	case ErrConflict:
+	case engine.ErrConflict:
 		return e.Status == http.StatusConflict
-	case ErrDegraded:
+	case engine.ErrDegraded:
 		return e.Status == http.StatusServiceUnavailable
 	}
 	return false

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
 )
@@ -152,7 +153,7 @@ func (f *fake) Logs(ctx context.Context, app string, tail int, follow bool, w io
 	lines, logErr := f.follow, f.logErr
 	f.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
+		return fmt.Errorf("%w: %q", catalog.ErrUnknownApp, app)
 	}
 	if tail >= 0 {
 		text = lastLines(text, tail)

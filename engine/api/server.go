@@ -20,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
-	"archy.dev/archy/view"
 )
 
 // DefaultSocket is where the daemon listens unless told otherwise.
@@ -177,10 +177,10 @@ func (s *server) app(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if ns.Degraded != "" { // a degraded daemon may list no apps at all
-		s.fail(w, r, fmt.Errorf("%w: %s", ErrDegraded, ns.Degraded), id, false)
+		s.fail(w, r, fmt.Errorf("%w: %s", engine.ErrDegraded, ns.Degraded), id, false)
 		return
 	}
-	s.fail(w, r, fmt.Errorf("%w: %q", ErrUnknownApp, id), id, false)
+	s.fail(w, r, fmt.Errorf("%w: %q", catalog.ErrUnknownApp, id), id, false)
 }
 
 func (s *server) logs(w http.ResponseWriter, r *http.Request) {
@@ -193,7 +193,7 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("tail"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			s.fail(w, r, fmt.Errorf("%w: tail must be a number of lines, not %q", ErrBadRequest, v), id, false)
+			s.fail(w, r, fmt.Errorf("%w: tail must be a number of lines, not %q", engine.ErrBadRequest, v), id, false)
 			return
 		}
 		tail = n
@@ -302,11 +302,11 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 	}
 	action := engine.Action(r.PathValue("action"))
 	if action == engine.ActRemove {
-		s.fail(w, r, fmt.Errorf("%w: remove is DELETE /v1/apps/%s", ErrBadRequest, id), id, false)
+		s.fail(w, r, fmt.Errorf("%w: remove is DELETE /v1/apps/%s", engine.ErrBadRequest, id), id, false)
 		return
 	}
 	if !postActions[action] {
-		s.fail(w, r, fmt.Errorf("%w: unknown action %q (start, stop, restart, install, upgrade)", ErrBadRequest, action), id, false)
+		s.fail(w, r, fmt.Errorf("%w: unknown action %q (start, stop, restart, install, upgrade)", engine.ErrBadRequest, action), id, false)
 		return
 	}
 	s.do(w, r, id, action, false)
@@ -340,7 +340,7 @@ func (s *server) plan(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "", true)
 		return
 	}
-	writeJSON(w, http.StatusOK, view.NewPlanDocument(pl))
+	writeJSON(w, http.StatusOK, pl.Document())
 }
 
 func (s *server) reconcile(w http.ResponseWriter, r *http.Request) {
@@ -430,7 +430,7 @@ func (s *server) unknown(w http.ResponseWriter, r *http.Request) {
 func (s *server) appParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
 	if len(id) > 63 || !appID.MatchString(id) {
-		s.fail(w, r, fmt.Errorf("%w: %q is not an app id (lower-case letters, digits and single dashes, starting with a letter)", ErrBadRequest, id), "", false)
+		s.fail(w, r, fmt.Errorf("%w: %q is not an app id (lower-case letters, digits and single dashes, starting with a letter)", engine.ErrBadRequest, id), "", false)
 		return "", false
 	}
 	return id, true
@@ -443,7 +443,7 @@ func (s *server) boolParam(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("%w: %s must be 1 or 0, not %q", ErrBadRequest, name, v), "", false)
+		s.fail(w, r, fmt.Errorf("%w: %s must be 1 or 0, not %q", engine.ErrBadRequest, name, v), "", false)
 		return false, false
 	}
 	return b, true
@@ -453,13 +453,13 @@ func (s *server) boolParam(w http.ResponseWriter, r *http.Request, name string) 
 // says nothing about its kind.
 func classify(err error) int {
 	switch {
-	case errors.Is(err, ErrUnknownApp):
+	case errors.Is(err, catalog.ErrUnknownApp):
 		return http.StatusNotFound
-	case errors.Is(err, ErrBadRequest):
+	case errors.Is(err, engine.ErrBadRequest):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, engine.ErrConflict):
 		return http.StatusConflict
-	case errors.Is(err, ErrDegraded):
+	case errors.Is(err, engine.ErrDegraded):
 		return http.StatusServiceUnavailable
 	}
 	return 0

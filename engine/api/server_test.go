@@ -19,9 +19,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
-	"archy.dev/archy/view"
 )
 
 // raw is a plain HTTP client on the socket, to see status codes and
@@ -158,8 +158,8 @@ func TestClient(t *testing.T) {
 	if diff := cmp.Diff(f.status.Apps[1], a); diff != "" {
 		t.Errorf("App (-want +got):\n%s", diff)
 	}
-	if _, err := c.App(ctx, "nope"); !errors.Is(err, ErrUnknownApp) {
-		t.Errorf("App(nope): %v, want ErrUnknownApp", err)
+	if _, err := c.App(ctx, "nope"); !errors.Is(err, catalog.ErrUnknownApp) {
+		t.Errorf("App(nope): %v, want catalog.ErrUnknownApp", err)
 	}
 
 	for _, action := range []engine.Action{engine.ActStart, engine.ActStop, engine.ActRestart, engine.ActInstall, engine.ActUpgrade, engine.ActRemove} {
@@ -186,14 +186,14 @@ func TestClient(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.Status != 500 || err.Error() != "building bitcoin-core: step 3: exit 1" {
 		t.Errorf("Act: %#v", err)
 	}
-	f.actErr["bitcoin-core"] = fmt.Errorf("%w: bitcoin-core is being removed", ErrConflict)
-	if err := c.Act(ctx, "bitcoin-core", engine.ActStart, false); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "being removed") {
+	f.actErr["bitcoin-core"] = fmt.Errorf("%w: bitcoin-core is being removed", engine.ErrConflict)
+	if err := c.Act(ctx, "bitcoin-core", engine.ActStart, false); !errors.Is(err, engine.ErrConflict) || !strings.Contains(err.Error(), "being removed") {
 		t.Errorf("Act: %v, want a conflict", err)
 	}
-	if err := c.Act(ctx, "nope", engine.ActStart, false); !errors.Is(err, ErrUnknownApp) || !strings.Contains(err.Error(), `no app "nope"`) {
+	if err := c.Act(ctx, "nope", engine.ActStart, false); !errors.Is(err, catalog.ErrUnknownApp) || !strings.Contains(err.Error(), `no app "nope"`) {
 		t.Errorf("Act(nope): %v", err)
 	}
-	if err := c.Act(ctx, "bitcoin-core", engine.ActRemove, false); !errors.Is(err, ErrConflict) {
+	if err := c.Act(ctx, "bitcoin-core", engine.ActRemove, false); !errors.Is(err, engine.ErrConflict) {
 		t.Errorf("remove: %v, want a conflict", err)
 	}
 
@@ -205,7 +205,7 @@ func TestClient(t *testing.T) {
 	if err != nil || h.Healthy || h.Error != "archy-bitcoin-ui is exited" {
 		t.Errorf("Health: %+v, %v", h, err)
 	}
-	if _, err := c.Health(ctx, "nope"); !errors.Is(err, ErrUnknownApp) {
+	if _, err := c.Health(ctx, "nope"); !errors.Is(err, catalog.ErrUnknownApp) {
 		t.Errorf("Health(nope): %v", err)
 	}
 
@@ -238,7 +238,7 @@ func TestClient(t *testing.T) {
 	if err := c.Logs(ctx, "bitcoin-core", -1, false, &b); err != nil || b.String() != "line 1\nline 2\nline 3\n" {
 		t.Errorf("Logs: %q, %v", b.String(), err)
 	}
-	if err := c.Logs(ctx, "nope", -1, false, &b); !errors.Is(err, ErrUnknownApp) {
+	if err := c.Logs(ctx, "nope", -1, false, &b); !errors.Is(err, catalog.ErrUnknownApp) {
 		t.Errorf("Logs(nope): %v", err)
 	}
 }
@@ -249,7 +249,7 @@ func TestPlanDocument(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("status %d: %s", code, body)
 	}
-	want, err := json.Marshal(view.NewPlanDocument(f.plan))
+	want, err := json.Marshal(f.plan.Document())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestDegraded(t *testing.T) {
 	f := newFake()
 	f.status.Degraded = "podman unreachable: dial unix /run/podman/podman.sock: connect: no such file or directory"
 	f.planErr = errors.New("reading podman state: connection refused")
-	f.reconErr = fmt.Errorf("%w: podman is away", ErrDegraded)
+	f.reconErr = fmt.Errorf("%w: podman is away", engine.ErrDegraded)
 	sock := serve(t, f)
 	c := dial(t, sock)
 	ctx := context.Background()
@@ -289,21 +289,21 @@ func TestDegraded(t *testing.T) {
 	}
 	// The daemon lists no apps while degraded: one app is unknowable, not
 	// unknown.
-	if _, err := c.App(ctx, "bitcoin-core"); !errors.Is(err, ErrDegraded) {
+	if _, err := c.App(ctx, "bitcoin-core"); !errors.Is(err, engine.ErrDegraded) {
 		t.Errorf("App: %v, want 503", err)
 	}
 	err = c.Act(ctx, "bitcoin-core", engine.ActRestart, false)
-	if !errors.Is(err, ErrDegraded) || err.Error() != f.status.Degraded {
+	if !errors.Is(err, engine.ErrDegraded) || err.Error() != f.status.Degraded {
 		t.Errorf("Act: %v, want 503 with the reason once", err)
 	}
 	_, err = c.Plan(ctx)
-	if !errors.Is(err, ErrDegraded) || err.Error() != "daemon degraded ("+f.status.Degraded+"): reading podman state: connection refused" {
+	if !errors.Is(err, engine.ErrDegraded) || err.Error() != "daemon degraded ("+f.status.Degraded+"): reading podman state: connection refused" {
 		t.Errorf("Plan: %v, want 503", err)
 	}
-	if err := c.Reconcile(ctx); !errors.Is(err, ErrDegraded) {
+	if err := c.Reconcile(ctx); !errors.Is(err, engine.ErrDegraded) {
 		t.Errorf("Reconcile: %v, want 503", err)
 	}
-	if _, err := c.Health(ctx, "bitcoin-core"); !errors.Is(err, ErrDegraded) {
+	if _, err := c.Health(ctx, "bitcoin-core"); !errors.Is(err, engine.ErrDegraded) {
 		t.Errorf("Health: %v, want 503", err)
 	}
 	// Ping and status still answer: the daemon is up.

@@ -26,9 +26,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
-	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/plan"
 )
 
@@ -535,7 +535,7 @@ func (d *Daemon) Plan(ctx context.Context) (plan.Plan, error) {
 	node, cat := d.node, d.cat
 	d.mu.Unlock()
 	if node == nil {
-		return plan.Plan{}, fmt.Errorf("%w: not connected to podman", api.ErrDegraded)
+		return plan.Plan{}, fmt.Errorf("%w: not connected to podman", engine.ErrDegraded)
 	}
 	pl, err := node.Plan(ctx, cat, engine.PlanOptions{})
 	return pl.Plan, err
@@ -553,7 +553,7 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 	_, known := d.cat.Apps[app]
 	d.mu.Unlock()
 	if !known {
-		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
+		return fmt.Errorf("%w: %q", catalog.ErrUnknownApp, app)
 	}
 	return d.act(ctx, app, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
 		d.mu.Lock()
@@ -610,10 +610,6 @@ func (d *Daemon) expectStop(id string) {
 	}
 }
 
-// ErrUnknownApp is returned for an app that is not declared; the API
-// answers 404 for it.
-var ErrUnknownApp = api.ErrUnknownApp
-
 func (d *Daemon) clearBackoff(st *appState) {
 	if st == nil {
 		return
@@ -633,10 +629,10 @@ func (d *Daemon) Logs(ctx context.Context, app string, tail int, follow bool, w 
 	d.mu.Unlock()
 	a, ok := cat.Apps[app]
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
+		return fmt.Errorf("%w: %q", catalog.ErrUnknownApp, app)
 	}
 	if rt == nil {
-		return fmt.Errorf("%w: not connected to podman", api.ErrDegraded)
+		return fmt.Errorf("%w: not connected to podman", engine.ErrDegraded)
 	}
 	return rt.Logs(ctx, a.ContainerName, tail, follow, w)
 }
@@ -648,7 +644,7 @@ func (d *Daemon) Health(ctx context.Context, app string) error {
 	d.mu.Unlock()
 	a, ok := cat.Apps[app]
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
+		return fmt.Errorf("%w: %q", catalog.ErrUnknownApp, app)
 	}
 	return engine.Probe(ctx, rt, a)
 }

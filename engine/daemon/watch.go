@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
-	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/plan"
 )
 

@@ -7,9 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
-	"archy.dev/archy/engine/api"
-	"archy.dev/archy/engine/catalog"
 	"archy.dev/archy/plan"
 )
 
@@ -30,7 +29,7 @@ func (d *Daemon) session(ctx context.Context, f work) error {
 	rt, node, cat, degraded := d.rt, d.node, d.cat, d.degraded
 	d.mu.Unlock()
 	if degraded != "" {
-		return fmt.Errorf("%w: %s", api.ErrDegraded, degraded)
+		return fmt.Errorf("%w: %s", engine.ErrDegraded, degraded)
 	}
 	release, err := d.host.acquire(ctx, d.cfg.DataDir, func() { d.log.Info("waiting for another archy to finish") })
 	if err != nil {
@@ -198,7 +197,7 @@ func (d *Daemon) lockOthers(id string) func(context.Context, string) (func(), er
 }
 
 func (d *Daemon) logErr(app string, err error) {
-	if err != nil && d.ctx.Err() == nil && !errors.Is(err, api.ErrDegraded) {
+	if err != nil && d.ctx.Err() == nil && !errors.Is(err, engine.ErrDegraded) {
 		d.log.Error("reconcile", "app", app, "err", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"archy.dev/archy/schema"
 )
 
-const shippedApps = "../../apps"
+const shippedApps = "../apps"
 
 // TestShippedCatalogue vets every app archy ships.
 func TestShippedCatalogue(t *testing.T) {
@@ -64,7 +64,7 @@ func TestStockCueVetAgrees(t *testing.T) {
 	}
 
 	vet := exec.Command(cue, "vet", "-c", "./apps")
-	vet.Dir = "../.."
+	vet.Dir = ".."
 	if out, err := vet.CombinedOutput(); err != nil {
 		t.Errorf("cue vet -c ./apps on the shipped apps: %v\n%s", err, out)
 	}

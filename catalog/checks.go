@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"archy.dev/archy/plan"
+	"archy.dev/archy/graph"
 	"archy.dev/archy/schema"
 )
 
@@ -225,8 +225,8 @@ func (l *loader) checkUpgrade(app *schema.App) {
 }
 
 func (l *loader) checkCycles(cat *Catalog) {
-	g := plan.DependencyGraph(cat.List())
-	for _, cycle := range plan.Cycles(g) {
+	g := graph.DependencyGraph(cat.List())
+	for _, cycle := range graph.Cycles(g) {
 		if len(cycle) == 2 {
 			continue // an app depending on itself is reported on its own
 		}
@@ -246,9 +246,9 @@ func (l *loader) checkContainerNames(cat *Catalog) {
 	owner := map[string]*schema.App{}
 	for _, id := range cat.IDs() {
 		app := cat.Apps[id]
-		if strings.HasSuffix(app.ContainerName, plan.KeptSuffix) {
+		if strings.HasSuffix(app.ContainerName, schema.KeptSuffix) {
 			l.errorf(app, containerNamePath(app), "container name %q%s ends in %q, which archy uses for an old container while an upgrade proves the new one",
-				app.ContainerName, nameOrigin(app), plan.KeptSuffix)
+				app.ContainerName, nameOrigin(app), schema.KeptSuffix)
 		}
 		first, taken := owner[app.ContainerName]
 		if !taken {
