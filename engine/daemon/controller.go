@@ -1,0 +1,195 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/api"
+	"archy.dev/archy/plan"
+)
+
+// Alive reports whether the daemon's loop answers within ctx: what the
+// systemd watchdog is fed from, so that a wedged daemon is restarted.
+func (d *Daemon) Alive(ctx context.Context) bool {
+	reply := make(chan struct{})
+	select {
+	case d.alive <- reply:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-reply:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Status is the daemon's view of the node: each app's state plus what the
+// daemon knows (backoff, restarts, unhealthy dependencies).
+func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
+	d.mu.Lock()
+	node, cat, degraded, configErr := d.node, d.cat, d.degraded, d.configErr
+	d.mu.Unlock()
+	ns := engine.NodeStatus{Degraded: degraded, ConfigError: configErr}
+	if node == nil || degraded != "" {
+		return ns, nil
+	}
+	apps, err := node.Status(ctx, cat)
+	if err != nil {
+		return ns, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	unhealthy := map[string]bool{}
+	for _, a := range apps {
+		if a.State != plan.StateRunning || (a.Health != "" && a.Health != "healthy") {
+			unhealthy[a.App] = true
+		}
+	}
+	for i, a := range apps {
+		if st := d.apps[a.App]; st != nil {
+			apps[i].Restarts = st.restarts
+			if time.Now().Before(st.backoffUntil) {
+				apps[i].BackoffUntil = st.backoffUntil
+			}
+		}
+		for _, dep := range cat.Apps[a.App].Dependencies {
+			if unhealthy[dep.AppID] {
+				apps[i].Degraded = "dependency " + dep.AppID + " is down or unhealthy"
+			}
+		}
+	}
+	ns.Apps = apps
+	return ns, nil
+}
+
+// Plan is what a full reconcile would do now.
+func (d *Daemon) Plan(ctx context.Context) (plan.Plan, error) {
+	d.mu.Lock()
+	node, cat := d.node, d.cat
+	d.mu.Unlock()
+	if node == nil {
+		return plan.Plan{}, fmt.Errorf("%w: not connected to podman", engine.ErrDegraded)
+	}
+	pl, err := node.Plan(ctx, cat, engine.PlanOptions{})
+	return pl.Plan, err
+}
+
+// Reconcile runs a full reconcile and waits for it.
+func (d *Daemon) Reconcile(ctx context.Context) error {
+	d.reload()
+	return d.reconcileAll(ctx)
+}
+
+// Act performs an operator's action on one app, under its lock.
+func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purge bool) error {
+	d.mu.Lock()
+	_, known := d.cat.Apps[app]
+	d.mu.Unlock()
+	if !known {
+		return fmt.Errorf("%w: %q", catalog.ErrUnknownApp, app)
+	}
+	return d.act(ctx, app, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+		d.mu.Lock()
+		st := d.apps[app]
+		d.mu.Unlock()
+		// The app's own lock is held already; the apps it depends on (which
+		// start brings up too) are locked step by step.
+		a := d.applier(rt, node, d.lockOthers(app))
+		var err error
+		var rep engine.Report
+		switch action {
+		case engine.ActStop:
+			err = node.Stop(ctx, cat, app, a)
+		case engine.ActStart:
+			d.clearBackoff(st)
+			rep, err = node.Start(ctx, cat, app, a)
+		case engine.ActRestart:
+			d.clearBackoff(st)
+			err = node.Restart(ctx, cat, app, a)
+		case engine.ActInstall: // like start: clears a stop or removal
+			d.clearBackoff(st)
+			rep, err = node.Start(ctx, cat, app, a)
+		case engine.ActUpgrade:
+			rep, err = node.Upgrade(ctx, cat, app, a)
+		case engine.ActRemove:
+			err = node.Remove(ctx, cat, app, purge)
+		default:
+			return fmt.Errorf("unknown action %q", action)
+		}
+		if err == nil {
+			err = rep.Err()
+		}
+		msg, typ := string(action)+" done", engine.EventStep
+		var rb *engine.RollbackError
+		switch {
+		case errors.As(err, &rb):
+			msg, typ = string(action)+": "+err.Error(), engine.EventRollback
+			d.metrics.rollbacks.WithLabelValues(app).Inc()
+		case err != nil:
+			msg = string(action) + " failed: " + err.Error()
+		}
+		d.publish(engine.Event{Type: typ, App: app, Message: msg})
+		return err
+	})
+}
+
+// expectStop notes that archy itself is about to stop an app, so that its
+// death is not taken for a crash.
+func (d *Daemon) expectStop(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.apps[id]; st != nil {
+		st.externalAt = time.Now()
+	}
+}
+
+func (d *Daemon) clearBackoff(st *appState) {
+	if st == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st.crashes, st.backoffUntil = 0, time.Time{}
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+}
+
+// Logs writes an app's logs; it takes no lock (it may follow for long).
+func (d *Daemon) Logs(ctx context.Context, app string, tail int, follow bool, w io.Writer) error {
+	d.mu.Lock()
+	rt, cat := d.rt, d.cat
+	d.mu.Unlock()
+	a, ok := cat.Apps[app]
+	if !ok {
+		return fmt.Errorf("%w: %q", catalog.ErrUnknownApp, app)
+	}
+	if rt == nil {
+		return fmt.Errorf("%w: not connected to podman", engine.ErrDegraded)
+	}
+	return rt.Logs(ctx, a.ContainerName, tail, follow, w)
+}
+
+// Health probes one app.
+func (d *Daemon) Health(ctx context.Context, app string) error {
+	d.mu.Lock()
+	rt, cat := d.rt, d.cat
+	d.mu.Unlock()
+	a, ok := cat.Apps[app]
+	if !ok {
+		return fmt.Errorf("%w: %q", catalog.ErrUnknownApp, app)
+	}
+	return engine.Probe(ctx, rt, a)
+}
+
+// Subscribe streams the daemon's events.
+func (d *Daemon) Subscribe() (<-chan engine.Event, func()) { return d.bus.Subscribe() }
+
+var _ api.Controller = (*Daemon)(nil)

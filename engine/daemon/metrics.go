@@ -1,0 +1,54 @@
+package daemon
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics serves the daemon's Prometheus metrics.
+func (d *Daemon) Metrics() http.Handler {
+	return promhttp.HandlerFor(d.metrics.registry, promhttp.HandlerOpts{})
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// metrics are the daemon's Prometheus metrics.
+type metrics struct {
+	registry         *prometheus.Registry
+	reconcileSeconds prometheus.Histogram
+	steps            *prometheus.CounterVec
+	failures         *prometheus.CounterVec
+	restarts         *prometheus.CounterVec
+	rollbacks        *prometheus.CounterVec
+	up               *prometheus.GaugeVec
+	healthy          *prometheus.GaugeVec
+	backoff          *prometheus.GaugeVec
+	connected        prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		reconcileSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "archy_reconcile_duration_seconds", Help: "Time a reconcile took.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+		steps:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_steps_total", Help: "Actions done, by kind."}, []string{"action"}),
+		failures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_failures_total", Help: "Failed reconciles of an app."}, []string{"app"}),
+		restarts:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_restarts_total", Help: "Times archy (re)started an app."}, []string{"app"}),
+		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_rollbacks_total", Help: "Upgrades that failed their proof and were rolled back."}, []string{"app"}),
+		up:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_up", Help: "1 when the app's container runs."}, []string{"app"}),
+		healthy:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_healthy", Help: "1 when the app's last probe passed."}, []string{"app"}),
+		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
+	}
+	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.up, m.healthy, m.backoff, m.connected,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,185 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
+)
+
+// publish logs an event and sends it to the API's subscribers.
+func (d *Daemon) publish(e engine.Event) {
+	level := slog.LevelInfo
+	if e.Type == engine.EventFailure || e.Type == engine.EventBackoff || e.Type == engine.EventPodman {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"event", e.Type, "app", e.App}
+	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
+		attrs = append(attrs, k, e.Fields[k])
+	}
+	d.log.Log(context.Background(), level, e.Message, attrs...)
+	d.bus.Publish(e)
+}
+
+// reconcile plans and applies (only for apps not backing off) and
+// reports what it did.
+func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog, only []string) error {
+	start := time.Now()
+	defer func() { d.metrics.reconcileSeconds.Observe(time.Since(start).Seconds()) }()
+	pl, err := node.Plan(ctx, cat, engine.PlanOptions{Only: only})
+	if err != nil {
+		d.publish(engine.Event{Type: engine.EventFailure, Message: "plan: " + err.Error()})
+		return err
+	}
+	d.watchProcesses(pl.Observed)
+	d.holdBackingOff(&pl)
+	if pl.Plan.Changes() == 0 && !pl.Plan.Blocked() {
+		return nil
+	}
+	scope := "all apps"
+	if len(only) > 0 {
+		scope = only[0]
+	}
+	d.publish(engine.Event{Type: engine.EventReconcile, Message: fmt.Sprintf("reconciling %s: %d changes", scope, pl.Plan.Changes())})
+	for _, s := range pl.Plan.Steps {
+		if s.Has(plan.Recreate) { // an upgrade: it may take a while (build, proof)
+			d.publish(engine.Event{Type: engine.EventStep, App: s.App,
+				Message: "upgrading (" + actionsText(s.Actions) + "): " + strings.Join(s.Reasons, "; ")})
+		}
+	}
+	a := d.applier(rt, node, d.locks.Lock)
+	a.Parallel = d.cfg.Parallel
+	rep, err := node.Apply(ctx, pl, a)
+	if err != nil {
+		return err
+	}
+	for _, o := range rep.Outcomes {
+		switch {
+		case o.Stale:
+			d.enqueueApp(o.App, false) // someone else acted on it: look again
+		case o.RolledBack:
+			d.metrics.failures.WithLabelValues(o.App).Inc()
+			d.metrics.rollbacks.WithLabelValues(o.App).Inc()
+			d.publish(engine.Event{Type: engine.EventRollback, App: o.App, Message: o.Err.Error()})
+		case o.Err != nil:
+			d.metrics.failures.WithLabelValues(o.App).Inc()
+			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: o.Err.Error()})
+		case o.Skipped != "":
+			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: "skipped: " + o.Skipped})
+		case len(o.Done) > 0:
+			d.recordStarted(o)
+			d.publish(engine.Event{Type: engine.EventStep, App: o.App, Message: actionsText(o.Done),
+				Fields: map[string]string{"duration": o.Duration.Round(time.Millisecond).String()}})
+		}
+		for _, act := range o.Done {
+			d.metrics.steps.WithLabelValues(string(act)).Inc()
+		}
+	}
+	return rep.Err()
+}
+
+// holdBackingOff drops the steps of apps whose backoff has not run out;
+// a reconcile is scheduled for when it does.
+func (d *Daemon) holdBackingOff(pl *engine.Planned) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	for i, s := range pl.Plan.Steps {
+		st := d.apps[s.App]
+		if st == nil || !now.Before(st.backoffUntil) || len(s.Actions) == 0 {
+			continue
+		}
+		pl.Plan.Steps[i].Actions = []plan.Action{}
+	}
+}
+
+// recordStarted notes when archy (re)started an app, for crash detection.
+func (d *Daemon) recordStarted(o engine.Outcome) {
+	started := false
+	for _, a := range o.Done {
+		if a == plan.Start || a == plan.Create || a == plan.Recreate {
+			started = true
+		}
+	}
+	if !started {
+		return
+	}
+	now := time.Now()
+	d.mu.Lock()
+	if st := d.apps[o.App]; st != nil {
+		st.startedAt = now
+		st.restarts++
+		d.metrics.restarts.WithLabelValues(o.App).Inc()
+	}
+	cat := d.cat
+	d.mu.Unlock()
+	d.restartDependents(cat, o.App)
+}
+
+// restartDependents restarts, once the app is back, the running apps that
+// asked for it (on_dependency_restart: "restart") and were started before
+// it was: those started after already see it.
+func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
+	for _, dep := range cat.List() {
+		for _, on := range dep.Dependencies {
+			if on.AppID != id || on.OnDependencyRestart != "restart" {
+				continue
+			}
+			go d.logErr(dep.ID, d.act(d.ctx, dep.ID, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
+				back, err := rt.Inspect(ctx, cat.Apps[id].ContainerName)
+				if err != nil {
+					return nil
+				}
+				c, err := rt.Inspect(ctx, dep.ContainerName)
+				if err != nil || c.State != plan.StateRunning || !c.StartedAt.Before(back.StartedAt) {
+					return nil // not running (a reconcile starts it in order), or started since
+				}
+				if on.Condition == "healthy" {
+					if err := engine.WaitHealthy(ctx, rt, cat.Apps[id], time.Minute); err != nil {
+						return fmt.Errorf("not restarting %s: %w", dep.ID, err)
+					}
+				}
+				d.publish(engine.Event{Type: engine.EventStep, App: dep.ID, Message: "restarting: dependency " + id + " was restarted"})
+				err = node.Restart(ctx, cat, dep.ID, d.applier(rt, node, nil))
+				if err == nil {
+					d.recordStarted(engine.Outcome{App: dep.ID, Done: []plan.Action{plan.Start}})
+				}
+				return err
+			}))
+		}
+	}
+}
+
+// applier is an Applier for the daemon's work: progress to the log, and
+// archy's own stops known as such (no crash).
+func (d *Daemon) applier(rt engine.Runtime, node *engine.Node, lock func(context.Context, string) (func(), error)) *engine.Applier {
+	return &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}, Lock: lock, Stopping: d.expectStop}
+}
+
+// recover finishes the upgrades a killed archy left half done (see
+// engine.Node.Recover): before each full reconcile (the first one at
+// start) and each plan of one app.
+func (d *Daemon) recover(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog) {
+	if err := node.Recover(ctx, cat, d.applier(rt, node, d.locks.Lock)); err != nil {
+		d.log.Error("recovering an interrupted upgrade", "err", err)
+		d.publish(engine.Event{Type: engine.EventFailure, Message: err.Error()})
+	}
+}
+
+func actionsText(as []plan.Action) string {
+	s := ""
+	for i, a := range as {
+		if i > 0 {
+			s += ", "
+		}
+		s += string(a)
+	}
+	return s
+}

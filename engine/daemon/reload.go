@@ -1,0 +1,95 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine"
+)
+
+// setCatalog installs a good catalogue.
+func (d *Daemon) setCatalog(cat *catalog.Catalog) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cat = cat
+	d.configErr = ""
+	d.byName = map[string]string{}
+	for id, app := range cat.Apps {
+		d.byName[app.ContainerName] = id
+		if d.apps[id] == nil {
+			d.apps[id] = &appState{}
+		}
+	}
+}
+
+// reload re-reads the apps; an invalid edit keeps the last good ones and
+// is reported, touching nothing.
+func (d *Daemon) reload() {
+	// Evaluating CUE is the daemon's costliest work: skip it while no app
+	// file (nor the secrets file) changed.
+	stamp := filesStamp(d.cfg.Apps, d.cfg.SecretsFile)
+	d.mu.Lock()
+	same := stamp != "" && stamp == d.stamp
+	d.mu.Unlock()
+	if same {
+		return
+	}
+	cat, err := catalog.Load(d.cfg.Apps, d.cfg.Catalog)
+	if err != nil {
+		d.mu.Lock()
+		changed := d.configErr != err.Error()
+		d.configErr = err.Error()
+		d.mu.Unlock()
+		if changed {
+			d.log.Error("apps rejected; keeping the last good ones", "err", err)
+			d.publish(engine.Event{Type: engine.EventConfig, Message: "apps rejected; keeping the last good ones: " + err.Error()})
+		}
+		return
+	}
+	// Secret values may have changed too: a changed value recreates its
+	// consumers on this reconcile.
+	if secrets, err := engine.NewSecrets(d.cfg.DataDir, d.cfg.SecretsFile); err != nil {
+		d.log.Error("secrets file rejected; keeping the last good values", "err", err)
+	} else {
+		d.mu.Lock()
+		if d.node != nil {
+			d.node = &engine.Node{Runtime: d.node.Runtime, State: d.node.State, Secrets: secrets}
+		}
+		d.mu.Unlock()
+	}
+	d.mu.Lock()
+	hadErr := d.configErr != ""
+	d.stamp = stamp
+	d.mu.Unlock()
+	d.setCatalog(cat)
+	if hadErr {
+		d.publish(engine.Event{Type: engine.EventConfig, Message: "apps valid again"})
+	}
+}
+
+// filesStamp identifies the state of the .cue files of dir and of the
+// secrets file by name, size and modification time ("" if unreadable).
+func filesStamp(dir, secretsFile string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	add := func(path string) {
+		if fi, err := os.Stat(path); err == nil {
+			fmt.Fprintf(&b, "%s %d %d\n", path, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".cue") {
+			add(filepath.Join(dir, e.Name()))
+		}
+	}
+	if secretsFile != "" {
+		add(secretsFile)
+	}
+	return b.String()
+}

@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"archy.dev/archy/plan"
+)
+
+// generationName names a generation in messages; 0 is the container an
+// upgrade replaced that archy did not make.
+func generationName(n int) string {
+	if n == 0 {
+		return "the container it replaced"
+	}
+	return fmt.Sprintf("generation %d", n)
+}
+
+// recordRunning returns the generation of the running container old,
+// recording it (and keeping its image) if state does not know it yet. A
+// container archy did not make has no generation: nil.
+func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Container) (*Generation, error) {
+	if !plan.CreatedByArchy(&old, id) {
+		return nil, nil
+	}
+	st, err := a.State.Load()
+	if err != nil {
+		return nil, err
+	}
+	if g, ok := st.GenerationOf(id, old); ok {
+		return &g, a.keepImage(ctx, &g)
+	}
+	g, err := a.recordGeneration(ctx, id, old, "found running", true, false)
+	return &g, err
+}
+
+// recordGeneration adds container c as the app's newest generation,
+// and forgets generations beyond KeepGenerations (releasing their
+// images): failed ones first, never the one a replacement in flight may
+// go back to. keep keeps its image (a generation to go back to); reached
+// clears a hold and ends the replacement in flight (in the same write: a
+// crash cannot separate them): the app runs its target.
+func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Container, outcome string, keep, reached bool) (Generation, error) {
+	g := Generation{Time: time.Now().UTC(), ImageID: c.ImageID, Image: c.Image,
+		SpecHash: c.Labels[plan.LabelSpecHash], Spec: c.Labels[plan.LabelSpec], Outcome: outcome}
+	var dropped []Generation
+	err := a.updateState(func(st *State) {
+		if st.Generations == nil {
+			st.Generations = map[string][]Generation{}
+		}
+		gens := st.Generations[id]
+		g.N = 1
+		if len(gens) > 0 {
+			g.N = gens[len(gens)-1].N + 1
+		}
+		if keep {
+			g.Keep = keepRef(id, g.N)
+		}
+		gens = append(gens, g)
+		for len(gens) > KeepGenerations {
+			i := dropIndex(gens, st.InFlight[id].From)
+			dropped = append(dropped, gens[i])
+			gens = append(gens[:i:i], gens[i+1:]...)
+		}
+		st.Generations[id] = gens
+		if reached {
+			it := st.Apps[id]
+			it.Held, it.HeldWhy = "", ""
+			st.Apps[id] = it
+			delete(st.InFlight, id)
+		}
+	})
+	if err != nil {
+		return g, err
+	}
+	for _, d := range dropped {
+		if d.Keep != "" {
+			a.Runtime.Untag(ctx, d.Keep) // the image goes when nothing else uses it
+		}
+	}
+	return g, a.keepImage(ctx, &g)
+}
+
+// dropIndex picks the generation to forget: the oldest failed one, else
+// the oldest; never the newest, nor generation protect.
+func dropIndex(gens []Generation, protect int) int {
+	first := -1
+	for i, g := range gens[:len(gens)-1] {
+		switch {
+		case g.N == protect:
+		case g.Keep == "":
+			return i
+		case first < 0:
+			first = i
+		}
+	}
+	return max(first, 0)
+}
+
+// keepImage tags a generation's image with archy's own reference.
+func (a *Applier) keepImage(ctx context.Context, g *Generation) error {
+	if g.Keep == "" || g.ImageID == "" {
+		return nil
+	}
+	return a.Runtime.Tag(ctx, g.ImageID, g.Keep)
+}
+
+// keepRef is archy's reference to the image of an app's generation n.
+func keepRef(app string, n int) string {
+	return fmt.Sprintf("localhost/archy-keep/%s:%d", app, n)
+}

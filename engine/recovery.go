@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"archy.dev/archy/catalog"
+	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
+)
+
+// Recover finishes the replacements a killed archy left half done (see
+// State.InFlight), so that no app stays without its container: a missing
+// container is made again from the generation it was replacing; a new one
+// that exists is proved, and rolled back if it fails. Each app is handled
+// under its lock (Applier.Lock) and only if still in flight then: a
+// replacement under way in this process is not a leftover. One app that
+// cannot be recovered does not stop the others; all failures are reported.
+func (n *Node) Recover(ctx context.Context, cat *catalog.Catalog, a *Applier) error {
+	st, err := n.State.Load()
+	if err != nil || len(st.InFlight) == 0 {
+		return err
+	}
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(st.InFlight)) {
+		if err := n.recoverApp(ctx, cat, id, a); err != nil {
+			errs = append(errs, fmt.Errorf("recovering %s from an interrupted upgrade: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RecoverApp is Recover for one app (under its lock, when a.Lock is set).
+func (n *Node) RecoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	return n.recoverApp(ctx, cat, id, a)
+}
+
+func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	if a.Lock != nil {
+		unlock, err := a.Lock(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		return err
+	}
+	fl, inFlight := st.InFlight[id]
+	if !inFlight {
+		return nil // finished meanwhile
+	}
+	app, declared := cat.Apps[id]
+	switch {
+	case !declared:
+		a.dropKept(ctx, fl.Kept) // the app is gone; its volumes stay
+	default:
+		var prev *Generation
+		if g, known := st.Generation(id, fl.From); known {
+			prev = &g
+		}
+		if fl.Spec != "" {
+			if app, err = plan.AppFromSpec(app, fl.Spec); err != nil {
+				return err
+			}
+		}
+		if err := a.recoverOne(ctx, app, prev, fl, st); err != nil {
+			return err // stays in flight: the next run tries again
+		}
+	}
+	return n.State.Update(func(st *State) { delete(st.InFlight, id) })
+}
+
+func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generation, fl InFlight, st State) error {
+	start := !st.Apps[app.ID].Stopped
+	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a.printf("%s: an upgrade was interrupted after its old container was set aside; putting it back", app.ID)
+		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start)
+	case err != nil:
+		return err
+	case c.ID == fl.OldID:
+		// The old container: never set aside, or put back already.
+		if start && c.State != plan.StateRunning {
+			return a.start(ctx, app)
+		}
+		return nil
+	case !start:
+		// The operator stopped the app: rather than leave an unproved
+		// container for a later start, the old one goes back, stopped.
+		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, false)
+	}
+	if g, ok := st.GenerationOf(app.ID, c); ok && g.N > fl.From && g.Keep != "" {
+		a.dropKept(ctx, fl.Kept)
+		return nil // proved already; only the record of the end was lost
+	}
+	a.printf("%s: proving the container an interrupted upgrade made", app.ID)
+	err = nil
+	if c.State != plan.StateRunning {
+		err = a.start(ctx, app)
+	}
+	if err == nil {
+		err = a.prove(ctx, app)
+	}
+	if err != nil {
+		a.printf("%s: it failed (%v); putting the old container back", app.ID, err)
+		if err := a.putBack(context.WithoutCancel(ctx), app, prev, fl.Kept, fl.Keep, fl.Snapshot, true); err != nil {
+			return err
+		}
+		if fl.Target == "" {
+			return nil
+		}
+		why := fmt.Sprintf("an interrupted upgrade failed (%v) and was rolled back", err)
+		return a.updateState(func(st *State) {
+			it := st.Apps[app.ID]
+			it.Held, it.HeldWhy = fl.Target, why
+			st.Apps[app.ID] = it
+		})
+	}
+	if _, err := a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true); err != nil {
+		return err
+	}
+	a.dropKept(ctx, fl.Kept)
+	return nil
+}
+
+// dropKept removes an old container set aside, once its successor is
+// proved.
+func (a *Applier) dropKept(ctx context.Context, kept string) {
+	if kept != "" {
+		a.Runtime.Remove(ctx, kept)
+	}
+}
