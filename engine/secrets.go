@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"archy.dev/archy/internal/atomicfile"
 	"archy.dev/archy/schema"
 )
 
@@ -91,7 +92,7 @@ func NewSecrets(dataDir, file string) (*Secrets, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-		if err := writeAtomic(keyFile, key); err != nil {
+		if err := atomicfile.Write(keyFile, key); err != nil {
 			return nil, err
 		}
 	} else if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"archy.dev/archy/internal/atomicfile"
 	"archy.dev/archy/plan"
 )
 
@@ -121,7 +122,7 @@ func (s StateStore) Save(st State) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.path(), append(b, '\n'))
+	return atomicfile.Write(s.path(), append(b, '\n'))
 }
 
 // stateLocks serialise the read-modify-writes of one state file within

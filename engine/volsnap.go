@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"archy.dev/archy/internal/atomicfile"
 	"archy.dev/archy/schema"
 )
 
@@ -41,7 +42,7 @@ func SnapshotVolumes(ctx context.Context, rt Runtime, app *schema.App, dir strin
 		} else if err != nil {
 			return fmt.Errorf("snapshotting volume %s: %w", name, err)
 		}
-		err = writeFileAtomic(snapshotPath(dir, name), func(w io.Writer) error { return archive(ctx, w, mp) })
+		err = atomicfile.WriteFunc(snapshotPath(dir, name), func(w io.Writer) error { return archive(ctx, w, mp) })
 		if err != nil {
 			return fmt.Errorf("snapshotting volume %s: %w", name, err)
 		}

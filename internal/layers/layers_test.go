@@ -16,6 +16,7 @@ const module = "archy.dev/archy"
 // internal/ packages are leaves below every stage: they import nothing of
 // archy's stages. A new package must be placed here.
 var stages = map[string]int{
+	"internal/atomicfile": 0,
 	"internal/faultpoint": 0,
 	"internal/memtrim":    0,
 	"internal/podmantest": 0,

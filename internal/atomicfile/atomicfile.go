@@ -1,4 +1,7 @@
-package engine
+// Package atomicfile writes root-only files atomically: a crash leaves the
+// old file or the whole new one, never a torn one. archy's state, its
+// secrets key and volume snapshots are written through it.
+package atomicfile
 
 import (
 	"bufio"
@@ -8,13 +11,13 @@ import (
 	"path/filepath"
 )
 
-// writeAtomic writes a root-only file atomically: a crash leaves the old
-// file or the new one (see writeFileAtomic).
-func writeAtomic(path string, data []byte) error {
+// Write writes a root-only file atomically, creating its directory: a
+// crash leaves the old file or the new one (see WriteFunc).
+func Write(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
 	}
-	err := writeFileAtomic(path, func(w io.Writer) error {
+	err := WriteFunc(path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
@@ -24,9 +27,9 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// writeFileAtomic writes path (mode 0600, as os.CreateTemp makes it)
+// WriteFunc writes path (mode 0600, as os.CreateTemp makes it)
 // through write: a reader sees the old file or the whole new one.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
+func WriteFunc(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
