@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -21,9 +19,9 @@ import (
 type Applier struct {
 	Runtime Runtime
 	State   StateStore
-	// Out receives progress: a line per app and step, build and pull
-	// output indented below.
-	Out io.Writer
+	// Progress, when set, is told what happens as it happens (view
+	// renders it).
+	Progress Progress
 	// Parallel is how many apps of one level run at once (default 4).
 	Parallel int
 	// WaitTimeout is the least time a dependent waits for a dependency's
@@ -41,7 +39,6 @@ type Applier struct {
 	Stopping func(app string)
 
 	mu       sync.Mutex // guards results, ready and the state file
-	out      sync.Mutex // serialises writes to Out
 	results  map[string]*Outcome
 	ready    map[string]*readiness
 	declared map[string]*schema.App
@@ -96,6 +93,13 @@ func (r Report) Err() error {
 		return fmt.Sprintf("%s failed:\n%s", plural(len(es), "app"), strings.Join(lines, "\n"))
 	}
 	return err
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // readiness memoises whether an app met a dependency condition, so that
@@ -160,7 +164,7 @@ func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string
 	}()
 	if s.Blocked != "" {
 		o.Err = errors.New(s.Blocked)
-		a.printf("%s: blocked: %s", s.App, s.Blocked)
+		a.emit(StepBlocked{App: s.App, Reason: s.Blocked})
 		return
 	}
 	if s.Level == 0 { // a container to remove: undeclared, or its app renamed it
@@ -176,7 +180,7 @@ func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string
 		return
 	case skip != "":
 		o.Skipped = skip
-		a.printf("%s: skipped: %s", s.App, skip)
+		a.emit(StepSkipped{App: s.App, Reason: skip})
 		return
 	}
 	a.doLocked(ctx, s, d, o, start)
@@ -226,12 +230,7 @@ func (a *Applier) doLocked(ctx context.Context, s plan.Step, d plan.Desired, o *
 }
 
 func (a *Applier) report(o *Outcome, start time.Time) {
-	took := time.Since(start).Round(100 * time.Millisecond)
-	if o.Err != nil {
-		a.printf("%s: failed after %s: %v", o.App, took, o.Err)
-		return
-	}
-	a.printf("%s: %s (%s)", o.App, pastTense(o.Done), took)
+	a.emit(StepDone{App: o.App, Done: o.Done, Took: time.Since(start), Err: o.Err})
 }
 
 // waitForDependencies returns why the app must be skipped (a dependency
@@ -303,16 +302,16 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 		switch act {
 		case plan.Build:
 			src := app.Container.Source
-			a.printf("%s: building %s from %s", app.ID, src.Tag, src.Context)
+			a.emit(Building{App: app.ID, Tag: src.Tag, Context: src.Context})
 			_, err = rt.Build(ctx, BuildSpec{
 				ContextDir: src.ContextDir, Dockerfile: src.Dockerfile, Tag: src.Tag, BuildArgs: src.BuildArgs,
 				Labels: map[string]string{plan.LabelApp: app.ID, plan.LabelContextHash: d.ContextHash},
-			}, a.indented(app.ID))
+			}, a.output(app.ID))
 			err = wrap(err, "building %s", app.ID)
 		case plan.Pull:
 			src := app.Container.Source
-			a.printf("%s: pulling %s", app.ID, src.Image)
-			pulledID, err = rt.Pull(ctx, src.Image, src.PullPolicy, a.indented(app.ID))
+			a.emit(Pulling{App: app.ID, Image: src.Image})
+			pulledID, err = rt.Pull(ctx, src.Image, src.PullPolicy, a.output(app.ID))
 			if err == nil && !s.Has(plan.Create) && !s.Has(plan.Recreate) {
 				err = a.recreateIfNewImage(ctx, d, pulledID, o)
 			}
@@ -370,10 +369,10 @@ func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageI
 	}
 	it := st.Apps[d.App.ID]
 	if it.Held != "" && it.Held == plan.TargetKey(d, &plan.Image{ID: imageID}) {
-		a.printf("%s: the pull brought an image whose upgrade failed before; staying (archy upgrade %s tries again)", d.App.ID, d.App.ID)
+		a.emit(NewImagePulled{App: d.App.ID, Held: true})
 		return nil
 	}
-	a.printf("%s: the pull brought a new image; recreating", d.App.ID)
+	a.emit(NewImagePulled{App: d.App.ID})
 	if err := a.replace(ctx, target(d), !it.Stopped); err != nil {
 		return err
 	}
@@ -383,7 +382,7 @@ func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageI
 
 // target is the catalogue's container for an app, as replace makes it.
 func target(d plan.Desired) replacement {
-	return replacement{app: d.App, image: d.App.Container.Source.ImageRef(), from: &d, what: "the new container", secretsHash: d.SecretsHash}
+	return replacement{app: d.App, image: d.App.Container.Source.ImageRef(), from: &d, secretsHash: d.SecretsHash}
 }
 
 // anonymousVolumes are the volumes mounted in c that the app does not
@@ -429,81 +428,6 @@ func (a *Applier) updateState(change func(*State)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.State.Update(change)
-}
-
-func (a *Applier) printf(format string, args ...any) {
-	if a.Out == nil {
-		return
-	}
-	a.out.Lock()
-	defer a.out.Unlock()
-	fmt.Fprintf(a.Out, format+"\n", args...)
-}
-
-// indented returns a writer that prints each line of build or pull output
-// under the app's name, leaving out the layer ids between the steps.
-func (a *Applier) indented(app string) io.Writer {
-	return &lineWriter{emit: func(line string) {
-		if strings.HasPrefix(line, "--> ") || isHexID(line) {
-			return
-		}
-		a.printf("    %s | %s", app, line)
-	}}
-}
-
-// isHexID reports whether a line is a bare image id.
-func isHexID(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, r := range s {
-		if !strings.ContainsRune("0123456789abcdef", r) {
-			return false
-		}
-	}
-	return true
-}
-
-// lineWriter calls emit for every complete line written to it.
-type lineWriter struct {
-	buf  bytes.Buffer
-	emit func(string)
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf.Write(p)
-	for {
-		line, err := w.buf.ReadString('\n')
-		if err != nil { // incomplete: keep it for the next write
-			w.buf.WriteString(line)
-			return len(p), nil
-		}
-		if line = strings.TrimRight(line, "\r\n"); strings.TrimSpace(line) != "" {
-			w.emit(line)
-		}
-	}
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func pastTense(done []plan.Action) string {
-	words := map[plan.Action]string{
-		plan.Adopt: "adopted", plan.Build: "built", plan.Pull: "pulled", plan.Create: "created",
-		plan.Recreate: "recreated", plan.Start: "started", plan.Stop: "stopped", plan.Remove: "removed",
-	}
-	parts := make([]string, len(done))
-	for i, d := range done {
-		parts[i] = words[d]
-	}
-	if len(parts) == 0 {
-		return "nothing to do"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // wrap adds context to an error, or returns nil.

@@ -1,12 +1,14 @@
 package engine
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"archy.dev/archy/catalog"
@@ -38,7 +40,32 @@ type harness struct {
 	rt   *fakeRuntime
 	node *Node
 	cat  *catalog.Catalog
-	out  bytes.Buffer
+	out  events // the appliers' progress
+}
+
+// events records progress events.
+type events struct {
+	mu  sync.Mutex
+	all []ProgressEvent
+}
+
+func (e *events) Event(ev ProgressEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+}
+
+// has reports whether want was among the events.
+func (e *events) has(want ProgressEvent) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.ContainsFunc(e.all, func(ev ProgressEvent) bool { return reflect.DeepEqual(ev, want) })
+}
+
+func (e *events) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return fmt.Sprintf("%+v", e.all)
 }
 
 func newHarness(t *testing.T, apps ...*schema.App) *harness {
@@ -61,7 +88,7 @@ func (h *harness) apply(t *testing.T, opts PlanOptions) (Planned, Report) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
 	return p, a.Apply(context.Background(), p.Plan, p.Desired)
 }
 
@@ -109,7 +136,7 @@ func TestFailedBuildSkipsDependentsOnly(t *testing.T) {
 	if err := rep.Err(); err == nil || strings.Contains(err.Error(), "ui-plugin") {
 		t.Errorf("report = %v; want ui's failure only, no knock-on", err)
 	}
-	if !strings.Contains(h.out.String(), "ui-plugin: skipped: dependency ui failed") {
+	if !h.out.has(StepSkipped{App: "ui-plugin", Reason: "dependency ui failed"}) {
 		t.Errorf("progress does not say why ui-plugin was skipped:\n%s", h.out.String())
 	}
 }

@@ -60,7 +60,7 @@ func TestApplierSkipsStaleSteps(t *testing.T) {
 	}
 	var locks AppLocks
 	var locked []string
-	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out,
+	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out,
 		Lock: func(ctx context.Context, app string) (func(), error) {
 			locked = append(locked, app)
 			return locks.Lock(ctx, app)
@@ -151,7 +151,7 @@ func TestApplierSkipsStepsHeldMeanwhile(t *testing.T) {
 	}
 	h.node.State.Update(func(st *State) { st.Apps["ui"] = plan.AppIntent{Held: step.Target} })
 	var locks AppLocks
-	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out, Lock: locks.Lock}
+	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out, Lock: locks.Lock}
 	h.rt.calls = nil
 	rep := a.Apply(context.Background(), p.Plan, p.Desired)
 	if o := rep.Outcomes[0]; !o.Stale || len(o.Done) != 0 {
@@ -175,7 +175,7 @@ func TestApplierSkipsStepsStoppedMeanwhile(t *testing.T) {
 	}
 	h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
 	var locks AppLocks
-	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out, Lock: locks.Lock}
+	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out, Lock: locks.Lock}
 	rep := a.Apply(ctx, p.Plan, p.Desired)
 	if o := rep.Outcomes[0]; !o.Stale {
 		t.Errorf("outcome %+v, want stale", o)

@@ -80,7 +80,7 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generat
 	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		a.printf("%s: an upgrade was interrupted after its old container was set aside; putting it back", app.ID)
+		a.emit(RecoveryPuttingBack{App: app.ID})
 		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start)
 	case err != nil:
 		return err
@@ -99,7 +99,7 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generat
 		a.dropKept(ctx, fl.Kept)
 		return nil // proved already; only the record of the end was lost
 	}
-	a.printf("%s: proving the container an interrupted upgrade made", app.ID)
+	a.emit(RecoveryProving{App: app.ID})
 	err = nil
 	if c.State != plan.StateRunning {
 		err = a.start(ctx, app)
@@ -108,7 +108,7 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generat
 		err = a.prove(ctx, app)
 	}
 	if err != nil {
-		a.printf("%s: it failed (%v); putting the old container back", app.ID, err)
+		a.emit(RecoveryFailed{App: app.ID, Err: err})
 		if err := a.putBack(context.WithoutCancel(ctx), app, prev, fl.Kept, fl.Keep, fl.Snapshot, true); err != nil {
 			return err
 		}

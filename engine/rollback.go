@@ -28,9 +28,9 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 	if back.prev != nil {
 		restored = back.prev.N
 	}
-	a.printf("%s: %s failed (%v); rolling back to %s", id, r.what, reason, generationName(restored))
+	a.emit(RollingBack{App: id, Generation: r.gen, Reason: reason, To: restored})
 	if err := a.putBack(ctx, r.app, back.prev, back.kept, back.keep, back.snapshot, start); err != nil {
-		return fmt.Errorf("%s failed (%v), and so did the rollback to %s: %w", r.what, reason, generationName(restored), err)
+		return fmt.Errorf("%s failed (%v), and so did the rollback to %s: %w", r.what(), reason, generationName(restored), err)
 	}
 	var held string
 	if r.from != nil {
@@ -92,7 +92,7 @@ func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot 
 	if snapshot == "" {
 		return nil
 	}
-	a.printf("%s: restoring its volumes from before the upgrade", app.ID)
+	a.emit(RestoringVolumes{App: app.ID})
 	if err := RestoreVolumes(ctx, a.Runtime, app, snapshot); err != nil {
 		return fmt.Errorf("restoring its volumes: %w", err)
 	}
@@ -173,7 +173,7 @@ func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to
 	}
 	d := pl.Desired[id]
 	held := plan.TargetKey(d, pl.Observed.Image(d.App.Container.Source.ImageRef()))
-	r := replacement{app: old, image: g.ImageID, what: fmt.Sprintf("generation %d", g.N), secretsHash: n.Secrets.Hash(app)}
+	r := replacement{app: old, image: g.ImageID, gen: g.N, secretsHash: n.Secrets.Hash(app)}
 	if err := a.replace(ctx, r, !st.Apps[id].Stopped); err != nil {
 		return g, err
 	}

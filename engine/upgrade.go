@@ -41,8 +41,16 @@ type replacement struct {
 	app         *schema.App   // the spec
 	image       string        // reference or id to run
 	from        *plan.Desired // the catalogue's target, held if it fails; nil for an earlier generation
-	what        string        // for messages
+	gen         int           // the earlier generation it makes again; 0 for the catalogue's target
 	secretsHash string        // of the secret values it gets (state keeps it)
+}
+
+// what names the replacement in errors.
+func (r replacement) what() string {
+	if r.gen == 0 {
+		return "the new container"
+	}
+	return fmt.Sprintf("generation %d", r.gen)
 }
 
 // replace swaps an app's container for r (see above). With start unset
@@ -92,7 +100,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		return a.abandon(id, err)
 	}
 	if snapshot != "" {
-		a.printf("%s: saving its volumes (snapshot_volumes)", id)
+		a.emit(SavingVolumes{App: id})
 		if err := SnapshotVolumes(ctx, a.Runtime, r.app, snapshot); err != nil {
 			if old.State == plan.StateRunning {
 				a.Runtime.Start(context.WithoutCancel(ctx), name) // as it was
@@ -108,7 +116,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	}
 	faultpoint.Hit("replace-removed")
 	for _, v := range keep {
-		a.printf("%s: keeping volume %s at %s", id, v.Name, v.Target)
+		a.emit(KeepingVolume{App: id, Volume: v.Name, Target: v.Target})
 	}
 	return a.createGeneration(ctx, r, start, &rollback{prev: prev, kept: kept, keep: keep, snapshot: snapshot})
 }
@@ -164,7 +172,7 @@ func (a *Applier) create(ctx context.Context, d plan.Desired, start bool) error 
 	case last == nil:
 		return a.createGeneration(ctx, target(d), start, nil)
 	case st.Apps[d.App.ID].Held != "" && st.Apps[d.App.ID].Held == a.targetKey(ctx, d):
-		a.printf("%s: its container is missing and its target is held; making generation %d again", d.App.ID, last.N)
+		a.emit(RemakingHeld{App: d.App.ID, Generation: last.N})
 		_, err := a.restore(ctx, d.App, *last, nil, "", start)
 		return err
 	}
@@ -202,7 +210,7 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	}
 	if err == nil && start {
 		if err = a.start(ctx, r.app); err == nil && back != nil {
-			a.printf("%s: proving %s (health_timeout %s)", id, r.what, upgradeTimeout(r.app))
+			a.emit(Proving{App: id, Generation: r.gen, Timeout: upgradeTimeout(r.app)})
 			err = a.prove(ctx, r.app)
 		}
 	}
@@ -223,7 +231,7 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	if gerr != nil && err == nil {
 		// Proved: keep it. Only the record (or the image's keep tag) is
 		// missing, which a rollback would not mend.
-		a.printf("%s: warning: recording generation %d: %v", id, gen.N, gerr)
+		a.emit(RecordFailed{App: id, Generation: gen.N, Err: gerr})
 	}
 	switch {
 	case err == nil:

@@ -144,7 +144,7 @@ func TestRollbackCommand(t *testing.T) {
 	changeBuild(t, ui, "v2")
 	h.apply(t, PlanOptions{})
 
-	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
 	g, err := h.node.Rollback(context.Background(), h.cat, "ui", 0, a)
 	if err != nil || g.N != 1 {
 		t.Fatalf("rollback: generation %d, %v", g.N, err)
@@ -152,6 +152,9 @@ func TestRollbackCommand(t *testing.T) {
 	now, _ := h.rt.Inspect(context.Background(), "ui")
 	if now.ImageID != first.ImageID || now.State != plan.StateRunning {
 		t.Errorf("after rollback ui runs %s (%s), want %s", now.ImageID, now.State, first.ImageID)
+	}
+	if !h.out.has(Proving{App: "ui", Generation: 1, Timeout: time.Second}) {
+		t.Errorf("progress does not say generation 1 is proved: %s", &h.out)
 	}
 	p, _ := h.apply(t, PlanOptions{})
 	if p.Plan.Changes() != 0 {
@@ -175,7 +178,7 @@ func TestRecoverRestoresTheReplacedGeneration(t *testing.T) {
 	})
 	h.rt.Remove(context.Background(), "ui")
 
-	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
 	if err := h.node.Recover(context.Background(), h.cat, a); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +223,7 @@ func TestRepeatedFailuresKeepTheGoodGeneration(t *testing.T) {
 	if c, _ := h.rt.Inspect(context.Background(), "ui"); c.ImageID != good.ImageID || c.State != plan.StateRunning {
 		t.Errorf("after podman rm of a held app: %+v, want generation 1 running", c)
 	}
-	if !strings.Contains(h.out.String(), "its target is held; making generation 1 again") {
+	if !h.out.has(RemakingHeld{App: "ui", Generation: 1}) {
 		t.Errorf("progress does not say the held target was skipped:\n%s", h.out.String())
 	}
 }
@@ -276,7 +279,7 @@ func TestRecoverByContainerID(t *testing.T) {
 	h := newHarness(t, ui)
 	h.apply(t, PlanOptions{})
 	old, _ := h.rt.Inspect(ctx, "ui")
-	a := &Applier{Runtime: h.rt, State: h.node.State, Out: &h.out}
+	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
 
 	// Killed between stopping the old container and setting it aside.
 	h.rt.Stop(ctx, "ui", 0)

@@ -17,6 +17,7 @@ import (
 	"archy.dev/archy/engine/daemon"
 	"archy.dev/archy/engine/podman"
 	"archy.dev/archy/internal/memtrim"
+	"archy.dev/archy/view"
 )
 
 // ConvergeCmd runs the daemon: it keeps every app converged until it is
@@ -42,7 +43,7 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 	var d *daemon.Daemon
 	d = daemon.New(daemon.Config{
 		Apps: g.Apps, Catalog: g.catalogOptions(), DataDir: g.DataDir, SecretsFile: g.SecretsFile,
-		Interval: c.Interval, Parallel: c.Parallel, Log: log,
+		Interval: c.Interval, Parallel: c.Parallel, Log: log, Progress: view.LogProgress{Log: log},
 		// A Podman reached through a unix socket runs on this host: its
 		// containers' processes are ours to watch.
 		WatchExits: strings.HasPrefix(g.PodmanURL, "unix:"),

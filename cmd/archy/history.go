@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/view"
 )
 
 // HistoryCmd lists an app's generations.
@@ -90,7 +91,7 @@ func (c *RollbackCmd) Run(g *Globals) error {
 		return err
 	}
 	defer s.close()
-	a := &engine.Applier{Runtime: s.rt, State: s.node.State, Out: g.stdout}
+	a := &engine.Applier{Runtime: s.rt, State: s.node.State, Progress: view.NewProgress(g.stdout)}
 	gen, err := s.node.Rollback(ctx, s.cat, c.App, c.To, a)
 	if err != nil {
 		return err

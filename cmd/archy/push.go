@@ -13,6 +13,7 @@ import (
 	"archy.dev/archy/kube"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
+	"archy.dev/archy/view"
 )
 
 // PushCmd builds what is missing or stale and pushes built images to a
@@ -51,8 +52,9 @@ func (c *PushCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	out := view.NewProgress(g.stdout)
 	for _, app := range apps {
-		if err := c.push(ctx, g, rt, obs, app); err != nil {
+		if err := c.push(ctx, out, rt, obs, app); err != nil {
 			return err
 		}
 	}
@@ -87,7 +89,7 @@ func builtApps(all map[string]*schema.App, ids []string) ([]*schema.App, error) 
 }
 
 // push builds app's image unless the local one is current, then pushes it.
-func (c *PushCmd) push(ctx context.Context, g *Globals, rt imagePusher, obs plan.Observed, app *schema.App) error {
+func (c *PushCmd) push(ctx context.Context, out *view.Progress, rt imagePusher, obs plan.Observed, app *schema.App) error {
 	src := app.Container.Source
 	dest, err := kube.RegistryRef(src.Tag, c.ImageRegistry)
 	if err != nil {
@@ -98,7 +100,7 @@ func (c *PushCmd) push(ctx context.Context, g *Globals, rt imagePusher, obs plan
 		return fmt.Errorf("%s: hashing the build context: %w", app.ID, err)
 	}
 	if !imageCurrent(obs, src.Tag, hash) || src.AlwaysRebuild {
-		fmt.Fprintf(g.stdout, "%s: building %s from %s\n", app.ID, src.Tag, src.Context)
+		out.Event(engine.Building{App: app.ID, Tag: src.Tag, Context: src.Context})
 		_, err := rt.Build(ctx, engine.BuildSpec{
 			ContextDir: src.ContextDir, Dockerfile: src.Dockerfile, Tag: src.Tag, BuildArgs: src.BuildArgs,
 			Labels: map[string]string{plan.LabelApp: app.ID, plan.LabelContextHash: hash},
@@ -107,7 +109,7 @@ func (c *PushCmd) push(ctx context.Context, g *Globals, rt imagePusher, obs plan
 			return fmt.Errorf("building %s: %w", app.ID, err)
 		}
 	}
-	fmt.Fprintf(g.stdout, "%s: pushing %s to %s\n", app.ID, src.Tag, dest)
+	out.Pushing(app.ID, src.Tag, dest)
 	if err := rt.Push(ctx, src.Tag, dest, io.Discard); err != nil {
 		return fmt.Errorf("%s: %w", app.ID, err)
 	}

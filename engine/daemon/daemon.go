@@ -31,6 +31,9 @@ type Config struct {
 	Interval time.Duration // full reconcile; default 30 s
 	Parallel int
 	Log      *slog.Logger
+	// Progress is told what the daemon's applies do (cmd/archy logs it
+	// through view); nil: nowhere.
+	Progress engine.Progress
 	// Ready is called once the first full reconcile is done (sd_notify).
 	Ready func()
 	// WatchExits watches the containers' processes to learn of a death

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"io"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -109,19 +108,4 @@ func (d *Daemon) setDegraded(why string) {
 	} else {
 		d.publish(engine.Event{Type: engine.EventPodman, Message: why})
 	}
-}
-
-// logWriter turns apply's progress lines into log records.
-type logWriter struct{ log *slog.Logger }
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.log.Info(string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
 }

@@ -157,10 +157,10 @@ func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
 	}
 }
 
-// applier is an Applier for the daemon's work: progress to the log, and
-// archy's own stops known as such (no crash).
+// applier is an Applier for the daemon's work: progress to
+// Config.Progress, and archy's own stops known as such (no crash).
 func (d *Daemon) applier(rt engine.Runtime, node *engine.Node, lock func(context.Context, string) (func(), error)) *engine.Applier {
-	return &engine.Applier{Runtime: rt, State: node.State, Out: &logWriter{log: d.log}, Lock: lock, Stopping: d.expectStop}
+	return &engine.Applier{Runtime: rt, State: node.State, Progress: d.cfg.Progress, Lock: lock, Stopping: d.expectStop}
 }
 
 // recover finishes the upgrades a killed archy left half done (see

@@ -1,0 +1,123 @@
+package view
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
+)
+
+// progressLines are every progress event with the line it prints: the
+// lines engine.Applier printed itself before the engine emitted events.
+var progressLines = []struct {
+	ev   engine.ProgressEvent
+	want string // "": no line
+}{
+	{engine.StepBlocked{App: "explorer", Reason: "image x is missing and pull_policy is never"}, "explorer: blocked: image x is missing and pull_policy is never"},
+	{engine.StepSkipped{App: "ui-plugin", Reason: "dependency ui failed"}, "ui-plugin: skipped: dependency ui failed"},
+	{engine.StepDone{App: "ui", Done: []plan.Action{plan.Build, plan.Recreate, plan.Start}, Took: 1249 * time.Millisecond}, "ui: built, recreated, started (1.2s)"},
+	{engine.StepDone{App: "core", Took: 30 * time.Millisecond}, "core: nothing to do (0s)"},
+	{engine.StepDone{App: "ui", Done: []plan.Action{plan.Build}, Took: 2260 * time.Millisecond, Err: errors.New("building ui: boom")}, "ui: failed after 2.3s: building ui: boom"},
+	{engine.Building{App: "ui", Tag: "localhost/ui:local", Context: "../docker/ui"}, "ui: building localhost/ui:local from ../docker/ui"},
+	{engine.Pulling{App: "core", Image: "docker.io/library/busybox:1.36"}, "core: pulling docker.io/library/busybox:1.36"},
+	{engine.Output{App: "ui", Line: "STEP 1/2: FROM busybox"}, "    ui | STEP 1/2: FROM busybox"},
+	{engine.Output{App: "ui", Line: "--> 3f4a5b6c7d8e"}, ""},
+	{engine.Output{App: "ui", Line: strings.Repeat("ab12", 16)}, ""},
+	{engine.Output{App: "ui", Line: strings.Repeat("AB12", 16)}, "    ui | " + strings.Repeat("AB12", 16)},
+	{engine.NewImagePulled{App: "core", Held: true}, "core: the pull brought an image whose upgrade failed before; staying (archy upgrade core tries again)"},
+	{engine.NewImagePulled{App: "core"}, "core: the pull brought a new image; recreating"},
+	{engine.SavingVolumes{App: "db"}, "db: saving its volumes (snapshot_volumes)"},
+	{engine.KeepingVolume{App: "db", Volume: "f00", Target: "/data"}, "db: keeping volume f00 at /data"},
+	{engine.RemakingHeld{App: "ui", Generation: 1}, "ui: its container is missing and its target is held; making generation 1 again"},
+	{engine.Proving{App: "ui", Timeout: 120 * time.Second}, "ui: proving the new container (health_timeout 2m0s)"},
+	{engine.Proving{App: "ui", Generation: 2, Timeout: 6 * time.Second}, "ui: proving generation 2 (health_timeout 6s)"},
+	{engine.RecordFailed{App: "ui", Generation: 4, Err: errors.New("disk full")}, "ui: warning: recording generation 4: disk full"},
+	{engine.RollingBack{App: "ui", Reason: errors.New("not healthy within 6s"), To: 2}, "ui: the new container failed (not healthy within 6s); rolling back to generation 2"},
+	{engine.RollingBack{App: "ui", Generation: 1, Reason: errors.New("exited (1) after it started")}, "ui: generation 1 failed (exited (1) after it started); rolling back to the container it replaced"},
+	{engine.RestoringVolumes{App: "db"}, "db: restoring its volumes from before the upgrade"},
+	{engine.RecoveryPuttingBack{App: "ui"}, "ui: an upgrade was interrupted after its old container was set aside; putting it back"},
+	{engine.RecoveryProving{App: "ui"}, "ui: proving the container an interrupted upgrade made"},
+	{engine.RecoveryFailed{App: "ui", Err: errors.New("exited (1) after it started")}, "ui: it failed (exited (1) after it started); putting the old container back"},
+}
+
+func TestProgressLines(t *testing.T) {
+	for _, tc := range progressLines {
+		var b bytes.Buffer
+		NewProgress(&b).Event(tc.ev)
+		want := ""
+		if tc.want != "" {
+			want = tc.want + "\n"
+		}
+		if b.String() != want {
+			t.Errorf("%#v:\n got %q\nwant %q", tc.ev, b.String(), want)
+		}
+	}
+}
+
+// Every event type the engine declares has a line here: a new one cannot
+// be left unrendered.
+func TestProgressLinesCoverEveryEvent(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "../engine/progress.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "progressEvent" && fn.Recv != nil {
+			declared[fmt.Sprint(fn.Recv.List[0].Type)] = true
+		}
+	}
+	if len(declared) == 0 {
+		t.Fatal("found no event types in engine/progress.go")
+	}
+	for _, tc := range progressLines {
+		if tc.want != "" {
+			delete(declared, strings.TrimPrefix(fmt.Sprintf("%T", tc.ev), "engine."))
+		}
+	}
+	for name := range declared {
+		t.Errorf("engine.%s has no line in progressLines", name)
+	}
+}
+
+func TestPushing(t *testing.T) {
+	var b bytes.Buffer
+	NewProgress(&b).Pushing("ui", "localhost/ui:local", "127.0.0.1:5000/kube/ui:local")
+	if want := "ui: pushing localhost/ui:local to 127.0.0.1:5000/kube/ui:local\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+// The daemon logs a record per line, with the line as its message.
+func TestLogProgress(t *testing.T) {
+	var b bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	p := LogProgress{Log: log}
+	p.Event(engine.Building{App: "ui", Tag: "localhost/ui:local", Context: "../docker/ui"})
+	p.Event(engine.Output{App: "ui", Line: "--> 3f4a5b6c7d8e"})
+	p.Event(engine.StepDone{App: "ui", Done: []plan.Action{plan.Build}, Took: time.Second})
+	want := `level=INFO msg="ui: building localhost/ui:local from ../docker/ui"
+level=INFO msg="ui: built (1s)"
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
+	}
+}
