@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // generationName names a generation in messages; 0 is the container an
@@ -109,4 +111,45 @@ func (a *Applier) keepImage(ctx context.Context, g *Generation) error {
 // keepRef is archy's reference to the image of an app's generation n.
 func keepRef(app string, n int) string {
 	return fmt.Sprintf("localhost/archy-keep/%s:%d", app, n)
+}
+
+// History is an app's generations, as archy history shows them.
+type History struct {
+	App         string
+	Generations []Generation // oldest first
+	Current     int          // the generation its container is; 0: none known
+	Held        string       // why applies leave it at its generation; "" when not held
+}
+
+// History returns an app's generations and which one its container is.
+func (n *Node) History(ctx context.Context, cat *catalog.Catalog, id string) (History, error) {
+	_, st, current, err := n.generations(ctx, cat, id)
+	if err != nil {
+		return History{}, err
+	}
+	h := History{App: id, Generations: st.Generations[id], Current: current}
+	if it := st.Apps[id]; it.Held != "" {
+		h.Held = it.HeldWhy
+	}
+	return h, nil
+}
+
+// generations returns a declared app, the state (its generations) and the
+// generation its container is (0: none, or none recorded).
+func (n *Node) generations(ctx context.Context, cat *catalog.Catalog, id string) (*schema.App, State, int, error) {
+	app, err := cat.App(id)
+	if err != nil {
+		return nil, State{}, 0, err
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		return nil, State{}, 0, err
+	}
+	current := 0
+	if c, err := n.Runtime.Inspect(ctx, app.ContainerName); err == nil {
+		if g, ok := st.GenerationOf(id, c); ok {
+			current = g.N
+		}
+	}
+	return app, st, current, nil
 }

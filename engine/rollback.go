@@ -129,19 +129,9 @@ func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, ke
 // target so that applies and the daemon leave the app there until the
 // catalogue or the image changes, or archy upgrade.
 func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to int, a *Applier) (Generation, error) {
-	app, err := cat.App(id)
+	app, st, current, err := n.generations(ctx, cat, id)
 	if err != nil {
 		return Generation{}, err
-	}
-	st, err := n.State.Load()
-	if err != nil {
-		return Generation{}, err
-	}
-	current := 0
-	if c, err := n.Runtime.Inspect(ctx, app.ContainerName); err == nil {
-		if g, ok := st.GenerationOf(id, c); ok {
-			current = g.N
-		}
 	}
 	g, ok := st.Generation(id, to)
 	if to == 0 { // the newest kept one before the running one

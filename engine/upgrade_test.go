@@ -156,6 +156,12 @@ func TestRollbackCommand(t *testing.T) {
 	if !h.out.has(Proving{App: "ui", Generation: 1, Timeout: time.Second}) {
 		t.Errorf("progress does not say generation 1 is proved: %s", &h.out)
 	}
+	hist, err := h.node.History(context.Background(), h.cat, "ui")
+	// Going back makes generation 1 again, as generation 3.
+	if err != nil || hist.Current != 3 || len(hist.Generations) != 3 || hist.Generations[2].ImageID != first.ImageID ||
+		hist.Held != "rolled back to generation 1 by the operator" {
+		t.Errorf("history after rollback: %+v, %v; want generation 3 (1 again) current, held", hist, err)
+	}
 	p, _ := h.apply(t, PlanOptions{})
 	if p.Plan.Changes() != 0 {
 		t.Errorf("an apply after archy rollback changes %+v", p.Plan.Steps)

@@ -156,6 +156,18 @@ func joinActions(as []plan.Action) string {
 	return strings.Join(parts, ", ")
 }
 
+// SavePlanDocument saves a plan for apply --plan (plan --out).
+func SavePlanDocument(path string, doc plan.Document) error {
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("saving plan: %w", err)
+	}
+	return nil
+}
+
 // ReadPlanDocument reads a saved plan, refusing another format version.
 func ReadPlanDocument(path string) (plan.Document, error) {
 	var doc plan.Document
@@ -174,7 +186,5 @@ func ReadPlanDocument(path string) (plan.Document, error) {
 
 // PlanJSON writes the plan as indented JSON.
 func PlanJSON(w io.Writer, p plan.Plan) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(p.Document())
+	return writeJSON(w, p.Document())
 }

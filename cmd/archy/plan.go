@@ -1,10 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
@@ -44,12 +41,8 @@ func (c *PlanCmd) Run(g *Globals) error {
 	if c.Out != "" {
 		doc := pl.Plan.Document()
 		doc.Options = &plan.Options{Only: c.Only, Prune: c.Prune}
-		b, err := json.MarshalIndent(doc, "", "  ")
-		if err != nil {
+		if err := view.SavePlanDocument(c.Out, doc); err != nil {
 			return err
-		}
-		if err := os.WriteFile(c.Out, append(b, '\n'), 0o600); err != nil {
-			return fmt.Errorf("saving plan: %w", err)
 		}
 	}
 	if c.JSON {
