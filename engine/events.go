@@ -3,6 +3,8 @@ package engine
 import (
 	"sync"
 	"time"
+
+	"archy.dev/archy/plan"
 )
 
 // Event is something the daemon reports to the node's UI and the logs:
@@ -90,4 +92,19 @@ type NodeStatus struct {
 	// running the last good config meanwhile.
 	ConfigError string      `json:"config_error,omitempty"`
 	Apps        []AppStatus `json:"apps"`
+}
+
+// StatusDocument is the JSON form of a NodeStatus (docs/json.md): archy
+// status --json and the API's GET /v1/status.
+type StatusDocument struct {
+	FormatVersion int `json:"format_version"`
+	NodeStatus
+}
+
+// Document is ns as its JSON document; no apps is an empty list.
+func (ns NodeStatus) Document() StatusDocument {
+	if ns.Apps == nil {
+		ns.Apps = []AppStatus{}
+	}
+	return StatusDocument{FormatVersion: plan.FormatVersion, NodeStatus: ns}
 }

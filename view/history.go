@@ -7,7 +7,15 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
 )
+
+// HistoryDocument is the JSON form of archy history (docs/json.md).
+type HistoryDocument struct {
+	FormatVersion int                 `json:"format_version"`
+	App           string              `json:"app"`
+	Generations   []engine.Generation `json:"generations"` // oldest first, as state.json keeps them
+}
 
 // History renders an app's generations as a table, the one its
 // container is marked with a star, and why it is held, if it is.
@@ -32,14 +40,13 @@ func History(w io.Writer, h engine.History) error {
 	return tw.Flush()
 }
 
-// HistoryJSON writes an app's generations as JSON, as state.json keeps
-// them, oldest first.
+// HistoryJSON writes an app's generations as JSON.
 func HistoryJSON(w io.Writer, h engine.History) error {
 	gens := h.Generations
 	if gens == nil {
 		gens = []engine.Generation{}
 	}
-	return writeJSON(w, gens)
+	return writeJSON(w, HistoryDocument{FormatVersion: plan.FormatVersion, App: h.App, Generations: gens})
 }
 
 // RolledBack says an app is back at generation gen (archy rollback).

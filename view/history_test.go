@@ -49,7 +49,12 @@ func TestHistoryJSON(t *testing.T) {
 	if err := HistoryJSON(&b, engine.History{App: "ui"}); err != nil {
 		t.Fatal(err)
 	}
-	want := "[]\n"
+	want := `{
+  "format_version": 1,
+  "app": "ui",
+  "generations": []
+}
+`
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("history JSON (-want +got):\n%s", diff)
 	}

@@ -7,13 +7,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
 
 // ListDocument is the JSON form of archy list (docs/json.md).
 type ListDocument struct {
-	Version int         `json:"version"`
-	Apps    []ListEntry `json:"apps"`
+	FormatVersion int         `json:"format_version"`
+	Apps          []ListEntry `json:"apps"`
 }
 
 // ListEntry is one app of archy list.
@@ -62,7 +63,7 @@ func List(w io.Writer, levels [][]*schema.App) error {
 
 // ListJSON writes the apps in dependency order as JSON.
 func ListJSON(w io.Writer, levels [][]*schema.App) error {
-	return writeJSON(w, ListDocument{Version: 1, Apps: listEntries(levels)})
+	return writeJSON(w, ListDocument{FormatVersion: plan.FormatVersion, Apps: listEntries(levels)})
 }
 
 // writeJSON writes one indented JSON document.

@@ -1,7 +1,6 @@
 package view
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
-	"archy.dev/archy/plan"
 )
 
 // Status renders the node: the daemon's problems first, then every app's
@@ -66,20 +64,9 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 	return tw.Flush()
 }
 
-// StatusDocument is the JSON form of status (docs/json.md).
-type StatusDocument struct {
-	FormatVersion int `json:"format_version"`
-	engine.NodeStatus
-}
-
 // StatusJSON writes the node's state as JSON.
 func StatusJSON(w io.Writer, ns engine.NodeStatus) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if ns.Apps == nil {
-		ns.Apps = []engine.AppStatus{}
-	}
-	return enc.Encode(StatusDocument{FormatVersion: plan.FormatVersion, NodeStatus: ns})
+	return writeJSON(w, ns.Document())
 }
 
 // ApplySummary is the last line of an apply.

@@ -8,7 +8,7 @@ import (
 // HistoryCmd lists an app's generations.
 type HistoryCmd struct {
 	App  string `arg:"" help:"The app."`
-	JSON bool   `help:"Print JSON: the generations as state.json keeps them, oldest first."`
+	JSON bool   `help:"Print JSON: {format_version: 1, app, generations: [the generations as state.json keeps them, oldest first]}."`
 }
 
 func (c *HistoryCmd) Run(g *Globals) error {

@@ -9,7 +9,7 @@ import (
 // ListCmd prints the apps in dependency order: every app after the apps it
 // depends on, apps of one level side by side.
 type ListCmd struct {
-	JSON bool `help:"Print JSON: {version: 1, apps: [{level, id, container_name, source, image, depends_on: [{app_id, condition}]}]}."`
+	JSON bool `help:"Print JSON: {format_version: 1, apps: [{level, id, container_name, source, image, depends_on: [{app_id, condition}]}]}."`
 }
 
 func (c *ListCmd) Run(g *Globals) error {

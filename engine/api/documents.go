@@ -22,11 +22,9 @@ type (
 		Archy         string `json:"archy"` // the daemon's version
 	}
 
-	// StatusDocument answers GET /v1/status.
-	StatusDocument struct {
-		FormatVersion int `json:"format_version"`
-		engine.NodeStatus
-	}
+	// StatusDocument answers GET /v1/status: the document of archy
+	// status --json.
+	StatusDocument = engine.StatusDocument
 
 	// AppsDocument answers GET /v1/apps.
 	AppsDocument struct {
@@ -62,7 +60,8 @@ type (
 		Result        string `json:"result"` // "ok"
 	}
 
-	// ErrorDocument is the body of every error response.
+	// ErrorDocument is the body of every error response: the one answer
+	// without format_version (the status code says what it is).
 	ErrorDocument struct {
 		Error string `json:"error"`
 	}

@@ -151,7 +151,7 @@ func (s *server) nodeStatus(w http.ResponseWriter, r *http.Request) (engine.Node
 
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	if ns, ok := s.nodeStatus(w, r); ok {
-		writeJSON(w, http.StatusOK, StatusDocument{FormatVersion: FormatVersion, NodeStatus: ns})
+		writeJSON(w, http.StatusOK, ns.Document())
 	}
 }
 
