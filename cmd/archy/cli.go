@@ -12,6 +12,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/view"
 )
 
 // CLI is archy's command line.
@@ -150,18 +151,11 @@ func report(stderr io.Writer, err error) int {
 
 func countDiags(ds catalog.Diagnostics) string {
 	n, w := len(ds.Errors()), len(ds.Warnings())
-	s := plural(n, "error")
+	s := view.Count(n, "error")
 	if w > 0 {
-		s += ", " + plural(w, "warning")
+		s += ", " + view.Count(w, "warning")
 	}
 	return s
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM, so that a step in

@@ -1,6 +1,6 @@
 package main
 
-import "fmt"
+import "archy.dev/archy/view"
 
 // VetCmd checks the apps and reports every problem with its position.
 type VetCmd struct{}
@@ -10,10 +10,6 @@ func (c *VetCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "%s: %s ok", g.Apps, plural(len(cat.Apps), "app"))
-	if n := len(cat.Warnings); n > 0 {
-		fmt.Fprintf(g.stdout, " (%s)", plural(n, "warning"))
-	}
-	fmt.Fprintln(g.stdout)
+	view.Vetted(g.stdout, g.Apps, len(cat.Apps), len(cat.Warnings))
 	return nil
 }
