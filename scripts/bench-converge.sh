@@ -53,7 +53,7 @@ wait_page() {
 	local t0 i
 	t0=$(date +%s%N)
 	for i in $(seq 3000); do
-		if curl -sf --max-time 0.2 "$1" 2>/dev/null | grep -q "$2"; then
+		if curl -sf --max-time 0.2 "$1" 2>/dev/null | grep "$2" >/dev/null; then
 			echo $((($(date +%s%N) - t0) / 1000000))
 			return
 		fi

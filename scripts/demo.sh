@@ -44,7 +44,7 @@ if [[ ! -d $dir/node ]]; then
 	testdata/node/prepare.sh "$dir/node"
 fi
 explorer=$ARCHY_TEST_REGISTRY/archy-sim/explorer:1.0
-if ! curl -fsS "http://$ARCHY_TEST_REGISTRY/v2/archy-sim/explorer/tags/list" 2>/dev/null | grep -q '"1.0"'; then
+if ! curl -fsS "http://$ARCHY_TEST_REGISTRY/v2/archy-sim/explorer/tags/list" 2>/dev/null | grep '"1.0"' >/dev/null; then
 	echo "== publishing the explorer image to the local registry"
 	podman --remote build -q -t "$explorer" "$dir/node/images/explorer" >/dev/null
 	podman --remote push -q "$explorer"

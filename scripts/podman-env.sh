@@ -59,7 +59,7 @@ free_subnet() {
 	local s
 	for _ in $(seq 50); do
 		s=10.$((100 + RANDOM % 150)).$((RANDOM % 256))
-		if ! command -v ip >/dev/null || ! ip -o -4 addr | grep -q " $s\."; then
+		if ! command -v ip >/dev/null || ! ip -o -4 addr | grep " $s\." >/dev/null; then
 			echo "$s"
 			return
 		fi

@@ -64,8 +64,11 @@ for c in "${candidates[@]}"; do
 done
 [[ -n $busybox ]] || die "no statically linked busybox at ${candidates[*]}: install Debian's busybox-static (scripts/deps.sh); Debian's busybox package is dynamic and cannot run in a FROM scratch image"
 
+# The list is read whole first: `--list | grep -q` fails under pipefail
+# whenever grep exits before busybox has written everything (SIGPIPE).
+applets=$("$busybox" --list) || die "$busybox --list failed"
 for applet in sh httpd nc; do
-	"$busybox" --list | grep -qx "$applet" || die "$busybox has no $applet applet"
+	grep -qx "$applet" <<<"$applets" || die "$busybox has no $applet applet"
 done
 
 if [[ -e $dst ]]; then
