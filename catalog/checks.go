@@ -154,9 +154,9 @@ func (l *loader) checkSecurity(app *schema.App) {
 	for i, p := range app.Ports {
 		path := fmt.Sprintf("ports[%d]", i)
 		switch app.Security.NetworkPolicy {
-		case "none":
+		case schema.NetworkNone:
 			l.errorf(app, path, "ports cannot be published with network_policy \"none\"")
-		case "host":
+		case schema.NetworkHost:
 			if p.Host != 0 && p.Host != p.Container {
 				l.errorf(app, path+".host", "with network_policy \"host\" the host port is the container port (%d), not %d", p.Container, p.Host)
 			}
@@ -291,7 +291,7 @@ func (l *loader) checkHostPorts(cat *Catalog) {
 		app := cat.Apps[id]
 		for i, p := range app.Ports {
 			host := p.Host
-			if app.Security.NetworkPolicy == "host" {
+			if app.Security.NetworkPolicy == schema.NetworkHost {
 				host = p.Container
 			}
 			if host == 0 {

@@ -32,7 +32,7 @@ func Probe(ctx context.Context, rt Runtime, app *schema.App) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	switch hc.Type {
-	case "http":
+	case schema.HealthHTTP:
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, hc.Endpoint+hc.Path, nil)
 		if err != nil {
 			return err
@@ -46,14 +46,14 @@ func Probe(ctx context.Context, rt Runtime, app *schema.App) error {
 			return fmt.Errorf("GET %s%s: %s", hc.Endpoint, hc.Path, resp.Status)
 		}
 		return nil
-	case "tcp":
+	case schema.HealthTCP:
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(hc.Host, fmt.Sprint(hc.Port)))
 		if err != nil {
 			return err
 		}
 		return conn.Close()
-	case "exec":
+	case schema.HealthExec:
 		code, err := rt.Exec(ctx, app.ContainerName, hc.Command)
 		if err != nil {
 			return err

@@ -37,7 +37,7 @@ func containerSpec(app *schema.App, image string) (ContainerSpec, error) {
 	}
 	for _, p := range app.Ports {
 		host := p.Host
-		if app.Security.NetworkPolicy == "host" {
+		if app.Security.NetworkPolicy == schema.NetworkHost {
 			continue // the container's own ports are the host's
 		}
 		if host == 0 {

@@ -8,6 +8,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // AppStatus is one app as it is now.
@@ -57,7 +58,7 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 	var wg sync.WaitGroup
 	for i, app := range apps {
 		s := AppStatus{App: app.ID, Container: app.ContainerName, State: "missing", Image: app.Container.Source.ImageRef()}
-		if hc := app.HealthCheck; hc != nil && hc.Type == "http" {
+		if hc := app.HealthCheck; hc != nil && hc.Type == schema.HealthHTTP {
 			s.URL = hc.Endpoint + hc.Path
 		}
 		if it := st.Apps[app.ID]; it.Stopped {

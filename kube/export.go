@@ -321,7 +321,7 @@ func protocol(p string) corev1.Protocol {
 	return corev1.ProtocolTCP
 }
 
-func hostNetwork(app *schema.App) bool { return app.Security.NetworkPolicy == "host" }
+func hostNetwork(app *schema.App) bool { return app.Security.NetworkPolicy == schema.NetworkHost }
 
 func isLoopback(host string) bool {
 	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"

@@ -40,11 +40,11 @@ func (x *exporter) podSpec(app *schema.App) corev1.PodSpec {
 		EnableServiceLinks:           ptr(false),
 	}
 	switch app.Security.NetworkPolicy {
-	case "host":
+	case schema.NetworkHost:
 		spec.HostNetwork = true
 		// Still resolve Service names (the wait init containers do).
 		spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet
-	case "none":
+	case schema.NetworkNone:
 		x.warn(app, "security.network_policy", `"none" has no Kubernetes equivalent: the pod joins the cluster network`)
 	}
 	c.VolumeMounts, spec.Volumes = x.volumes(app)
@@ -310,12 +310,12 @@ func (x *exporter) seconds(app *schema.App, field string, d schema.Duration) int
 
 func (x *exporter) probeHandler(app *schema.App, hc *schema.HealthCheck) (corev1.ProbeHandler, bool) {
 	switch hc.Type {
-	case "exec":
+	case schema.HealthExec:
 		return corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: hc.Command}}, true
-	case "tcp":
+	case schema.HealthTCP:
 		host, port := x.probeTarget(app, hc.Host, hc.Port)
 		return corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Host: host, Port: intOrPort(port)}}, true
-	case "http":
+	case schema.HealthHTTP:
 		scheme, host, port, err := parseEndpoint(hc.Endpoint)
 		if err != nil {
 			x.errorf("%s: health_check.endpoint %q: %v", app.ID, hc.Endpoint, err)

@@ -94,9 +94,9 @@ func healthPort(app *schema.App) int {
 	switch {
 	case hc == nil:
 		return 0
-	case hc.Type == "tcp":
+	case hc.Type == schema.HealthTCP:
 		return hc.Port
-	case hc.Type == "http":
+	case hc.Type == schema.HealthHTTP:
 		return endpointPort(hc.Endpoint)
 	}
 	return 0

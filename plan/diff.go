@@ -296,7 +296,7 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 // publishedPorts are the ports the app's spec publishes on the host.
 func publishedPorts(app *schema.App) []Port {
 	var out []Port
-	if app.Security.NetworkPolicy != "bridge" {
+	if app.Security.NetworkPolicy != schema.NetworkBridge {
 		return nil
 	}
 	for _, p := range app.Ports {

@@ -12,6 +12,20 @@ const (
 	RoleUI      = "ui"
 )
 
+// Health-check types, as spelled in the CUE schema.
+const (
+	HealthHTTP = "http"
+	HealthTCP  = "tcp"
+	HealthExec = "exec"
+)
+
+// Network policies, as spelled in the CUE schema.
+const (
+	NetworkBridge = "bridge"
+	NetworkHost   = "host"
+	NetworkNone   = "none"
+)
+
 // KeptSuffix ends the name of an app's previous container while an
 // upgrade proves the new one (it comes back if the new one fails): plans
 // leave such a container alone, and no container name may end so.

@@ -16,6 +16,7 @@ import (
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // cpuPeriod is the CFS period CPU limits are expressed in (100 ms, what
@@ -64,7 +65,7 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 	s.ReadWriteTmpfs = &tmpfs
 
 	switch cs.Network {
-	case "", "bridge":
+	case "", schema.NetworkBridge:
 		// No named network: the service's default network.
 		s.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
 		for _, pm := range cs.Ports {
@@ -74,10 +75,10 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 			}
 			s.PortMappings = append(s.PortMappings, m)
 		}
-	case "host":
+	case schema.NetworkHost:
 		// Ports are the host's own: nothing to publish.
 		s.NetNS = specgen.Namespace{NSMode: specgen.Host}
-	case "none":
+	case schema.NetworkNone:
 		if len(cs.Ports) > 0 {
 			return nil, errors.New("network none cannot publish ports")
 		}
