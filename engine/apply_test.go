@@ -18,8 +18,8 @@ import (
 
 func testApp(id string, deps ...string) *schema.App {
 	a := &schema.App{ID: id, ContainerName: id, Role: "service",
-		Container: schema.Container{Source: &schema.Source{Type: "pull", Image: "example.org/" + id + ":1", PullPolicy: "missing"}},
-		Security:  schema.Security{NetworkPolicy: "bridge"}}
+		Container:       schema.Container{Source: &schema.Source{Type: "pull", Image: "example.org/" + id + ":1", PullPolicy: "missing"}},
+		ContainerConfig: schema.ContainerConfig{Security: schema.Security{NetworkPolicy: "bridge"}}}
 	for _, d := range deps {
 		a.Dependencies = append(a.Dependencies, schema.Dependency{AppID: d, Condition: "started"})
 	}

@@ -22,12 +22,12 @@ import (
 // snapApp has one named volume to snapshot ("data") and two to leave
 // alone: a host path and a read-only mount of a volume another app writes.
 func snapApp(hostPath string) *schema.App {
-	return &schema.App{ID: "a", Volumes: []schema.Volume{
+	return &schema.App{ID: "a", ContainerConfig: schema.ContainerConfig{Volumes: []schema.Volume{
 		{Name: "data", Target: "/data"},
 		{Name: "data", Target: "/again"},
 		{HostPath: hostPath, Target: "/host"},
 		{Name: "shared", Target: "/shared", Readonly: true},
-	}}
+	}}}
 }
 
 // snapSetup returns a fake whose volumes live in a temp dir, the app, the

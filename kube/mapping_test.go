@@ -21,8 +21,8 @@ import (
 func app(id string, mods ...func(*schema.App)) *schema.App {
 	a := &schema.App{
 		ID: id, Name: id, Version: "1.0", Role: "service", ContainerName: id,
-		Container: schema.Container{Source: &schema.Source{Type: "pull", Image: "docker.io/example/" + id + ":1", PullPolicy: "missing"}},
-		Security:  schema.Security{NetworkPolicy: "bridge"},
+		Container:       schema.Container{Source: &schema.Source{Type: "pull", Image: "docker.io/example/" + id + ":1", PullPolicy: "missing"}},
+		ContainerConfig: schema.ContainerConfig{Security: schema.Security{NetworkPolicy: "bridge"}},
 	}
 	for _, m := range mods {
 		m(a)

@@ -12,9 +12,11 @@ import (
 func app(id string, mod ...func(*schema.App)) *schema.App {
 	a := &schema.App{
 		ID: id, ContainerName: id, Role: "service",
-		Container:   schema.Container{Source: &schema.Source{Type: "pull", Image: "docker.io/example/" + id + ":1", PullPolicy: "missing"}},
-		Environment: map[string]string{},
-		Security:    schema.Security{NetworkPolicy: "bridge"},
+		Container: schema.Container{Source: &schema.Source{Type: "pull", Image: "docker.io/example/" + id + ":1", PullPolicy: "missing"}},
+		ContainerConfig: schema.ContainerConfig{
+			Environment: map[string]string{},
+			Security:    schema.Security{NetworkPolicy: "bridge"},
+		},
 	}
 	for _, m := range mod {
 		m(a)

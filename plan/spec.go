@@ -11,35 +11,18 @@ import (
 	"archy.dev/archy/schema"
 )
 
-// containerSpec is the part of an app that shapes its container, without
-// secret values (only secret names and where they go). Its JSON is
+// containerSpec is the image and configuration of an app's container,
+// without secret values (only secret names and where they go). Its JSON is
 // canonical (struct order, sorted map keys), so equal specs hash equal.
 type containerSpec struct {
-	Image       string            `json:"image"`
-	Command     []string          `json:"command,omitempty"`
-	Entrypoint  []string          `json:"entrypoint,omitempty"`
-	Environment map[string]string `json:"environment,omitempty"`
-	Ports       []schema.Port     `json:"ports,omitempty"`
-	Volumes     []schema.Volume   `json:"volumes,omitempty"`
-	Secrets     []schema.Secret   `json:"secrets,omitempty"`
-	Resources   schema.Resources  `json:"resources"`
-	Security    schema.Security   `json:"security"`
+	Image string `json:"image"`
+	schema.ContainerConfig
 }
 
 // SpecJSON is the normalised, secret-free spec of an app's container, as
 // archy records it in the archy.spec label.
 func SpecJSON(app *schema.App) string {
-	s := containerSpec{
-		Image:       NormalizeRef(app.Container.Source.ImageRef()),
-		Command:     app.Command,
-		Entrypoint:  app.Entrypoint,
-		Environment: app.Environment,
-		Ports:       app.Ports,
-		Volumes:     app.Volumes,
-		Secrets:     app.Secrets,
-		Resources:   app.Resources,
-		Security:    app.Security,
-	}
+	s := containerSpec{Image: NormalizeRef(app.Container.Source.ImageRef()), ContainerConfig: app.ContainerConfig}
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic(fmt.Sprintf("encoding spec of %s: %v", app.ID, err)) // plain data: cannot fail
@@ -57,9 +40,7 @@ func AppFromSpec(app *schema.App, spec string) (*schema.App, error) {
 	}
 	out := *app
 	out.Container.Source = &schema.Source{Type: schema.SourcePull, Image: s.Image, PullPolicy: "never"}
-	out.Command, out.Entrypoint, out.Environment = s.Command, s.Entrypoint, s.Environment
-	out.Ports, out.Volumes, out.Secrets = s.Ports, s.Volumes, s.Secrets
-	out.Resources, out.Security = s.Resources, s.Security
+	out.ContainerConfig = s.ContainerConfig
 	return &out, nil
 }
 

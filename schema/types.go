@@ -34,30 +34,40 @@ const KeptSuffix = "-archy-previous"
 // App is one evaluated app: every default filled in, the legacy image
 // shorthand turned into Container.Source, and build contexts resolved.
 type App struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	Version       string            `json:"version"`
-	Description   string            `json:"description"`
-	Role          string            `json:"role"`
-	Container     Container         `json:"container"`
-	ContainerName string            `json:"container_name"`
-	Dependencies  []Dependency      `json:"dependencies"`
-	Command       []string          `json:"command,omitempty"`
-	Entrypoint    []string          `json:"entrypoint,omitempty"`
-	Resources     Resources         `json:"resources"`
-	Security      Security          `json:"security"`
-	Ports         []Port            `json:"ports"`
-	Volumes       []Volume          `json:"volumes"`
-	Environment   map[string]string `json:"environment"`
-	Secrets       []Secret          `json:"secrets"`
-	HealthCheck   *HealthCheck      `json:"health_check,omitempty"`
-	Upgrade       Upgrade           `json:"upgrade"`
-	Extensions    map[string]any    `json:"extensions"`
+	ID            string       `json:"id"`
+	Name          string       `json:"name"`
+	Version       string       `json:"version"`
+	Description   string       `json:"description"`
+	Role          string       `json:"role"`
+	Container     Container    `json:"container"`
+	ContainerName string       `json:"container_name"`
+	Dependencies  []Dependency `json:"dependencies"`
+	ContainerConfig
+	HealthCheck *HealthCheck   `json:"health_check,omitempty"`
+	Upgrade     Upgrade        `json:"upgrade"`
+	Extensions  map[string]any `json:"extensions"`
 
 	// Pos is where the app is declared; positions of its fields are kept
 	// by path (see PosOf) so that later checks can point at them.
 	Pos       Pos            `json:"-"`
 	positions map[string]Pos `json:"-"`
+}
+
+// ContainerConfig is what shapes an app's container, written once: it is
+// hashed into the archy.spec-hash label (plan.SpecJSON), saved in the
+// archy.spec label to make an earlier generation again, and mapped by the
+// Podman adapter and the Kubernetes export. The JSON tags and the field
+// order are the label's: a new field needs omitempty (its zero value then
+// leaves every existing hash alone, so no container is recreated for it).
+type ContainerConfig struct {
+	Command     []string          `json:"command,omitempty"`
+	Entrypoint  []string          `json:"entrypoint,omitempty"`
+	Environment map[string]string `json:"environment,omitempty"`
+	Ports       []Port            `json:"ports,omitempty"`
+	Volumes     []Volume          `json:"volumes,omitempty"`
+	Secrets     []Secret          `json:"secrets,omitempty"`
+	Resources   Resources         `json:"resources"`
+	Security    Security          `json:"security"`
 }
 
 // Container is where the image comes from. After loading Source is always

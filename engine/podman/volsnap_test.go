@@ -36,8 +36,8 @@ func TestVolumeSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	app := &schema.App{ID: "snap", Volumes: []schema.Volume{
-		{Name: volume, Target: "/data"}, {Name: absent, Target: "/absent"}}}
+	app := &schema.App{ID: "snap", ContainerConfig: schema.ContainerConfig{Volumes: []schema.Volume{
+		{Name: volume, Target: "/data"}, {Name: absent, Target: "/absent"}}}}
 	dir := filepath.Join(t.TempDir(), "snapshots")
 	if err := engine.SnapshotVolumes(ctx, p, app, dir); err != nil {
 		t.Fatal(err)
