@@ -387,16 +387,16 @@ func target(d plan.Desired) replacement {
 
 // anonymousVolumes are the volumes mounted in c that the app does not
 // declare, at places it does not declare.
-func anonymousVolumes(c plan.Container, app *schema.App) []VolumeSpec {
+func anonymousVolumes(c plan.Container, app *schema.App) []schema.Volume {
 	declared := map[string]bool{}
 	for _, v := range app.Volumes {
 		declared[v.Target] = true
 		declared[v.Name] = true
 	}
-	var out []VolumeSpec
+	var out []schema.Volume
 	for _, m := range c.Mounts {
 		if m.Name != "" && !declared[m.Name] && !declared[m.Destination] {
-			out = append(out, VolumeSpec{Name: m.Name, Target: m.Destination})
+			out = append(out, schema.Volume{Name: m.Name, Target: m.Destination})
 		}
 	}
 	return out

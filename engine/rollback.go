@@ -14,7 +14,7 @@ import (
 type rollback struct {
 	prev     *Generation // its generation (nil: not archy's, none recorded)
 	kept     string      // the old container, set aside ("": none, make prev again)
-	keep     []VolumeSpec
+	keep     []schema.Volume
 	snapshot string
 }
 
@@ -57,7 +57,7 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 // putBack replaces whatever container the app has with the one it had:
 // kept, the old container set aside, when it is there; else generation
 // prev made again.
-func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *Generation, kept string, keep []VolumeSpec, snapshot string, start bool) error {
+func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *Generation, kept string, keep []schema.Volume, snapshot string, start bool) error {
 	if kept != "" {
 		_, err := a.Runtime.Inspect(ctx, kept)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -101,7 +101,7 @@ func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot 
 
 // restore makes generation g's container again, in place of whatever
 // container the app has, and starts it unless start is unset.
-func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, keep []VolumeSpec, snapshot string, start bool) (plan.Container, error) {
+func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, keep []schema.Volume, snapshot string, start bool) (plan.Container, error) {
 	a.stopping(app.ID)
 	if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
 		return plan.Container{}, err

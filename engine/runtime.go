@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // ErrNotFound is returned by a Runtime when a container, image, volume or
@@ -100,47 +101,13 @@ type BuildSpec struct {
 	Labels     map[string]string // archy.app, archy.context-hash
 }
 
-// ContainerSpec is a container to create, derived from an app; the
-// adapter maps it onto Podman's spec one to one.
+// ContainerSpec is a container to create: the app's container
+// configuration under a name, from an image, with archy's labels. The
+// adapter maps it onto Podman's spec; the restart policy is always "no":
+// archy owns restarts.
 type ContainerSpec struct {
-	Name        string
-	Image       string // reference or id
-	Command     []string
-	Entrypoint  []string
-	Env         map[string]string
-	Labels      map[string]string
-	Network     string // "bridge", "host" or "none"
-	Ports       []PortSpec
-	Volumes     []VolumeSpec
-	Secrets     []SecretSpec
-	MemoryLimit int64   // bytes; 0 means none
-	CPUs        float64 // 0 means no limit
-	ReadOnly    bool
-	Privileged  bool
-	CapAdd      []string
-	User        string
-	// The restart policy is always "no": archy owns restarts.
-}
-
-type PortSpec struct {
-	HostIP    string
-	Host      int
-	Container int
-	Protocol  string // tcp or udp
-}
-
-// VolumeSpec mounts a named volume (Name) or a host path (HostPath).
-type VolumeSpec struct {
-	Name     string
-	HostPath string
-	Target   string
-	ReadOnly bool
-}
-
-// SecretSpec injects a Podman secret as an environment variable (Env) or
-// as a file (Target; /run/secrets/<name> when both are empty).
-type SecretSpec struct {
 	Name   string
-	Env    string
-	Target string
+	Image  string // reference or id
+	Labels map[string]string
+	schema.ContainerConfig
 }

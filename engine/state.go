@@ -14,6 +14,7 @@ import (
 
 	"archy.dev/archy/internal/atomicfile"
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // State is archy's persisted record in the data dir: the operator's intent
@@ -54,8 +55,10 @@ type InFlight struct {
 	Target   string    `json:"target,omitempty"` // the target tried (plan.TargetKey): held if it fails
 	Time     time.Time `json:"time"`
 	Snapshot string    `json:"snapshot,omitempty"` // its volumes (snapshot_volumes)
-	// Keep are the anonymous volumes of the container being replaced.
-	Keep []VolumeSpec `json:"keep,omitempty"`
+	// Keep are the anonymous volumes of the container being replaced
+	// (name and target). Files written before they were schema.Volume
+	// spell the keys Name and Target, which still decode.
+	Keep []schema.Volume `json:"keep,omitempty"`
 	// Spec is the replacement's archy.spec: its volumes are the ones the
 	// snapshot holds, whatever the catalogue says by the next run.
 	Spec string `json:"spec,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -196,7 +197,7 @@ func (a *Applier) targetKey(ctx context.Context, d plan.Desired) string {
 // previous generation back.
 func (a *Applier) createGeneration(ctx context.Context, r replacement, start bool, back *rollback) error {
 	id := r.app.ID
-	var keep []VolumeSpec
+	var keep []schema.Volume
 	if back != nil {
 		keep = back.keep
 	}
@@ -249,12 +250,12 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 
 // createContainer creates an app's container from image (keeping the
 // anonymous volumes of the one it replaces) and returns it.
-func (a *Applier) createContainer(ctx context.Context, app *schema.App, image string, keep []VolumeSpec) (plan.Container, error) {
+func (a *Applier) createContainer(ctx context.Context, app *schema.App, image string, keep []schema.Volume) (plan.Container, error) {
 	spec, err := containerSpec(app, image)
 	if err != nil {
 		return plan.Container{}, err
 	}
-	spec.Volumes = append(spec.Volumes, keep...)
+	spec.Volumes = append(slices.Clip(spec.Volumes), keep...) // never into the app's own slice
 	if _, err := a.Runtime.Create(ctx, spec); err != nil {
 		return plan.Container{}, err
 	}

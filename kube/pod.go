@@ -106,14 +106,8 @@ func pullPolicy(src *schema.Source) corev1.PullPolicy {
 // Kubernetes, and Podman 4.3's kube play publishes every listed port on
 // the host (and refuses any with host networking).
 func (x *exporter) containerPorts(app *schema.App) []corev1.ContainerPort {
-	if hostNetwork(app) {
-		return nil
-	}
 	var out []corev1.ContainerPort
-	for _, p := range app.Ports {
-		if p.Host == 0 {
-			continue
-		}
+	for _, p := range app.PublishedPorts() {
 		out = append(out, corev1.ContainerPort{
 			ContainerPort: int32(p.Container), HostPort: int32(p.Host), HostIP: p.HostIP, Protocol: protocol(p.Protocol),
 		})

@@ -54,21 +54,23 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 	s.Name = cs.Name
 	s.Command = cs.Command
 	s.Entrypoint = cs.Entrypoint
-	s.Env = cs.Env
+	s.Env = cs.Environment
 	s.Labels = cs.Labels
 	s.RestartPolicy = "no"
-	s.User = cs.User
-	s.CapAdd = cs.CapAdd
-	s.Privileged = &cs.Privileged
-	readOnly, tmpfs := cs.ReadOnly, false
+	sec := cs.Security
+	s.User = sec.User
+	s.CapAdd = sec.CapAdd
+	privileged, readOnly, tmpfs := sec.Privileged, sec.ReadonlyRoot, false
+	s.Privileged = &privileged
 	s.ReadOnlyFilesystem = &readOnly
 	s.ReadWriteTmpfs = &tmpfs
 
-	switch cs.Network {
+	published := cs.PublishedPorts()
+	switch sec.NetworkPolicy {
 	case "", schema.NetworkBridge:
 		// No named network: the service's default network.
 		s.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
-		for _, pm := range cs.Ports {
+		for _, pm := range published {
 			m, err := portMapping(pm)
 			if err != nil {
 				return nil, err
@@ -79,12 +81,12 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 		// Ports are the host's own: nothing to publish.
 		s.NetNS = specgen.Namespace{NSMode: specgen.Host}
 	case schema.NetworkNone:
-		if len(cs.Ports) > 0 {
+		if len(published) > 0 {
 			return nil, errors.New("network none cannot publish ports")
 		}
 		s.NetNS = specgen.Namespace{NSMode: specgen.NoNetwork}
 	default:
-		return nil, fmt.Errorf("unknown network %q (want bridge, host or none)", cs.Network)
+		return nil, fmt.Errorf("unknown network %q (want bridge, host or none)", sec.NetworkPolicy)
 	}
 
 	for _, v := range cs.Volumes {
@@ -93,13 +95,13 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 			return nil, fmt.Errorf("volume at %s has both a name (%s) and a host path (%s)", v.Target, v.Name, v.HostPath)
 		case v.Name != "":
 			nv := &specgen.NamedVolume{Name: v.Name, Dest: v.Target}
-			if v.ReadOnly {
+			if v.Readonly {
 				nv.Options = []string{"ro"}
 			}
 			s.Volumes = append(s.Volumes, nv)
 		case v.HostPath != "":
 			opts := []string{"rbind"}
-			if v.ReadOnly {
+			if v.Readonly {
 				opts = append(opts, "ro")
 			}
 			s.Mounts = append(s.Mounts, spec.Mount{Type: "bind", Source: v.HostPath, Destination: v.Target, Options: opts})
@@ -108,26 +110,29 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 		}
 	}
 
-	for _, sec := range cs.Secrets {
-		if sec.Env != "" {
+	for _, secret := range cs.Secrets {
+		if secret.Env != "" {
 			if s.EnvSecrets == nil {
 				s.EnvSecrets = map[string]string{}
 			}
-			s.EnvSecrets[sec.Env] = sec.Name
+			s.EnvSecrets[secret.Env] = secret.Name
 			continue
 		}
 		// An empty target means /run/secrets/<name>.
-		s.Secrets = append(s.Secrets, specgen.Secret{Source: sec.Name, Target: sec.Target})
+		s.Secrets = append(s.Secrets, specgen.Secret{Source: secret.Name, Target: secret.Target})
 	}
 
-	if cs.MemoryLimit > 0 || cs.CPUs > 0 {
+	memory, err := cs.Resources.MemoryBytes()
+	if err != nil {
+		return nil, fmt.Errorf("resources.memory_limit: %w", err)
+	}
+	if cpus := cs.Resources.CPUs; memory > 0 || cpus > 0 {
 		s.ResourceLimits = &spec.LinuxResources{}
-		if cs.MemoryLimit > 0 {
-			limit := cs.MemoryLimit
-			s.ResourceLimits.Memory = &spec.LinuxMemory{Limit: &limit}
+		if memory > 0 {
+			s.ResourceLimits.Memory = &spec.LinuxMemory{Limit: &memory}
 		}
-		if cs.CPUs > 0 {
-			quota := int64(math.Round(cs.CPUs * cpuPeriod))
+		if cpus > 0 {
+			quota := int64(math.Round(cpus * cpuPeriod))
 			period := uint64(cpuPeriod)
 			s.ResourceLimits.CPU = &spec.LinuxCPU{Quota: &quota, Period: &period}
 		}
@@ -135,7 +140,7 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 	return s, nil
 }
 
-func portMapping(pm engine.PortSpec) (nettypes.PortMapping, error) {
+func portMapping(pm schema.Port) (nettypes.PortMapping, error) {
 	proto := pm.Protocol
 	if proto == "" {
 		proto = "tcp"

@@ -12,6 +12,7 @@ import (
 	"github.com/containers/podman/v5/pkg/bindings"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/schema"
 )
 
 // TestCallerContext: the caller's context bounds every call although the
@@ -50,7 +51,7 @@ func TestConcurrentExec(t *testing.T) {
 	ctx := env.Context(t)
 	buildWeb(ctx, t, p, nil)
 	const name = "archy-concurrent"
-	run(ctx, t, p, engine.ContainerSpec{Name: name, Image: webTag, Command: sleeper})
+	run(ctx, t, p, engine.ContainerSpec{Name: name, Image: webTag, ContainerConfig: schema.ContainerConfig{Command: sleeper}})
 
 	conn, err := bindings.GetClient(p.conn)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/schema"
 )
 
 // TestCreateOptions checks the rest of the spec: limits, read-only root,
@@ -32,19 +33,18 @@ func TestCreateOptions(t *testing.T) {
 	const name = "archy-options"
 	const memory = 64 << 20
 	run(ctx, t, p, engine.ContainerSpec{
-		Name:        name,
-		Image:       webTag,
-		Entrypoint:  []string{busybox},
-		Command:     []string{"sleep", "3600"},
-		Network:     "none",
-		MemoryLimit: memory,
-		CPUs:        0.5,
-		ReadOnly:    true,
-		User:        "1000:1000",
-		CapAdd:      []string{"NET_ADMIN"},
-		Volumes: []engine.VolumeSpec{
-			{HostPath: host, Target: "/host", ReadOnly: true},
-			{HostPath: rw, Target: "/rw"},
+		Name:  name,
+		Image: webTag,
+		ContainerConfig: schema.ContainerConfig{
+			Entrypoint: []string{busybox},
+			Command:    []string{"sleep", "3600"},
+			Resources:  schema.Resources{MemoryLimit: "64Mi", CPUs: 0.5},
+			Security: schema.Security{NetworkPolicy: "none", ReadonlyRoot: true,
+				User: "1000:1000", CapAdd: []string{"NET_ADMIN"}},
+			Volumes: []schema.Volume{
+				{HostPath: host, Target: "/host", Readonly: true},
+				{HostPath: rw, Target: "/rw"},
+			},
 		},
 	})
 
@@ -99,17 +99,17 @@ func TestCreateErrors(t *testing.T) {
 	ctx := env.Context(t)
 	buildWeb(ctx, t, p, nil)
 	for _, cs := range []engine.ContainerSpec{
-		{Name: "archy-bad-net", Image: webTag, Network: "overlay"},
-		{Name: "archy-bad-none", Image: webTag, Network: "none", Ports: []engine.PortSpec{{Host: 1, Container: 1}}},
-		{Name: "archy-bad-proto", Image: webTag, Ports: []engine.PortSpec{{Host: 1, Container: 1, Protocol: "sctp"}}},
-		{Name: "archy-bad-volume", Image: webTag, Volumes: []engine.VolumeSpec{{Target: "/x"}}},
+		{Name: "archy-bad-net", Image: webTag, ContainerConfig: schema.ContainerConfig{Security: schema.Security{NetworkPolicy: "overlay"}}},
+		{Name: "archy-bad-none", Image: webTag, ContainerConfig: schema.ContainerConfig{Security: schema.Security{NetworkPolicy: "none"}, Ports: []schema.Port{{Host: 1, Container: 1}}}},
+		{Name: "archy-bad-proto", Image: webTag, ContainerConfig: schema.ContainerConfig{Ports: []schema.Port{{Host: 1, Container: 1, Protocol: "sctp"}}}},
+		{Name: "archy-bad-volume", Image: webTag, ContainerConfig: schema.ContainerConfig{Volumes: []schema.Volume{{Target: "/x"}}}},
 		{Name: "archy-bad-image", Image: "localhost/archy-no-such-image:1"},
 	} {
 		if _, err := p.Create(ctx, cs); err == nil || !strings.Contains(err.Error(), "creating container "+cs.Name) {
 			t.Errorf("Create(%+v) = %v, want an error naming the container", cs, err)
 		}
 	}
-	cs := engine.ContainerSpec{Name: "archy-twice", Image: webTag, Command: sleeper}
+	cs := engine.ContainerSpec{Name: "archy-twice", Image: webTag, ContainerConfig: schema.ContainerConfig{Command: sleeper}}
 	if _, err := p.Create(ctx, cs); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/schema"
 )
 
 // TestEvents sees a container start and die through the event stream,
@@ -15,7 +16,7 @@ func TestEvents(t *testing.T) {
 	ctx := env.Context(t)
 	buildWeb(ctx, t, p, nil)
 	const name = "archy-events"
-	if _, err := p.Create(ctx, engine.ContainerSpec{Name: name, Image: webTag, Network: "bridge"}); err != nil {
+	if _, err := p.Create(ctx, engine.ContainerSpec{Name: name, Image: webTag, ContainerConfig: schema.ContainerConfig{Security: schema.Security{NetworkPolicy: "bridge"}}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Remove(context.Background(), name) })

@@ -15,6 +15,7 @@ import (
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // TestLifecycle walks one container through everything archy does to it:
@@ -28,13 +29,15 @@ func TestLifecycle(t *testing.T) {
 	port := freePort(t)
 	const name, volume = "archy-web", "archy-web-data"
 	cs := engine.ContainerSpec{
-		Name:    name,
-		Image:   webTag,
-		Env:     map[string]string{"GREETING": "hello from archy"},
-		Labels:  map[string]string{plan.LabelApp: "web", plan.LabelSpecHash: "spec-1"},
-		Network: "bridge",
-		Ports:   []engine.PortSpec{{HostIP: "127.0.0.1", Host: port, Container: webPort, Protocol: "tcp"}},
-		Volumes: []engine.VolumeSpec{{Name: volume, Target: "/data"}},
+		Name:   name,
+		Image:  webTag,
+		Labels: map[string]string{plan.LabelApp: "web", plan.LabelSpecHash: "spec-1"},
+		ContainerConfig: schema.ContainerConfig{
+			Environment: map[string]string{"GREETING": "hello from archy"},
+			Security:    schema.Security{NetworkPolicy: "bridge"},
+			Ports:       []schema.Port{{HostIP: "127.0.0.1", Host: port, Container: webPort, Protocol: "tcp"}},
+			Volumes:     []schema.Volume{{Name: volume, Target: "/data"}},
+		},
 	}
 	id, err := p.Create(ctx, cs)
 	if err != nil {
@@ -167,8 +170,8 @@ func TestLogs(t *testing.T) {
 	run(ctx, t, p, engine.ContainerSpec{
 		Name:  name,
 		Image: webTag,
-		Command: []string{busybox, "sh", "-c",
-			"echo to-stdout; echo to-stderr >&2; i=0; while :; do echo tick $i; i=$((i+1)); sleep 1; done"},
+		ContainerConfig: schema.ContainerConfig{Command: []string{busybox, "sh", "-c",
+			"echo to-stdout; echo to-stderr >&2; i=0; while :; do echo tick $i; i=$((i+1)); sleep 1; done"}},
 	})
 
 	var all strings.Builder
@@ -228,10 +231,12 @@ func TestHostNetwork(t *testing.T) {
 	port := freePort(t)
 	const name = "archy-host-web"
 	run(ctx, t, p, engine.ContainerSpec{
-		Name:    name,
-		Image:   webTag,
-		Command: []string{busybox, "httpd", "-f", "-p", "127.0.0.1:" + strconv.Itoa(port), "-h", "/www"},
-		Network: "host",
+		Name:  name,
+		Image: webTag,
+		ContainerConfig: schema.ContainerConfig{
+			Command:  []string{busybox, "httpd", "-f", "-p", "127.0.0.1:" + strconv.Itoa(port), "-h", "/www"},
+			Security: schema.Security{NetworkPolicy: "host"},
+		},
 	})
 	waitWeb(ctx, t, webURL(port))
 	data, err := containers.Inspect(ctx, name, nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/schema"
 )
 
 // TestSecrets injects one Podman secret as an env var, as a file at the
@@ -37,15 +38,17 @@ func TestSecrets(t *testing.T) {
 
 	const name = "archy-secrets"
 	cs := engine.ContainerSpec{
-		Name:    name,
-		Image:   webTag,
-		Command: sleeper,
-		Env:     map[string]string{"PLAIN": "visible"},
-		Labels:  map[string]string{"archy.app": "secrets"},
-		Secrets: []engine.SecretSpec{
-			{Name: secret, Env: "APP_PASSWORD"},
-			{Name: secret},
-			{Name: secret, Target: "/etc/app/password"},
+		Name:   name,
+		Image:  webTag,
+		Labels: map[string]string{"archy.app": "secrets"},
+		ContainerConfig: schema.ContainerConfig{
+			Command:     sleeper,
+			Environment: map[string]string{"PLAIN": "visible"},
+			Secrets: []schema.Secret{
+				{Name: secret, Env: "APP_PASSWORD"},
+				{Name: secret},
+				{Name: secret, Target: "/etc/app/password"},
+			},
 		},
 	}
 	if _, err := p.Create(ctx, cs); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // TestSnapshotCalls counts the HTTP requests a Snapshot sends (a wrapper
@@ -40,7 +41,7 @@ func TestSnapshotCalls(t *testing.T) {
 		for i := from; i < to; i++ {
 			name := fmt.Sprintf("archy-snap-%02d", i)
 			if _, err := p.Create(ctx, engine.ContainerSpec{
-				Name: name, Image: webTag, Command: sleeper,
+				Name: name, Image: webTag, ContainerConfig: schema.ContainerConfig{Command: sleeper},
 				Labels: map[string]string{plan.LabelApp: "snap", "archy.test.index": fmt.Sprint(i)},
 			}); err != nil {
 				t.Fatal(err)

@@ -43,8 +43,8 @@ func TestVolumeSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cs := engine.ContainerSpec{Name: name, Image: webTag, Command: sleeper,
-		Volumes: []engine.VolumeSpec{{Name: volume, Target: "/data"}}}
+	cs := engine.ContainerSpec{Name: name, Image: webTag, ContainerConfig: schema.ContainerConfig{Command: sleeper,
+		Volumes: []schema.Volume{{Name: volume, Target: "/data"}}}}
 	run(ctx, t, p, cs)
 	sh(ctx, t, p, name, "echo v2 > /data/kept && echo new > /data/new && mkdir /data/dir")
 	kill(t, p, name)
