@@ -201,7 +201,7 @@ func (d *Daemon) probeLoop(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container string) {
+func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, container string) {
 	d.mu.Lock()
 	app := d.cat.Apps[id]
 	st := d.apps[id]
@@ -300,7 +300,7 @@ func (d *Daemon) watchLocked(id string, c plan.Container) {
 }
 
 // watchStarted follows the process of a container that just started.
-func (d *Daemon) watchStarted(ctx context.Context, rt engine.Runtime, id, container string) {
+func (d *Daemon) watchStarted(ctx context.Context, rt engine.Observer, id, container string) {
 	if d.exits == nil {
 		return
 	}
@@ -316,7 +316,7 @@ func (d *Daemon) watchStarted(ctx context.Context, rt engine.Runtime, id, contai
 // restarts it for failed probes, that the restart is still wanted: the
 // operator has not stopped or removed it meanwhile, it runs, and it still
 // fails its check (an upgrade may have been rolled back, say).
-func (d *Daemon) stillUnhealthy(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog, id string) bool {
+func (d *Daemon) stillUnhealthy(ctx context.Context, rt engine.ProbeRuntime, node *engine.Node, cat *catalog.Catalog, id string) bool {
 	app := cat.Apps[id]
 	if app == nil {
 		return false
