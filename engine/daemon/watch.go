@@ -149,7 +149,7 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 	}
 	d.mu.Lock()
 	st.crashes++
-	delay := min(backoffFirst<<(st.crashes-1), backoffMax)
+	delay := backoffDelay(st.crashes)
 	st.backoffUntil = time.Now().Add(delay)
 	d.mu.Unlock()
 	d.metrics.backoff.WithLabelValues(id).Set(delay.Seconds())
@@ -157,6 +157,18 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 		Message: fmt.Sprintf("exited (%d) on its own; restarting in %s", exitCode, delay),
 		Fields:  map[string]string{"delay": delay.String()}})
 	d.scheduleAfter(id, st, delay)
+}
+
+// backoffDelay is the wait before restarting an app after its nth crash
+// in a row: backoffFirst doubling up to backoffMax. It doubles step by step
+// and stops at the cap: a shift by n-1 overflowed after 34 crashes, and
+// the wait turned negative (no backoff at all) or zero.
+func backoffDelay(crashes int) time.Duration {
+	d := backoffFirst
+	for i := 1; i < crashes && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
 }
 
 // scheduleAfter reconciles an app once its backoff runs out.
@@ -240,7 +252,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 		d.mu.Lock()
 		st.unhealthy = 0 // count afresh after the restart
 		st.crashes++
-		delay := min(backoffFirst<<(st.crashes-1), backoffMax)
+		delay := backoffDelay(st.crashes)
 		st.backoffUntil = time.Now().Add(delay)
 		d.mu.Unlock()
 		d.publish(engine.Event{Type: engine.EventFailure, App: id,
