@@ -21,8 +21,8 @@ func TestBackoffDelay(t *testing.T) {
 		{65, 5 * time.Minute}, // a shift past 63: no wait at all
 		{1 << 20, 5 * time.Minute},
 	} {
-		if got := backoffDelay(tc.crashes); got != tc.want {
-			t.Errorf("backoffDelay(%d) = %s, want %s", tc.crashes, got, tc.want)
+		if got := defaultDelays().backoff(tc.crashes); got != tc.want {
+			t.Errorf("backoff(%d) = %s, want %s", tc.crashes, got, tc.want)
 		}
 	}
 }

@@ -59,6 +59,14 @@ func (f *Fake) Events(ctx context.Context, since time.Time) (<-chan engine.Conta
 	return out, errc
 }
 
+// Watchers is the number of event streams open: a test waits for the
+// code under test to subscribe before it makes a change to be seen.
+func (f *Fake) Watchers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
 // BreakEvents ends every open event stream with err, as a Podman that
 // went away would.
 func (f *Fake) BreakEvents(err error) {
