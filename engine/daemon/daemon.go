@@ -85,7 +85,7 @@ type Daemon struct {
 	apps      map[string]*appState // by app id
 	byName    map[string]string    // container name -> app id
 	lastEvent time.Time
-	stamp     string                    // of the files the last good config was read from
+	stamp     string                    // of the files last read, accepted or rejected
 	acting    map[string]bool           // apps an action (stop, restart, …) works on now
 	runs      map[string]*appRun        // app reconciles under way
 	watched   map[string]plan.Container // by app: the container whose process is watched

@@ -283,7 +283,7 @@ func TestOwnStopIsNoCrash(t *testing.T) {
 }
 
 // A new app file is applied on the next pass; an invalid edit keeps the
-// last good apps running and is reported.
+// last good apps running and is reported until it is undone.
 func TestReload(t *testing.T) {
 	n := start(t, "core")
 	ctx := context.Background()
@@ -317,5 +317,17 @@ func TestReload(t *testing.T) {
 		if s := n.state(id); s != plan.StateRunning {
 			t.Errorf("%s is %s after a rejected edit", id, s)
 		}
+	}
+
+	// Undone: the files are the last good ones again.
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.waitFor("", engine.EventConfig, "apps valid again")
+	if st, _ := n.d.Status(ctx); st.ConfigError != "" {
+		t.Errorf("config error %q after the edit was undone", st.ConfigError)
 	}
 }
