@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -260,6 +261,21 @@ func TestDriftAndCrashes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// When Podman's event stream breaks, the daemon says it is degraded,
+// reconnects, follows the events again and heals as before.
+func TestReconnectsWhenEventsBreak(t *testing.T) {
+	n := start(t, "core")
+	n.rt.BreakEvents(errors.New("podman went away"))
+	n.waitFor("", engine.EventPodman, "lost podman: podman went away")
+	n.waitFor("", engine.EventPodman, "connected to podman")
+	n.poll("the daemon to follow events again", func() bool { return n.rt.Watchers() > 0 })
+	// The full reconcile that follows a reconnect, done before the crash.
+	if err := n.d.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n.crash("core", 1, "")
 }
 
 // archy's own stop (an operator's archy stop) is neither drift to undo

@@ -24,7 +24,7 @@ type Fake struct {
 	images     map[string]*plan.Image // by tag
 	secrets    map[string][]byte
 	failBuild  map[string]bool // tags whose build fails
-	exitOnRun  map[string]bool // containers (by name or image id) that exit right after start
+	exitOnRun  map[string]bool // image ids whose containers exit right after start (BreakNext)
 	brokenNext map[string]bool // tags whose next image's containers exit right after start
 	volumeRoot string
 	calls      []string
@@ -59,12 +59,6 @@ func (f *Fake) FailBuild(tag string) { f.locked(func() { f.failBuild[tag] = true
 // tag exit (code 1) right after they start: a broken new version.
 func (f *Fake) BreakNext(tag string) {
 	f.locked(func() { f.brokenNext[plan.NormalizeRef(tag)] = true })
-}
-
-// ExitOnStart makes a container (by name, or every container of an
-// image id) exit (code 1) right after it starts.
-func (f *Fake) ExitOnStart(nameOrImage string, on bool) {
-	f.locked(func() { f.exitOnRun[nameOrImage] = on })
 }
 
 // SetVolumeRoot gives each named volume a directory under dir;
@@ -251,7 +245,7 @@ func (f *Fake) Start(ctx context.Context, name string) error {
 		}
 		c.State, c.ExitCode, c.StartedAt = plan.StateRunning, 0, time.Now()
 		f.emit("start", c)
-		if f.exitOnRun[name] || f.exitOnRun[c.ImageID] {
+		if f.exitOnRun[c.ImageID] {
 			f.exit(c, 1)
 		}
 		return nil
