@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"archy.dev/archy/catalog"
+	. "archy.dev/archy/engine"
+	"archy.dev/archy/engine/enginetest"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -37,7 +39,7 @@ func buildApp(t *testing.T, id string, deps ...string) *schema.App {
 }
 
 type harness struct {
-	rt   *fakeRuntime
+	rt   *enginetest.Fake
 	node *Node
 	cat  *catalog.Catalog
 	out  events // the appliers' progress
@@ -74,7 +76,7 @@ func newHarness(t *testing.T, apps ...*schema.App) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{rt: newFake(), cat: &catalog.Catalog{Dir: dir, Apps: map[string]*schema.App{}}}
+	h := &harness{rt: enginetest.New(), cat: &catalog.Catalog{Dir: dir, Apps: map[string]*schema.App{}}}
 	h.node = &Node{Runtime: h.rt, State: StateStore{Dir: dir}, Secrets: secrets}
 	for _, a := range apps {
 		h.cat.Apps[a.ID] = a
@@ -99,10 +101,10 @@ func TestApplyConvergesInOrderAndThenHasNothingToDo(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every app's dependency is started before the app is created.
-	pos := func(call string) int { return slices.Index(h.rt.calls, call) }
+	pos := func(call string) int { return slices.Index(h.rt.Calls(), call) }
 	for _, dependent := range []string{"ui", "api"} {
 		if pos("start core") < 0 || pos("create "+dependent) < pos("start core") {
-			t.Errorf("%s created before core started: %v", dependent, h.rt.calls)
+			t.Errorf("%s created before core started: %v", dependent, h.rt.Calls())
 		}
 	}
 	p, _ := h.apply(t, PlanOptions{})
@@ -113,7 +115,7 @@ func TestApplyConvergesInOrderAndThenHasNothingToDo(t *testing.T) {
 
 func TestFailedBuildSkipsDependentsOnly(t *testing.T) {
 	h := newHarness(t, testApp("core"), buildApp(t, "ui", "core"), testApp("ui-plugin", "ui"), testApp("other"))
-	h.rt.failBuild["localhost/ui:local"] = true
+	h.rt.FailBuild("localhost/ui:local")
 	_, rep := h.apply(t, PlanOptions{})
 
 	failed := rep.Failed()
@@ -159,8 +161,8 @@ func TestStoppedByOperatorStaysStopped(t *testing.T) {
 
 func TestAdoptionRecordsAndStartsButNeverRecreates(t *testing.T) {
 	h := newHarness(t, testApp("core"))
-	h.rt.newImage("example.org/core:1", nil)
-	h.rt.containers["core"] = &plan.Container{ID: "hand-made", Name: "core", State: plan.StateExited, Image: "example.org/core:1", ImageID: "img1"}
+	h.rt.AddImage("example.org/core:1", nil)
+	h.rt.PutContainer(plan.Container{ID: "hand-made", Name: "core", State: plan.StateExited, Image: "example.org/core:1", ImageID: "img1"})
 	_, rep := h.apply(t, PlanOptions{})
 	if err := rep.Err(); err != nil {
 		t.Fatal(err)
@@ -186,8 +188,8 @@ func TestMissingSecretIsAnErrorBeforeAnyChange(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `secret "rpc-password" is missing`) {
 		t.Fatalf("err = %v, want the missing secret named", err)
 	}
-	if len(h.rt.calls) != 0 {
-		t.Errorf("runtime was changed: %v", h.rt.calls)
+	if len(h.rt.Calls()) != 0 {
+		t.Errorf("runtime was changed: %v", h.rt.Calls())
 	}
 }
 

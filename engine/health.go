@@ -7,13 +7,21 @@ import (
 	"net/http"
 	"time"
 
+	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
+
+// ProbeRuntime is what a health probe needs of the runtime: the
+// container's state, and a command run in it.
+type ProbeRuntime interface {
+	Inspect(ctx context.Context, name string) (plan.Container, error)
+	Exec(ctx context.Context, name string, cmd []string) (int, error)
+}
 
 // Probe runs an app's health check once: http (2xx or 3xx), tcp (accepts a
 // connection) or exec (exits 0 in the container). archy probes itself
 // rather than relying on Podman healthchecks, which need systemd timers.
-func Probe(ctx context.Context, rt Runtime, app *schema.App) error {
+func Probe(ctx context.Context, rt ProbeRuntime, app *schema.App) error {
 	hc := app.HealthCheck
 	if hc == nil {
 		c, err := rt.Inspect(ctx, app.ContainerName)
@@ -69,7 +77,7 @@ func Probe(ctx context.Context, rt Runtime, app *schema.App) error {
 // WaitHealthy probes until the app is healthy or its patience runs out:
 // start_period plus retries intervals, at least minWait. It polls faster
 // than the interval, since apply is waiting on it.
-func WaitHealthy(ctx context.Context, rt Runtime, app *schema.App, minWait time.Duration) error {
+func WaitHealthy(ctx context.Context, rt ProbeRuntime, app *schema.App, minWait time.Duration) error {
 	wait := minWait
 	if hc := app.HealthCheck; hc != nil {
 		wait = max(wait, time.Duration(hc.StartPeriod)+time.Duration(hc.Retries)*time.Duration(hc.Interval))

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	. "archy.dev/archy/engine"
 	"archy.dev/archy/plan"
 )
 
@@ -65,7 +66,7 @@ func TestApplierSkipsStaleSteps(t *testing.T) {
 			locked = append(locked, app)
 			return locks.Lock(ctx, app)
 		}}
-	h.rt.calls = nil
+	h.rt.ResetCalls()
 	rep := a.Apply(context.Background(), p.Plan, p.Desired)
 	if err := rep.Err(); err != nil {
 		t.Fatal(err)
@@ -83,8 +84,8 @@ func TestApplierSkipsStaleSteps(t *testing.T) {
 	if !slices.Equal(locked, []string{"core", "api"}) {
 		t.Errorf("locked %v, want each app's lock in order", locked)
 	}
-	if slices.Contains(h.rt.calls, "start core") {
-		t.Errorf("core started again: %v", h.rt.calls)
+	if slices.Contains(h.rt.Calls(), "start core") {
+		t.Errorf("core started again: %v", h.rt.Calls())
 	}
 }
 
@@ -126,7 +127,7 @@ func TestHeal(t *testing.T) {
 	// crashed (SIGSEGV): started.
 	for code, want := range map[int]HealResult{137: HealLeft, 143: HealLeft, 139: HealStarted, 1: HealStarted} {
 		h.rt.Stop(ctx, "core", 0)
-		h.rt.containers["core"].ExitCode = code
+		h.rt.Crash("core", code) // its exit code
 		if res, err := h.node.Heal(ctx, app, running); res != want || err != nil {
 			t.Errorf("exit %d: %v, %v; want %v", code, res, err, want)
 		}
@@ -152,13 +153,13 @@ func TestApplierSkipsStepsHeldMeanwhile(t *testing.T) {
 	h.node.State.Update(func(st *State) { st.Apps["ui"] = plan.AppIntent{Held: step.Target} })
 	var locks AppLocks
 	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out, Lock: locks.Lock}
-	h.rt.calls = nil
+	h.rt.ResetCalls()
 	rep := a.Apply(context.Background(), p.Plan, p.Desired)
 	if o := rep.Outcomes[0]; !o.Stale || len(o.Done) != 0 {
 		t.Errorf("outcome %+v, want skipped: held meanwhile", o)
 	}
-	if len(h.rt.calls) > 1 { // the inspect of the check only
-		t.Errorf("calls %v, want nothing done", h.rt.calls)
+	if len(h.rt.Calls()) > 1 { // the inspect of the check only
+		t.Errorf("calls %v, want nothing done", h.rt.Calls())
 	}
 }
 

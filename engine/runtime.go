@@ -15,13 +15,41 @@ import (
 var ErrNotFound = errors.New("not found")
 
 // Runtime is the container engine as archy uses it: the port the Podman
-// adapter (engine/podman) implements. Every method takes the context the
-// caller was given; the adapter derives its calls from its connection.
+// adapter (engine/podman) implements. It is made of small interfaces so
+// that code which needs only a part asks only for that part (a probe
+// needs ProbeRuntime, the event loop an Observer). Every method takes the
+// context the caller was given; the adapter derives its calls from its
+// connection.
 type Runtime interface {
+	Observer
+	Images
+	Containers
+	Volumes
+	SecretStore
+}
+
+// Observer reads what the engine holds and what happens to it; it
+// changes nothing.
+type Observer interface {
 	// Snapshot lists containers and images with a constant number of
 	// calls, however many there are.
 	Snapshot(ctx context.Context) (plan.Observed, error)
 
+	// Inspect returns the state of one container.
+	Inspect(ctx context.Context, name string) (plan.Container, error)
+
+	// Logs writes the container's last tail lines (all if tail < 0) to w,
+	// and keeps following when follow is set, until ctx ends.
+	Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error
+
+	// Events streams container events from since (zero: from now) until
+	// ctx ends or the stream breaks. The error channel then receives one
+	// value: nil when ctx ended, the cause otherwise (Podman gone, say).
+	Events(ctx context.Context, since time.Time) (<-chan ContainerEvent, <-chan error)
+}
+
+// Images gets images and names them.
+type Images interface {
 	// Pull pulls ref with policy (missing, always, never, newer) and
 	// returns the image id. Progress lines go to progress.
 	Pull(ctx context.Context, ref, policy string, progress io.Writer) (string, error)
@@ -29,6 +57,17 @@ type Runtime interface {
 	// Build builds an image and returns its id. Output goes to progress.
 	Build(ctx context.Context, spec BuildSpec, progress io.Writer) (string, error)
 
+	// Tag gives an image (by id or reference) the reference ref too;
+	// archy keeps the images of earlier generations so.
+	Tag(ctx context.Context, image, ref string) error
+
+	// Untag removes the reference ref; the image stays while anything
+	// else names or uses it.
+	Untag(ctx context.Context, ref string) error
+}
+
+// Containers changes containers.
+type Containers interface {
 	// Create creates (not starts) a container, creating missing named
 	// volumes first, and returns its id.
 	Create(ctx context.Context, spec ContainerSpec) (string, error)
@@ -42,45 +81,31 @@ type Runtime interface {
 	// removed here.
 	Remove(ctx context.Context, name string) error
 
-	// RemoveVolume removes a named volume and its data.
-	RemoveVolume(ctx context.Context, name string) error
-
-	// Inspect returns the state of one container.
-	Inspect(ctx context.Context, name string) (plan.Container, error)
-
-	// Exec runs cmd in a running container and returns its exit code.
-	Exec(ctx context.Context, name string, cmd []string) (int, error)
-
-	// Logs writes the container's last tail lines (all if tail < 0) to w,
-	// and keeps following when follow is set, until ctx ends.
-	Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error
-
 	// Rename gives a container another name (archy sets the old container
 	// of an upgrade aside so until the new one is proved).
 	Rename(ctx context.Context, name, newName string) error
 
-	// Tag gives an image (by id or reference) the reference ref too;
-	// archy keeps the images of earlier generations so.
-	Tag(ctx context.Context, image, ref string) error
+	// Exec runs cmd in a running container and returns its exit code.
+	Exec(ctx context.Context, name string, cmd []string) (int, error)
+}
 
-	// Untag removes the reference ref; the image stays while anything
-	// else names or uses it.
-	Untag(ctx context.Context, ref string) error
+// Volumes reaches named volumes.
+type Volumes interface {
+	// RemoveVolume removes a named volume and its data.
+	RemoveVolume(ctx context.Context, name string) error
 
 	// VolumeMountpoint is where a named volume's data lives on the host
 	// (for volume snapshots; only for a Podman on this host).
 	VolumeMountpoint(ctx context.Context, name string) (string, error)
+}
 
+// SecretStore holds Podman secrets.
+type SecretStore interface {
 	// SecretNames lists the Podman secrets that exist.
 	SecretNames(ctx context.Context) (map[string]bool, error)
 
 	// SetSecret creates or replaces a Podman secret.
 	SetSecret(ctx context.Context, name string, value []byte) error
-
-	// Events streams container events from since (zero: from now) until
-	// ctx ends or the stream breaks. The error channel then receives one
-	// value: nil when ctx ended, the cause otherwise (Podman gone, say).
-	Events(ctx context.Context, since time.Time) (<-chan ContainerEvent, <-chan error)
 }
 
 // ContainerEvent is one Podman container event.

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	. "archy.dev/archy/engine"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -69,12 +70,12 @@ func TestUpgradeRecordsGenerations(t *testing.T) {
 	// Each generation's image is kept under archy's reference; the one
 	// that dropped out of the history is released.
 	for _, g := range gens {
-		if g.Keep == "" || h.rt.images[g.Keep] == nil || h.rt.images[g.Keep].ID != g.ImageID {
+		if img, ok := h.rt.Image(g.Keep); g.Keep == "" || !ok || img.ID != g.ImageID {
 			t.Errorf("generation %d's image is not kept: %+v", g.N, g)
 		}
 	}
-	if !slices.Contains(h.rt.calls, "untag "+keepRef("ui", 1)) {
-		t.Errorf("generation 1's image was not released: %v", h.rt.calls)
+	if !slices.Contains(h.rt.Calls(), "untag "+KeepRef("ui", 1)) {
+		t.Errorf("generation 1's image was not released: %v", h.rt.Calls())
 	}
 }
 
@@ -91,7 +92,7 @@ func TestFailedUpgradeRollsBackAndHolds(t *testing.T) {
 	for _, a := range []*schema.App{core, ui, other} {
 		changeBuild(t, a, "v2")
 	}
-	h.rt.brokenNext = map[string]bool{plan.NormalizeRef(core.Container.Source.Tag): true}
+	h.rt.BreakNext(plan.NormalizeRef(core.Container.Source.Tag))
 	_, rep := h.apply(t, PlanOptions{})
 	byApp := map[string]Outcome{}
 	for _, o := range rep.Outcomes {
@@ -207,7 +208,7 @@ func TestRepeatedFailuresKeepTheGoodGeneration(t *testing.T) {
 	good, _ := h.rt.Inspect(context.Background(), "ui")
 	for i := range 4 {
 		changeBuild(t, ui, fmt.Sprint("broken ", i))
-		h.rt.brokenNext = map[string]bool{plan.NormalizeRef(ui.Container.Source.Tag): true}
+		h.rt.BreakNext(plan.NormalizeRef(ui.Container.Source.Tag))
 		if _, rep := h.apply(t, PlanOptions{Only: []string{"ui"}, Upgrade: []string{"ui"}}); !rep.Outcomes[0].RolledBack {
 			t.Fatalf("attempt %d: %+v, want a rollback", i, rep.Outcomes)
 		}
@@ -221,7 +222,7 @@ func TestRepeatedFailuresKeepTheGoodGeneration(t *testing.T) {
 	}
 
 	h.rt.Remove(context.Background(), "ui")
-	h.rt.calls = nil
+	h.rt.ResetCalls()
 	_, rep := h.apply(t, PlanOptions{})
 	if err := rep.Err(); err != nil {
 		t.Fatal(err)
@@ -244,7 +245,7 @@ func TestRollbackPutsBackTheVeryContainer(t *testing.T) {
 	h.apply(t, PlanOptions{})
 	changeBuild(t, ui, "v2")
 	h.apply(t, PlanOptions{})
-	for name := range h.rt.containers {
+	for _, name := range h.rt.ContainerNames() {
 		if strings.HasSuffix(name, schema.KeptSuffix) {
 			t.Errorf("the old container %s is still there after a proved upgrade", name)
 		}
@@ -252,7 +253,7 @@ func TestRollbackPutsBackTheVeryContainer(t *testing.T) {
 
 	before, _ := h.rt.Inspect(ctx, "ui")
 	changeBuild(t, ui, "broken")
-	h.rt.brokenNext = map[string]bool{plan.NormalizeRef(ui.Container.Source.Tag): true}
+	h.rt.BreakNext(plan.NormalizeRef(ui.Container.Source.Tag))
 	h.apply(t, PlanOptions{})
 	after, _ := h.rt.Inspect(ctx, "ui")
 	if after.ID != before.ID || after.State != plan.StateRunning {
@@ -261,10 +262,10 @@ func TestRollbackPutsBackTheVeryContainer(t *testing.T) {
 
 	// A container archy did not make (adopted) comes back too.
 	h.rt.Remove(ctx, "ui")
-	h.rt.containers["ui"] = &plan.Container{ID: "handmade", Name: "ui", State: plan.StateRunning,
-		ImageID: "other", Image: "example.org/ui:old", Labels: map[string]string{}}
+	h.rt.PutContainer(plan.Container{ID: "handmade", Name: "ui", State: plan.StateRunning,
+		ImageID: "other", Image: "example.org/ui:old", Labels: map[string]string{}})
 	changeBuild(t, ui, "broken again")
-	h.rt.brokenNext = map[string]bool{plan.NormalizeRef(ui.Container.Source.Tag): true}
+	h.rt.BreakNext(plan.NormalizeRef(ui.Container.Source.Tag))
 	_, rep := h.apply(t, PlanOptions{Only: []string{"ui"}, Upgrade: []string{"ui"}})
 	var rb *RollbackError
 	if o := rep.Outcomes[0]; !errors.As(o.Err, &rb) || !strings.Contains(o.Err.Error(), "rolled back to the container it replaced") {
@@ -304,7 +305,7 @@ func TestRecoverByContainerID(t *testing.T) {
 	h.rt.Rename(ctx, "ui", "ui"+schema.KeptSuffix)
 	changeBuild(t, ui, "v2")
 	h.rt.Build(ctx, BuildSpec{Tag: ui.Container.Source.Tag}, io.Discard)
-	if _, err := a.createContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
+	if _, err := a.CreateContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
 		t.Fatal(err)
 	}
 	h.node.State.Update(func(st *State) {

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"archive/tar"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	. "archy.dev/archy/engine"
+	"archy.dev/archy/engine/enginetest"
 	"archy.dev/archy/schema"
 )
 
@@ -32,10 +34,10 @@ func snapApp(hostPath string) *schema.App {
 
 // snapSetup returns a fake whose volumes live in a temp dir, the app, the
 // mountpoint of its "data" volume and a snapshot dir (not created yet).
-func snapSetup(t *testing.T) (*fakeRuntime, *schema.App, string, string) {
+func snapSetup(t *testing.T) (*enginetest.Fake, *schema.App, string, string) {
 	t.Helper()
-	rt := newFake()
-	rt.volumeRoot = t.TempDir()
+	rt := enginetest.New()
+	rt.SetVolumeRoot(t.TempDir())
 	vol, err := rt.VolumeMountpoint(context.Background(), "data")
 	if err != nil {
 		t.Fatal(err)
@@ -228,12 +230,12 @@ func TestSnapshotVolumesOnlyWritableNamed(t *testing.T) {
 func TestRestoreAbsentVolume(t *testing.T) {
 	ctx := context.Background()
 	rt, app, _, snaps := snapSetup(t)
-	root := rt.volumeRoot
-	rt.volumeRoot = "" // the fake's volumes do not exist
+	root := rt.VolumeRoot()
+	rt.SetVolumeRoot("") // the fake's volumes do not exist
 	must(t, SnapshotVolumes(ctx, rt, app, snaps))
 	must(t, RestoreVolumes(ctx, rt, app, snaps))
 
-	rt.volumeRoot = root
+	rt.SetVolumeRoot(root)
 	vol, err := rt.VolumeMountpoint(ctx, "data")
 	must(t, err)
 	writeFile(t, filepath.Join(vol, "written-by-the-new-version"), "x", 0o644)

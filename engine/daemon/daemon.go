@@ -41,19 +41,30 @@ type Config struct {
 	WatchExits bool
 }
 
-// Crash-loop backoff: 1 s doubling to 5 min; reset after 10 min running.
-const (
-	backoffFirst = time.Second
-	backoffMax   = 5 * time.Minute
-	backoffReset = 10 * time.Minute
-	// A death within this time after a stop or kill event was asked for
-	// (by someone): drift to undo at once, not a crash.
-	externalWindow = 5 * time.Second
-)
+// A death within this time after a stop or kill event was asked for (by
+// someone): drift to undo at once, not a crash.
+const externalWindow = 5 * time.Second
+
+// delays are the daemon's waits: a field rather than constants so that
+// its tests can run a crash loop in milliseconds.
+type delays struct {
+	// Crash-loop backoff: backoffFirst doubling to backoffMax; reset
+	// after backoffReset running.
+	backoffFirst, backoffMax, backoffReset time.Duration
+	// crashSettle is how long a death waits for the stop or restart
+	// event that would explain it.
+	crashSettle time.Duration
+}
+
+func defaultDelays() delays {
+	return delays{backoffFirst: time.Second, backoffMax: 5 * time.Minute, backoffReset: 10 * time.Minute,
+		crashSettle: 300 * time.Millisecond}
+}
 
 // Daemon is a running archy converge.
 type Daemon struct {
 	cfg     Config
+	delays  delays
 	log     *slog.Logger
 	bus     engine.Bus
 	metrics *metrics
@@ -74,7 +85,7 @@ type Daemon struct {
 	apps      map[string]*appState // by app id
 	byName    map[string]string    // container name -> app id
 	lastEvent time.Time
-	stamp     string                    // of the files the last good config was read from
+	stamp     string                    // of the files last read, accepted or rejected
 	acting    map[string]bool           // apps an action (stop, restart, …) works on now
 	runs      map[string]*appRun        // app reconciles under way
 	watched   map[string]plan.Container // by app: the container whose process is watched
@@ -109,7 +120,7 @@ func New(cfg Config) *Daemon {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	d := &Daemon{
-		cfg: cfg, log: cfg.Log, metrics: newMetrics(),
+		cfg: cfg, delays: defaultDelays(), log: cfg.Log, metrics: newMetrics(),
 		fullq:    make(chan chan error, 1),
 		alive:    make(chan chan struct{}),
 		degraded: "starting: not connected to podman yet",

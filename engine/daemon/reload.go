@@ -42,6 +42,9 @@ func (d *Daemon) reload() {
 		d.mu.Lock()
 		changed := d.configErr != err.Error()
 		d.configErr = err.Error()
+		// The rejected files are evaluated once; when they go back to the
+		// last good ones, the stamp changes again and clears the error.
+		d.stamp = stamp
 		d.mu.Unlock()
 		if changed {
 			d.log.Error("apps rejected; keeping the last good ones", "err", err)

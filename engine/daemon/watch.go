@@ -78,7 +78,7 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 		st.externalAt = time.Now()
 		d.mu.Unlock()
 		if e.Action == "stop" {
-			time.AfterFunc(crashSettle, func() { d.enqueueApp(id, false) })
+			time.AfterFunc(d.delays.crashSettle, func() { d.enqueueApp(id, false) })
 		}
 	case "remove":
 		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "container removed"})
@@ -102,17 +102,13 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 		// A stop or restart event follows the death it caused: give it a
 		// moment before calling this a crash.
 		died := time.Now()
-		time.AfterFunc(crashSettle, func() { d.classifyDeath(id, st, died, e.ExitCode) })
+		time.AfterFunc(d.delays.crashSettle, func() { d.classifyDeath(id, st, died, e.ExitCode) })
 	}
 }
 
 // healWindow is how long before the event of a death a quick restart
 // may have answered it.
 const healWindow = 3 * time.Second
-
-// crashSettle is how long a death waits for the stop or restart event
-// that would explain it.
-const crashSettle = 300 * time.Millisecond
 
 // classifyDeath deals with a death that no stop, kill or restart
 // explained: a crash. The first crash of an app that was running well is
@@ -130,7 +126,7 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 		d.mu.Unlock()
 		return // the stop or restart event enqueued the reconcile
 	}
-	if time.Since(st.startedAt) >= backoffReset {
+	if time.Since(st.startedAt) >= d.delays.backoffReset {
 		st.crashes, st.fastUsed = 0, false // it ran long enough: a fresh start
 	}
 	quick := !st.fastUsed
@@ -149,7 +145,7 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 	}
 	d.mu.Lock()
 	st.crashes++
-	delay := min(backoffFirst<<(st.crashes-1), backoffMax)
+	delay := d.delays.backoff(st.crashes)
 	st.backoffUntil = time.Now().Add(delay)
 	d.mu.Unlock()
 	d.metrics.backoff.WithLabelValues(id).Set(delay.Seconds())
@@ -157,6 +153,18 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 		Message: fmt.Sprintf("exited (%d) on its own; restarting in %s", exitCode, delay),
 		Fields:  map[string]string{"delay": delay.String()}})
 	d.scheduleAfter(id, st, delay)
+}
+
+// backoff is the wait before restarting an app after its nth crash in a
+// row: backoffFirst doubling up to backoffMax. It doubles step by step and
+// stops at the cap: a shift by n-1 overflowed after 34 crashes, and the
+// wait turned negative (no backoff at all) or zero.
+func (t delays) backoff(crashes int) time.Duration {
+	d := t.backoffFirst
+	for i := 1; i < crashes && d < t.backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, t.backoffMax)
 }
 
 // scheduleAfter reconciles an app once its backoff runs out.
@@ -201,7 +209,7 @@ func (d *Daemon) probeLoop(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container string) {
+func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, container string) {
 	d.mu.Lock()
 	app := d.cat.Apps[id]
 	st := d.apps[id]
@@ -223,7 +231,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container str
 	was := st.unhealthy
 	if err == nil {
 		st.unhealthy, st.healthErr = 0, ""
-		if time.Since(st.startedAt) >= backoffReset {
+		if time.Since(st.startedAt) >= d.delays.backoffReset {
 			st.crashes, st.fastUsed = 0, false
 		}
 	} else {
@@ -240,7 +248,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.Runtime, id, container str
 		d.mu.Lock()
 		st.unhealthy = 0 // count afresh after the restart
 		st.crashes++
-		delay := min(backoffFirst<<(st.crashes-1), backoffMax)
+		delay := d.delays.backoff(st.crashes)
 		st.backoffUntil = time.Now().Add(delay)
 		d.mu.Unlock()
 		d.publish(engine.Event{Type: engine.EventFailure, App: id,
@@ -270,7 +278,7 @@ func (d *Daemon) onProcessExit(id string) {
 	st := d.apps[id]
 	fast := st != nil && !d.acting[id] &&
 		!time.Now().Before(st.backoffUntil) &&
-		(!st.fastUsed || time.Since(st.startedAt) >= backoffReset)
+		(!st.fastUsed || time.Since(st.startedAt) >= d.delays.backoffReset)
 	d.mu.Unlock()
 	if fast {
 		d.enqueueApp(id, true)
@@ -300,7 +308,7 @@ func (d *Daemon) watchLocked(id string, c plan.Container) {
 }
 
 // watchStarted follows the process of a container that just started.
-func (d *Daemon) watchStarted(ctx context.Context, rt engine.Runtime, id, container string) {
+func (d *Daemon) watchStarted(ctx context.Context, rt engine.Observer, id, container string) {
 	if d.exits == nil {
 		return
 	}
@@ -316,7 +324,7 @@ func (d *Daemon) watchStarted(ctx context.Context, rt engine.Runtime, id, contai
 // restarts it for failed probes, that the restart is still wanted: the
 // operator has not stopped or removed it meanwhile, it runs, and it still
 // fails its check (an upgrade may have been rolled back, say).
-func (d *Daemon) stillUnhealthy(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog, id string) bool {
+func (d *Daemon) stillUnhealthy(ctx context.Context, rt engine.ProbeRuntime, node *engine.Node, cat *catalog.Catalog, id string) bool {
 	app := cat.Apps[id]
 	if app == nil {
 		return false

@@ -28,11 +28,15 @@ var stages = map[string]int{
 	"kube":                5, // a side branch: the apps as Kubernetes objects
 	"engine":              6,
 	"engine/podman":       7,
+	"engine/enginetest":   7, // the fake runtime: for tests only (testOnly)
 	"engine/api":          7,
 	"engine/daemon":       8,
 	"view":                9,
 	"cmd/archy":           10,
 }
+
+// testOnly are packages only tests may import.
+var testOnly = map[string]bool{"engine/enginetest": true}
 
 type pkg struct {
 	ImportPath string
@@ -40,7 +44,8 @@ type pkg struct {
 }
 
 // TestPipelineOrder fails when a package depends, directly or through
-// others, on a package of a later stage, or when a package has no stage.
+// others, on a package of a later stage or on a test-only package, or when
+// a package has no stage. (Deps leaves tests' imports out.)
 func TestPipelineOrder(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Deps", module+"/...").Output()
 	if err != nil {
@@ -73,6 +78,9 @@ func TestPipelineOrder(t *testing.T) {
 			dep := strings.TrimPrefix(d, module+"/")
 			if ds, ok := stages[dep]; ok && ds > stage {
 				t.Errorf("%s (stage %d) depends on %s (stage %d), a later stage", name, stage, dep, ds)
+			}
+			if testOnly[dep] {
+				t.Errorf("%s depends on %s, which only tests may import", name, dep)
 			}
 			if strings.HasPrefix(name, "internal/") && !strings.HasPrefix(dep, "internal/") {
 				t.Errorf("%s is a leaf but depends on %s", name, dep)

@@ -1,0 +1,349 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/enginetest"
+	"archy.dev/archy/plan"
+)
+
+// These tests run the daemon on the fake runtime: its decisions (crash or
+// drift, backoff, heal, reload), not Podman's behaviour, which the
+// converge_* scripts of cmd/archy test against real Podman. Nothing here
+// sleeps for a time it then asserts on: each step waits for the event or
+// the state it expects, with a generous deadline only against a hang.
+
+const patience = 10 * time.Second
+
+// testDelays make a crash loop take milliseconds; a reset needs an hour
+// (TestBackoffResetsAfterRunningWell moves the start back instead).
+var testDelays = delays{backoffFirst: 10 * time.Millisecond, backoffMax: 40 * time.Millisecond,
+	backoffReset: time.Hour, crashSettle: 20 * time.Millisecond}
+
+type node struct {
+	t      *testing.T
+	d      *Daemon
+	rt     *enginetest.Fake
+	apps   string // the apps directory
+	events <-chan engine.Event
+	seen   []engine.Event // every event read so far
+}
+
+// writeApp declares a service pulled from example.org.
+func writeApp(t *testing.T, dir, id string) {
+	t.Helper()
+	src := fmt.Sprintf(`package apps
+
+apps: %[1]q: {
+	name:    %[1]q
+	version: "1"
+	role:    "service"
+	container: source: {type: "pull", image: "example.org/%[1]s:1"}
+	upgrade: grace_period: "10ms" // a recreated container's proof
+}
+`, id)
+	if err := os.WriteFile(filepath.Join(dir, id+".cue"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start runs a daemon for apps on a fake, once its first reconcile is
+// done and it follows the fake's events.
+func start(t *testing.T, apps ...string) *node {
+	t.Helper()
+	appsDir := filepath.Join(t.TempDir(), "apps")
+	if err := os.Mkdir(appsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range apps {
+		writeApp(t, appsDir, id)
+	}
+	// Not t.TempDir: a timer of the daemon may still touch its data dir
+	// while the test cleans up.
+	data, err := os.MkdirTemp("", "archy-daemon-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := enginetest.New()
+	ready := make(chan struct{})
+	d := New(Config{Apps: appsDir, DataDir: data, Interval: time.Hour, Ready: func() { close(ready) },
+		Connect: func(context.Context) (engine.Runtime, error) { return rt, nil }})
+	d.delays = testDelays
+	events, unsubscribe := d.Subscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		unsubscribe()
+		os.RemoveAll(data)
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(patience):
+		t.Fatal("no first reconcile")
+	}
+	n := &node{t: t, d: d, rt: rt, apps: appsDir, events: events}
+	// The first reconcile's events are in by Ready: the tests wait for
+	// later ones.
+	for drained := false; !drained; {
+		select {
+		case e := <-events:
+			n.seen = append(n.seen, e)
+		default:
+			drained = true
+		}
+	}
+	n.poll("the daemon to follow events", func() bool { return rt.Watchers() > 0 })
+	return n
+}
+
+// poll waits until cond holds.
+func (n *node) poll(what string, cond func() bool) {
+	n.t.Helper()
+	for deadline := time.Now().Add(patience); !cond(); {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("timed out waiting for %s; events: %v", what, n.seen)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitFor reads events until one of app's has type typ and a message
+// containing msg.
+func (n *node) waitFor(app, typ, msg string) engine.Event {
+	n.t.Helper()
+	timeout := time.After(patience)
+	for {
+		select {
+		case e := <-n.events:
+			n.seen = append(n.seen, e)
+			if e.App == app && e.Type == typ && strings.Contains(e.Message, msg) {
+				return e
+			}
+		case <-timeout:
+			n.t.Fatalf("no %s event %q for %s; events: %v", typ, msg, app, n.seen)
+		}
+	}
+}
+
+// saw reports whether an event of app's so far has type typ and a
+// message containing msg.
+func (n *node) saw(app, typ, msg string) bool {
+	for _, e := range n.seen {
+		if e.App == app && e.Type == typ && strings.Contains(e.Message, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *node) container(id string) string {
+	n.d.mu.Lock()
+	defer n.d.mu.Unlock()
+	return n.d.cat.Apps[id].ContainerName
+}
+
+func (n *node) state(id string) string {
+	c, err := n.rt.Inspect(context.Background(), n.container(id))
+	if err != nil {
+		return "missing"
+	}
+	return c.State
+}
+
+// restarted waits for the daemon to report that it started id again
+// (after it recorded the start: its crash accounting is done).
+func (n *node) restarted(id string) {
+	n.t.Helper()
+	n.waitFor(id, engine.EventStep, "start")
+	if s := n.state(id); s != plan.StateRunning {
+		n.t.Fatalf("%s is %s after its restart", id, s)
+	}
+}
+
+func TestFirstReconcileStartsEverything(t *testing.T) {
+	n := start(t, "core", "ui")
+	for _, id := range []string{"core", "ui"} {
+		if s := n.state(id); s != plan.StateRunning {
+			t.Errorf("%s is %s", id, s)
+		}
+	}
+}
+
+// crash crashes id with code and waits until the daemon started it again:
+// at once when backoff is "", else after backing off that long.
+func (n *node) crash(id string, code int, backoff string) engine.Event {
+	n.t.Helper()
+	n.rt.Crash(n.container(id), code)
+	var e engine.Event
+	if backoff == "" {
+		e = n.waitFor(id, engine.EventState, fmt.Sprintf("exited (%d) on its own; restarted at once", code))
+	} else {
+		e = n.waitFor(id, engine.EventBackoff, fmt.Sprintf("exited (%d) on its own; restarting in %s", code, backoff))
+	}
+	n.restarted(id)
+	return e
+}
+
+// A crash is answered at once the first time; the next ones back off,
+// doubling up to the cap.
+func TestCrashLoopBacksOff(t *testing.T) {
+	n := start(t, "core")
+	n.crash("core", 3, "")
+	for i, want := range []string{"10ms", "20ms", "40ms", "40ms"} {
+		if e := n.crash("core", 3, want); e.Fields["delay"] != want {
+			t.Errorf("crash %d: delay %q, want %s", i+2, e.Fields["delay"], want)
+		}
+	}
+}
+
+// An app that ran well for the reset period crashes afresh: restarted at
+// once, and the next crash backs off from the first delay again.
+func TestBackoffResetsAfterRunningWell(t *testing.T) {
+	n := start(t, "core")
+	for _, backoff := range []string{"", "10ms", "20ms"} {
+		n.crash("core", 1, backoff)
+	}
+	n.d.mu.Lock()
+	n.d.apps["core"].startedAt = time.Now().Add(-testDelays.backoffReset) // it ran well since
+	n.d.mu.Unlock()
+	for _, backoff := range []string{"", "10ms"} {
+		n.crash("core", 1, backoff)
+	}
+}
+
+// Drift (a stop, kill or removal behind archy's back) is undone at once,
+// however often it happens; a death nobody asked for is a crash, told
+// by its exit code.
+func TestDriftAndCrashes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		do    func(rt *enginetest.Fake, container string)
+		event string // an EventState message it must report
+		crash bool   // a crash: the second one backs off
+	}{
+		{name: "killed by hand", do: func(rt *enginetest.Fake, c string) { rt.Kill(c) },
+			event: "stopped behind archy's back (exit 137)"},
+		{name: "stopped by hand", do: func(rt *enginetest.Fake, c string) { rt.Stop(context.Background(), c, 0) }},
+		{name: "removed by hand", do: func(rt *enginetest.Fake, c string) { rt.Remove(context.Background(), c) },
+			event: "container removed"},
+		{name: "exit 1", do: func(rt *enginetest.Fake, c string) { rt.Crash(c, 1) },
+			event: "exited (1) on its own; restarted at once", crash: true},
+		{name: "segfault", do: func(rt *enginetest.Fake, c string) { rt.Crash(c, 139) },
+			event: "exited (139) on its own; restarted at once", crash: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := start(t, "core")
+			name := n.container("core")
+			for round := range 2 {
+				tc.do(n.rt, name)
+				if round == 1 && tc.crash {
+					n.waitFor("core", engine.EventBackoff, "on its own; restarting in 10ms")
+				} else if tc.event != "" {
+					n.waitFor("core", engine.EventState, tc.event)
+				}
+				n.restarted("core")
+			}
+			if !tc.crash && (n.saw("core", engine.EventState, "on its own") || n.saw("core", engine.EventBackoff, "")) {
+				t.Errorf("drift taken for a crash: %v", n.seen)
+			}
+		})
+	}
+}
+
+// When Podman's event stream breaks, the daemon says it is degraded,
+// reconnects, follows the events again and heals as before.
+func TestReconnectsWhenEventsBreak(t *testing.T) {
+	n := start(t, "core")
+	n.rt.BreakEvents(errors.New("podman went away"))
+	n.waitFor("", engine.EventPodman, "lost podman: podman went away")
+	n.waitFor("", engine.EventPodman, "connected to podman")
+	n.poll("the daemon to follow events again", func() bool { return n.rt.Watchers() > 0 })
+	// The full reconcile that follows a reconnect, done before the crash.
+	if err := n.d.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n.crash("core", 1, "")
+}
+
+// archy's own stop (an operator's archy stop) is neither drift to undo
+// nor a crash.
+func TestOwnStopIsNoCrash(t *testing.T) {
+	n := start(t, "core")
+	ctx := context.Background()
+	if err := n.d.Act(ctx, "core", engine.ActStop, false); err != nil {
+		t.Fatal(err)
+	}
+	n.waitFor("core", engine.EventStep, "stop done")
+	if err := n.d.Reconcile(ctx); err != nil { // a full pass leaves it stopped
+		t.Fatal(err)
+	}
+	if s := n.state("core"); s != plan.StateExited {
+		t.Errorf("core is %s after archy stop and a reconcile", s)
+	}
+	if n.saw("core", engine.EventState, "on its own") || n.saw("core", engine.EventBackoff, "") {
+		t.Errorf("archy's stop taken for a crash: %v", n.seen)
+	}
+}
+
+// A new app file is applied on the next pass; an invalid edit keeps the
+// last good apps running and is reported until it is undone.
+func TestReload(t *testing.T) {
+	n := start(t, "core")
+	ctx := context.Background()
+	writeApp(t, n.apps, "extra")
+	if err := n.d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := n.state("extra"); s != plan.StateRunning {
+		t.Fatalf("the new app is %s", s)
+	}
+
+	bad := filepath.Join(n.apps, "bad.cue")
+	if err := os.WriteFile(bad, []byte("package apps\n\napps: broken: {name: 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.waitFor("", engine.EventConfig, "apps rejected; keeping the last good ones")
+	st, err := n.d.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ConfigError == "" {
+		t.Error("status reports no config error")
+	}
+	if len(st.Apps) != 2 {
+		t.Errorf("status has %d apps, want the last good 2", len(st.Apps))
+	}
+	for _, id := range []string{"core", "extra"} {
+		if s := n.state(id); s != plan.StateRunning {
+			t.Errorf("%s is %s after a rejected edit", id, s)
+		}
+	}
+
+	// Undone: the files are the last good ones again.
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.waitFor("", engine.EventConfig, "apps valid again")
+	if st, _ := n.d.Status(ctx); st.ConfigError != "" {
+		t.Errorf("config error %q after the edit was undone", st.ConfigError)
+	}
+}

@@ -1,0 +1,94 @@
+package enginetest
+
+import (
+	"context"
+	"time"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
+)
+
+// subscriber is one stream Events returned. Its queue has no bound, so a
+// change never waits for a reader (Podman does not wait either).
+type subscriber struct {
+	queue  []engine.ContainerEvent
+	wake   chan struct{} // a send when the queue grows
+	broken chan error    // BreakEvents' cause
+}
+
+// Events streams the changes made from now on; since is ignored (the
+// fake keeps no history to replay).
+func (f *Fake) Events(ctx context.Context, since time.Time) (<-chan engine.ContainerEvent, <-chan error) {
+	s := &subscriber{wake: make(chan struct{}, 1), broken: make(chan error, 1)}
+	f.mu.Lock()
+	f.subs[s] = struct{}{}
+	f.mu.Unlock()
+	out := make(chan engine.ContainerEvent)
+	errc := make(chan error, 1)
+	go func() {
+		defer func() {
+			f.mu.Lock()
+			delete(f.subs, s)
+			f.mu.Unlock()
+			close(out)
+		}()
+		for {
+			// send stays nil (a case never ready) while there is nothing to send.
+			var send chan<- engine.ContainerEvent
+			var next engine.ContainerEvent
+			f.mu.Lock()
+			if len(s.queue) > 0 {
+				send, next = out, s.queue[0]
+			}
+			f.mu.Unlock()
+			select {
+			case send <- next:
+				f.mu.Lock()
+				s.queue = s.queue[1:]
+				f.mu.Unlock()
+			case <-s.wake:
+			case err := <-s.broken:
+				errc <- err
+				return
+			case <-ctx.Done():
+				errc <- nil
+				return
+			}
+		}
+	}()
+	return out, errc
+}
+
+// Watchers is the number of event streams open: a test waits for the
+// code under test to subscribe before it makes a change to be seen.
+func (f *Fake) Watchers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
+// BreakEvents ends every open event stream with err, as a Podman that
+// went away would.
+func (f *Fake) BreakEvents(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range f.subs {
+		select {
+		case s.broken <- err:
+		default:
+		}
+		delete(f.subs, s)
+	}
+}
+
+// emit queues an event about c for every stream; f.mu is held.
+func (f *Fake) emit(action string, c *plan.Container) {
+	e := engine.ContainerEvent{Time: time.Now(), Action: action, Container: c.Name, ID: c.ID, ExitCode: c.ExitCode}
+	for s := range f.subs {
+		s.queue = append(s.queue, e)
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"archy.dev/archy/engine"
+	"archy.dev/archy/plan"
+)
+
+// Fake is an in-memory engine.Runtime. Its containers change state only
+// when asked (it runs nothing): Start makes one running, Stop exited, and
+// Crash and Kill play what a process or an operator would do. Each change
+// is sent, as Podman would send it, to the streams Events returned.
+type Fake struct {
+	mu         sync.Mutex
+	containers map[string]*plan.Container
+	images     map[string]*plan.Image // by tag
+	secrets    map[string][]byte
+	failBuild  map[string]bool // tags whose build fails
+	exitOnRun  map[string]bool // image ids whose containers exit right after start (BreakNext)
+	brokenNext map[string]bool // tags whose next image's containers exit right after start
+	volumeRoot string
+	calls      []string
+	seq        int
+	subs       map[*subscriber]struct{}
+}
+
+var _ engine.Runtime = (*Fake)(nil)
+
+// New returns an empty Fake.
+func New() *Fake {
+	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
+		secrets: map[string][]byte{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
+		brokenNext: map[string]bool{}, subs: map[*subscriber]struct{}{}}
+}
+
+// Calls returns the changes made so far, one line each ("start core",
+// "tag img1 ref", …), in order; reads are not recorded.
+func (f *Fake) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// ResetCalls forgets the calls made so far.
+func (f *Fake) ResetCalls() { f.locked(func() { f.calls = nil }) }
+
+// FailBuild makes builds of tag fail.
+func (f *Fake) FailBuild(tag string) { f.locked(func() { f.failBuild[tag] = true }) }
+
+// BreakNext makes the containers of the next image built or pulled for
+// tag exit (code 1) right after they start: a broken new version.
+func (f *Fake) BreakNext(tag string) {
+	f.locked(func() { f.brokenNext[plan.NormalizeRef(tag)] = true })
+}
+
+// SetVolumeRoot gives each named volume a directory under dir;
+// "" makes every volume unknown (the default).
+func (f *Fake) SetVolumeRoot(dir string) { f.locked(func() { f.volumeRoot = dir }) }
+
+// VolumeRoot is the directory SetVolumeRoot set.
+func (f *Fake) VolumeRoot() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.volumeRoot
+}
+
+// AddImage adds an image tagged tag and returns its id.
+func (f *Fake) AddImage(tag string, labels map[string]string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.newImage(tag, labels)
+}
+
+// Image returns the image tagged ref.
+func (f *Fake) Image(ref string) (plan.Image, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	img, ok := f.images[plan.NormalizeRef(ref)]
+	if !ok {
+		return plan.Image{}, false
+	}
+	return *img, true
+}
+
+// PutContainer adds or replaces a container as is (one made by hand,
+// say); no event is sent.
+func (f *Fake) PutContainer(c plan.Container) { f.locked(func() { f.containers[c.Name] = &c }) }
+
+// ContainerNames lists the containers' names, sorted.
+func (f *Fake) ContainerNames() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var names []string
+	for n := range f.containers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Crash ends a running container's process on its own with code, as a
+// crash would: Podman reports it "died".
+func (f *Fake) Crash(name string, code int) error {
+	return f.change(name, "", func(c *plan.Container) error { f.exit(c, code); return nil })
+}
+
+// Kill stops a container the way an operator's podman kill does: a kill
+// event, then its death (exit 137).
+func (f *Fake) Kill(name string) error {
+	return f.change(name, "", func(c *plan.Container) error {
+		f.emit("kill", c)
+		f.exit(c, 137)
+		return nil
+	})
+}
+
+// exit makes c exited with code and reports its death; f.mu is held.
+func (f *Fake) exit(c *plan.Container, code int) {
+	c.State, c.ExitCode, c.Pid = plan.StateExited, code, 0
+	f.emit("died", c)
+}
+
+// locked runs fn holding f.mu.
+func (f *Fake) locked(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
+}
+
+func (f *Fake) record(format string, args ...any) {
+	f.calls = append(f.calls, fmt.Sprintf(format, args...))
+}
+
+func (f *Fake) Snapshot(ctx context.Context) (plan.Observed, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var o plan.Observed
+	for _, c := range f.containers {
+		o.Containers = append(o.Containers, *c)
+	}
+	seen := map[*plan.Image]bool{}
+	for _, img := range f.images {
+		if !seen[img] {
+			seen[img] = true
+			o.Images = append(o.Images, *img)
+		}
+	}
+	return o, nil
+}
+
+// newImage adds an image; f.mu is held.
+func (f *Fake) newImage(tag string, labels map[string]string) string {
+	f.seq++
+	ref := plan.NormalizeRef(tag)
+	img := &plan.Image{ID: fmt.Sprintf("img%d", f.seq), Tags: []string{ref}, Labels: labels}
+	f.images[ref] = img
+	if f.brokenNext[ref] {
+		f.exitOnRun[img.ID] = true
+		delete(f.brokenNext, ref)
+	}
+	return img.ID
+}
+
+func (f *Fake) Pull(ctx context.Context, ref, policy string, progress io.Writer) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("pull %s", ref)
+	if img, ok := f.images[plan.NormalizeRef(ref)]; ok && policy != "always" {
+		return img.ID, nil
+	}
+	return f.newImage(ref, nil), nil
+}
+
+func (f *Fake) Build(ctx context.Context, spec engine.BuildSpec, progress io.Writer) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("build %s", spec.Tag)
+	fmt.Fprintln(progress, "STEP 1/1: FROM scratch")
+	if f.failBuild[spec.Tag] {
+		return "", fmt.Errorf("build failed: no such file")
+	}
+	return f.newImage(spec.Tag, spec.Labels), nil
+}
+
+func (f *Fake) Create(ctx context.Context, spec engine.ContainerSpec) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("create %s", spec.Name)
+	if _, ok := f.containers[spec.Name]; ok {
+		return "", fmt.Errorf("name %s in use", spec.Name)
+	}
+	img, ok := f.images[plan.NormalizeRef(spec.Image)]
+	for _, i := range f.images { // or by id
+		if i.ID == spec.Image {
+			img, ok = i, true
+		}
+	}
+	if !ok {
+		return "", fmt.Errorf("image %s: %w", spec.Image, engine.ErrNotFound)
+	}
+	f.seq++
+	c := &plan.Container{ID: fmt.Sprintf("c%d", f.seq), Name: spec.Name, State: plan.StateCreated,
+		ImageID: img.ID, Image: plan.NormalizeRef(spec.Image), Labels: spec.Labels}
+	f.containers[spec.Name] = c
+	f.emit("create", c)
+	return c.ID, nil
+}
+
+// get finds a container; f.mu is held.
+func (f *Fake) get(name string) (*plan.Container, error) {
+	c, ok := f.containers[name]
+	if !ok {
+		return nil, fmt.Errorf("container %s: %w", name, engine.ErrNotFound)
+	}
+	return c, nil
+}
+
+// change records call (unless "") and runs fn on the container name,
+// holding f.mu.
+func (f *Fake) change(name, call string, fn func(c *plan.Container) error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if call != "" {
+		f.calls = append(f.calls, call)
+	}
+	c, err := f.get(name)
+	if err != nil {
+		return err
+	}
+	return fn(c)
+}
+
+func (f *Fake) Start(ctx context.Context, name string) error {
+	return f.change(name, "start "+name, func(c *plan.Container) error {
+		if c.State == plan.StateRunning {
+			return nil
+		}
+		c.State, c.ExitCode, c.StartedAt = plan.StateRunning, 0, time.Now()
+		f.emit("start", c)
+		if f.exitOnRun[c.ImageID] {
+			f.exit(c, 1)
+		}
+		return nil
+	})
+}
+
+// Stop stops a container as podman stop does: its death, then a stop
+// event.
+func (f *Fake) Stop(ctx context.Context, name string, timeout time.Duration) error {
+	return f.change(name, "stop "+name, func(c *plan.Container) error {
+		if c.State == plan.StateRunning {
+			f.exit(c, 0)
+		}
+		c.State = plan.StateExited
+		f.emit("stop", c)
+		return nil
+	})
+}
+
+func (f *Fake) Remove(ctx context.Context, name string) error {
+	return f.change(name, "remove "+name, func(c *plan.Container) error {
+		delete(f.containers, name)
+		f.emit("remove", c)
+		return nil
+	})
+}
+
+func (f *Fake) RemoveVolume(ctx context.Context, name string) error { return nil }
+
+func (f *Fake) Inspect(ctx context.Context, name string) (plan.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get(name)
+	if err != nil {
+		return plan.Container{}, err
+	}
+	return *c, nil
+}
+
+func (f *Fake) Exec(ctx context.Context, name string, cmd []string) (int, error) {
+	return 0, nil
+}
+
+func (f *Fake) Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error {
+	return nil
+}
+
+func (f *Fake) SecretNames(ctx context.Context) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]bool{}
+	for k := range f.secrets {
+		out[k] = true
+	}
+	return out, nil
+}
+
+func (f *Fake) SetSecret(ctx context.Context, name string, value []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.secrets[name] = value
+	return nil
+}
+
+func (f *Fake) Tag(ctx context.Context, image, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("tag %s %s", image, ref)
+	for _, img := range f.images {
+		if img.ID == image || slices.Contains(img.Tags, image) {
+			f.images[ref] = &plan.Image{ID: img.ID, Tags: []string{ref}, Labels: img.Labels}
+			return nil
+		}
+	}
+	return fmt.Errorf("image %s: %w", image, engine.ErrNotFound)
+}
+
+func (f *Fake) Untag(ctx context.Context, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("untag %s", ref)
+	delete(f.images, ref)
+	return nil
+}
+
+// VolumeMountpoint gives each volume a directory of its own under the
+// volume root (see SetVolumeRoot).
+func (f *Fake) VolumeMountpoint(ctx context.Context, name string) (string, error) {
+	root := f.VolumeRoot()
+	if root == "" {
+		return "", fmt.Errorf("volume %s: %w", name, engine.ErrNotFound)
+	}
+	dir := filepath.Join(root, name)
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+func (f *Fake) Rename(ctx context.Context, name, newName string) error {
+	return f.change(name, "rename "+name+" "+newName, func(c *plan.Container) error {
+		if _, taken := f.containers[newName]; taken {
+			return fmt.Errorf("name %s in use", newName)
+		}
+		delete(f.containers, name)
+		c.Name = newName
+		f.containers[newName] = c
+		f.emit("rename", c)
+		return nil
+	})
+}
