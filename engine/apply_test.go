@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -75,7 +76,7 @@ func newHarness(t *testing.T, apps ...*schema.App) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{rt: newFake(), cat: &catalog.Catalog{Dir: dir, Apps: map[string]*schema.App{}}}
-	h.node = &Node{Runtime: h.rt, State: StateStore{Dir: dir}, Secrets: secrets}
+	h.node = &Node{Runtime: h.rt, State: state.Store{Dir: dir}, Secrets: secrets}
 	for _, a := range apps {
 		h.cat.Apps[a.ID] = a
 	}
@@ -144,7 +145,7 @@ func TestFailedBuildSkipsDependentsOnly(t *testing.T) {
 func TestStoppedByOperatorStaysStopped(t *testing.T) {
 	h := newHarness(t, testApp("core"))
 	h.apply(t, PlanOptions{})
-	if err := h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} }); err != nil {
+	if err := h.node.State.Update(func(st *state.State) { st.Apps["core"] = plan.AppIntent{Stopped: true} }); err != nil {
 		t.Fatal(err)
 	}
 	h.apply(t, PlanOptions{}) // stops it

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -14,7 +15,7 @@ import (
 // context and secret hashes, the snapshot, the intent) and makes the plan.
 type Node struct {
 	Runtime Runtime
-	State   StateStore
+	State   state.Store
 	Secrets *Secrets
 }
 

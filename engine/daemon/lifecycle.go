@@ -10,6 +10,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 )
 
 // Run loads the apps, connects to Podman, reconciles everything and then
@@ -88,7 +89,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 		old.Close()
 	}
 	d.rt = rt
-	d.node = &engine.Node{Runtime: rt, State: engine.StateStore{Dir: d.cfg.DataDir}, Secrets: secrets}
+	d.node = &engine.Node{Runtime: rt, State: state.Store{Dir: d.cfg.DataDir}, Secrets: secrets}
 	d.mu.Unlock()
 	d.setDegraded("")
 	return nil

@@ -1,7 +1,6 @@
-package engine
+package state
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +8,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 
 	"archy.dev/archy/internal/atomicfile"
 	"archy.dev/archy/plan"
@@ -55,10 +52,20 @@ type InFlight struct {
 	Time     time.Time `json:"time"`
 	Snapshot string    `json:"snapshot,omitempty"` // its volumes (snapshot_volumes)
 	// Keep are the anonymous volumes of the container being replaced.
-	Keep []VolumeSpec `json:"keep,omitempty"`
+	Keep []Volume `json:"keep,omitempty"`
 	// Spec is the replacement's archy.spec: its volumes are the ones the
 	// snapshot holds, whatever the catalogue says by the next run.
 	Spec string `json:"spec,omitempty"`
+}
+
+// Volume is an anonymous volume kept through a replacement, as the state
+// file records it (the engine's VolumeSpec, field for field: the file's
+// keys are its field names).
+type Volume struct {
+	Name     string
+	HostPath string
+	Target   string
+	ReadOnly bool
 }
 
 // KeepGenerations is how many generations per app the state keeps.
@@ -89,15 +96,15 @@ func (st *State) Generation(app string, n int) (Generation, bool) {
 
 const stateVersion = 1
 
-// StateStore reads and writes state.json under a data dir.
-type StateStore struct {
+// Store reads and writes state.json under a data dir.
+type Store struct {
 	Dir string
 }
 
-func (s StateStore) path() string { return filepath.Join(s.Dir, "state.json") }
+func (s Store) path() string { return filepath.Join(s.Dir, "state.json") }
 
 // Load returns the state, empty when none was saved yet.
-func (s StateStore) Load() (State, error) {
+func (s Store) Load() (State, error) {
 	st := State{Version: stateVersion, Apps: plan.Intent{}}
 	b, err := os.ReadFile(s.path())
 	if errors.Is(err, os.ErrNotExist) {
@@ -116,7 +123,7 @@ func (s StateStore) Load() (State, error) {
 }
 
 // Save writes the state atomically, readable by root only.
-func (s StateStore) Save(st State) error {
+func (s Store) Save(st State) error {
 	st.Version = stateVersion
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -125,15 +132,15 @@ func (s StateStore) Save(st State) error {
 	return atomicfile.Write(s.path(), append(b, '\n'))
 }
 
-// stateLocks serialise the read-modify-writes of one state file within
+// fileLocks serialise the read-modify-writes of one state file within
 // the process (by path): the daemon changes apps side by side. Across
-// processes the host-wide lock (Lock) does.
-var stateLocks sync.Map // path -> *sync.Mutex
+// processes the host-wide lock (LockHost) does.
+var fileLocks sync.Map // path -> *sync.Mutex
 
 // Update loads, changes and saves the state, as one step for every
 // caller in this process.
-func (s StateStore) Update(change func(*State)) error {
-	m, _ := stateLocks.LoadOrStore(s.path(), new(sync.Mutex))
+func (s Store) Update(change func(*State)) error {
+	m, _ := fileLocks.LoadOrStore(s.path(), new(sync.Mutex))
 	m.(*sync.Mutex).Lock()
 	defer m.(*sync.Mutex).Unlock()
 	st, err := s.Load()
@@ -142,29 +149,4 @@ func (s StateStore) Update(change func(*State)) error {
 	}
 	change(&st)
 	return s.Save(st)
-}
-
-// Lock takes the host-wide lock under the data dir, so that two archy
-// processes changing the node take turns. If another holds it, waiting
-// is called once (to tell the user) and Lock waits until the lock is free
-// or ctx ends.
-func Lock(ctx context.Context, dataDir string, waiting func()) (unlock func() error, err error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data dir: %w", err)
-	}
-	l := flock.New(filepath.Join(dataDir, "lock"))
-	ok, err := l.TryLock()
-	if err == nil && !ok {
-		if waiting != nil {
-			waiting()
-		}
-		ok, err = l.TryLockContext(ctx, 100*time.Millisecond)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", dataDir, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("locking %s: %w", dataDir, ctx.Err())
-	}
-	return l.Unlock, nil
 }
