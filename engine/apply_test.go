@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/secrets"
 	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
@@ -71,12 +72,12 @@ func (e *events) String() string {
 
 func newHarness(t *testing.T, apps ...*schema.App) *harness {
 	dir := t.TempDir()
-	secrets, err := NewSecrets(dir, "")
+	sec, err := secrets.New(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{rt: newFake(), cat: &catalog.Catalog{Dir: dir, Apps: map[string]*schema.App{}}}
-	h.node = &Node{Runtime: h.rt, State: state.Store{Dir: dir}, Secrets: secrets}
+	h.node = &Node{Runtime: h.rt, State: state.Store{Dir: dir}, Secrets: sec}
 	for _, a := range apps {
 		h.cat.Apps[a.ID] = a
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/secrets"
 	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
@@ -16,7 +17,7 @@ import (
 type Node struct {
 	Runtime Runtime
 	State   state.Store
-	Secrets *Secrets
+	Secrets *secrets.Store
 }
 
 // PlanOptions narrow or widen a plan.

@@ -12,6 +12,7 @@ import (
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
 	"archy.dev/archy/engine/podman"
+	"archy.dev/archy/engine/secrets"
 	"archy.dev/archy/engine/state"
 	"archy.dev/archy/view"
 )
@@ -47,13 +48,13 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 		s.close()
 		return nil, err
 	}
-	secrets, err := engine.NewSecrets(g.DataDir, g.SecretsFile)
+	sec, err := secrets.New(g.DataDir, g.SecretsFile)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	s.rt = rt
-	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir}, Secrets: secrets}
+	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir}, Secrets: sec}
 	if lock {
 		// An upgrade a killed archy left half done comes before anything
 		// that changes the node.

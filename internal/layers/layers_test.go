@@ -27,6 +27,7 @@ var stages = map[string]int{
 	"plan":                4,
 	"kube":                5, // a side branch: the apps as Kubernetes objects
 	"engine/state":        5, // parts of the engine it imports, not the other way
+	"engine/secrets":      5,
 	"engine":              6,
 	"engine/podman":       7,
 	"engine/api":          7,
