@@ -7,6 +7,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine/state"
+	"archy.dev/archy/engine/volsnap"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -94,7 +95,7 @@ func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot 
 		return nil
 	}
 	a.emit(RestoringVolumes{App: app.ID})
-	if err := RestoreVolumes(ctx, a.Runtime, app, snapshot); err != nil {
+	if err := volsnap.Restore(ctx, a.Runtime, app, snapshot); err != nil {
 		return fmt.Errorf("restoring its volumes: %w", err)
 	}
 	return nil

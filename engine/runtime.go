@@ -2,16 +2,17 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
+	"archy.dev/archy/internal/notfound"
 	"archy.dev/archy/plan"
 )
 
 // ErrNotFound is returned by a Runtime when a container, image, volume or
-// secret does not exist (Podman's 404).
-var ErrNotFound = errors.New("not found")
+// secret does not exist (Podman's 404). The value lives in a leaf
+// (internal/notfound) so that volsnap, below engine, knows it too.
+var ErrNotFound = notfound.Err
 
 // Runtime is the container engine as archy uses it: the port the Podman
 // adapter (engine/podman) implements. Every method takes the context the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"archy.dev/archy/engine/state"
+	"archy.dev/archy/engine/volsnap"
 	"archy.dev/archy/internal/faultpoint"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
@@ -102,7 +103,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	}
 	if snapshot != "" {
 		a.emit(SavingVolumes{App: id})
-		if err := SnapshotVolumes(ctx, a.Runtime, r.app, snapshot); err != nil {
+		if err := volsnap.Snapshot(ctx, a.Runtime, r.app, snapshot); err != nil {
 			if old.State == plan.StateRunning {
 				a.Runtime.Start(context.WithoutCancel(ctx), name) // as it was
 			}
