@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sync/errgroup"
 
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -18,7 +19,7 @@ import (
 // Applier carries out plans against a Runtime.
 type Applier struct {
 	Runtime Runtime
-	State   StateStore
+	State   state.Store
 	// Progress, when set, is told what happens as it happens (view
 	// renders it).
 	Progress Progress
@@ -30,7 +31,7 @@ type Applier struct {
 	// StopTimeout is how long a container gets to stop before it is
 	// killed (default 10 s).
 	StopTimeout time.Duration
-	// Lock, when set, takes an app's lock around its step (see AppLocks):
+	// Lock, when set, takes an app's lock around its step (see state.AppLocks):
 	// for a plan made without holding the locks, whose steps are skipped
 	// when their container changed in the meantime.
 	Lock func(ctx context.Context, app string) (unlock func(), err error)
@@ -316,7 +317,7 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 				err = a.recreateIfNewImage(ctx, d, pulledID, o)
 			}
 		case plan.Adopt:
-			err = a.updateState(func(st *State) {
+			err = a.updateState(func(st *state.State) {
 				it := st.Apps[app.ID]
 				it.Adopted = true
 				st.Apps[app.ID] = it
@@ -338,7 +339,7 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 			a.stopping(s.App)
 			err = rt.Remove(ctx, s.Container)
 			if err == nil {
-				err = a.updateState(func(st *State) { delete(st.Apps, s.App) })
+				err = a.updateState(func(st *state.State) { delete(st.Apps, s.App) })
 			}
 		}
 		if err != nil {
@@ -424,7 +425,7 @@ func (a *Applier) stopTimeout() time.Duration {
 	return 10 * time.Second
 }
 
-func (a *Applier) updateState(change func(*State)) error {
+func (a *Applier) updateState(change func(*state.State)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.State.Update(change)

@@ -14,6 +14,8 @@ import (
 	"archy.dev/archy/catalog"
 	. "archy.dev/archy/engine"
 	"archy.dev/archy/engine/enginetest"
+	"archy.dev/archy/engine/secrets"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -72,12 +74,12 @@ func (e *events) String() string {
 
 func newHarness(t *testing.T, apps ...*schema.App) *harness {
 	dir := t.TempDir()
-	secrets, err := NewSecrets(dir, "")
+	sec, err := secrets.New(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{rt: enginetest.New(), cat: &catalog.Catalog{Dir: dir, Apps: map[string]*schema.App{}}}
-	h.node = &Node{Runtime: h.rt, State: StateStore{Dir: dir}, Secrets: secrets}
+	h.node = &Node{Runtime: h.rt, State: state.Store{Dir: dir}, Secrets: sec}
 	for _, a := range apps {
 		h.cat.Apps[a.ID] = a
 	}
@@ -146,7 +148,7 @@ func TestFailedBuildSkipsDependentsOnly(t *testing.T) {
 func TestStoppedByOperatorStaysStopped(t *testing.T) {
 	h := newHarness(t, testApp("core"))
 	h.apply(t, PlanOptions{})
-	if err := h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} }); err != nil {
+	if err := h.node.State.Update(func(st *state.State) { st.Apps["core"] = plan.AppIntent{Stopped: true} }); err != nil {
 		t.Fatal(err)
 	}
 	h.apply(t, PlanOptions{}) // stops it

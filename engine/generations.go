@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -22,7 +23,7 @@ func generationName(n int) string {
 // recordRunning returns the generation of the running container old,
 // recording it (and keeping its image) if state does not know it yet. A
 // container archy did not make has no generation: nil.
-func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Container) (*Generation, error) {
+func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Container) (*state.Generation, error) {
 	if !plan.CreatedByArchy(&old, id) {
 		return nil, nil
 	}
@@ -38,18 +39,18 @@ func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Contain
 }
 
 // recordGeneration adds container c as the app's newest generation,
-// and forgets generations beyond KeepGenerations (releasing their
+// and forgets generations beyond state.KeepGenerations (releasing their
 // images): failed ones first, never the one a replacement in flight may
 // go back to. keep keeps its image (a generation to go back to); reached
 // clears a hold and ends the replacement in flight (in the same write: a
 // crash cannot separate them): the app runs its target.
-func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Container, outcome string, keep, reached bool) (Generation, error) {
-	g := Generation{Time: time.Now().UTC(), ImageID: c.ImageID, Image: c.Image,
+func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Container, outcome string, keep, reached bool) (state.Generation, error) {
+	g := state.Generation{Time: time.Now().UTC(), ImageID: c.ImageID, Image: c.Image,
 		SpecHash: c.Labels[plan.LabelSpecHash], Spec: c.Labels[plan.LabelSpec], Outcome: outcome}
-	var dropped []Generation
-	err := a.updateState(func(st *State) {
+	var dropped []state.Generation
+	err := a.updateState(func(st *state.State) {
 		if st.Generations == nil {
-			st.Generations = map[string][]Generation{}
+			st.Generations = map[string][]state.Generation{}
 		}
 		gens := st.Generations[id]
 		g.N = 1
@@ -60,7 +61,7 @@ func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Contai
 			g.Keep = keepRef(id, g.N)
 		}
 		gens = append(gens, g)
-		for len(gens) > KeepGenerations {
+		for len(gens) > state.KeepGenerations {
 			i := dropIndex(gens, st.InFlight[id].From)
 			dropped = append(dropped, gens[i])
 			gens = append(gens[:i:i], gens[i+1:]...)
@@ -86,7 +87,7 @@ func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Contai
 
 // dropIndex picks the generation to forget: the oldest failed one, else
 // the oldest; never the newest, nor generation protect.
-func dropIndex(gens []Generation, protect int) int {
+func dropIndex(gens []state.Generation, protect int) int {
 	first := -1
 	for i, g := range gens[:len(gens)-1] {
 		switch {
@@ -101,7 +102,7 @@ func dropIndex(gens []Generation, protect int) int {
 }
 
 // keepImage tags a generation's image with archy's own reference.
-func (a *Applier) keepImage(ctx context.Context, g *Generation) error {
+func (a *Applier) keepImage(ctx context.Context, g *state.Generation) error {
 	if g.Keep == "" || g.ImageID == "" {
 		return nil
 	}
@@ -116,9 +117,9 @@ func keepRef(app string, n int) string {
 // History is an app's generations, as archy history shows them.
 type History struct {
 	App         string
-	Generations []Generation // oldest first
-	Current     int          // the generation its container is; 0: none known
-	Held        string       // why applies leave it at its generation; "" when not held
+	Generations []state.Generation // oldest first
+	Current     int                // the generation its container is; 0: none known
+	Held        string             // why applies leave it at its generation; "" when not held
 }
 
 // History returns an app's generations and which one its container is.
@@ -136,14 +137,14 @@ func (n *Node) History(ctx context.Context, cat *catalog.Catalog, id string) (Hi
 
 // generations returns a declared app, the state (its generations) and the
 // generation its container is (0: none, or none recorded).
-func (n *Node) generations(ctx context.Context, cat *catalog.Catalog, id string) (*schema.App, State, int, error) {
+func (n *Node) generations(ctx context.Context, cat *catalog.Catalog, id string) (*schema.App, state.State, int, error) {
 	app, err := cat.App(id)
 	if err != nil {
-		return nil, State{}, 0, err
+		return nil, state.State{}, 0, err
 	}
 	st, err := n.State.Load()
 	if err != nil {
-		return nil, State{}, 0, err
+		return nil, state.State{}, 0, err
 	}
 	current := 0
 	if c, err := n.Runtime.Inspect(ctx, app.ContainerName); err == nil {

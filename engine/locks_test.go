@@ -4,41 +4,11 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	. "archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 )
-
-func TestAppLocks(t *testing.T) {
-	var l AppLocks
-	ctx := context.Background()
-	unlockA, err := l.Lock(ctx, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Another app's lock is free; the same app's waits.
-	unlockB, err := l.Lock(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlockB()
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if _, err := l.Lock(short, "a"); err == nil {
-		t.Fatal("a's lock taken twice")
-	}
-	got := make(chan struct{})
-	go func() {
-		unlock, err := l.Lock(ctx, "a")
-		if err == nil {
-			unlock()
-		}
-		close(got)
-	}()
-	unlockA()
-	<-got
-}
 
 // A plan made without the locks skips the step of an app whose container
 // changed before its lock was free, and the apps that depend on it wait
@@ -59,7 +29,7 @@ func TestApplierSkipsStaleSteps(t *testing.T) {
 	if err := h.rt.Start(context.Background(), "core"); err != nil {
 		t.Fatal(err)
 	}
-	var locks AppLocks
+	var locks state.AppLocks
 	var locked []string
 	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out,
 		Lock: func(ctx context.Context, app string) (func(), error) {
@@ -108,11 +78,11 @@ func TestHeal(t *testing.T) {
 		t.Errorf("a container of an older spec: %v, %v; want a plan", res, err)
 	}
 	// The operator stopped it: it stays stopped.
-	h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
+	h.node.State.Update(func(st *state.State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
 	if res, err := h.node.Heal(ctx, app, running); res != HealNeedsPlan || err != nil {
 		t.Errorf("an app the operator stopped: %v, %v; want a plan", res, err)
 	}
-	h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{} })
+	h.node.State.Update(func(st *state.State) { st.Apps["core"] = plan.AppIntent{} })
 	if res, err := h.node.Heal(ctx, app, running); res != HealStarted || err != nil {
 		t.Fatalf("not healed: %v, %v", res, err)
 	}
@@ -150,8 +120,8 @@ func TestApplierSkipsStepsHeldMeanwhile(t *testing.T) {
 	if !step.Has(plan.Recreate) || step.Target == "" {
 		t.Fatalf("step %+v, want a recreate with its target", step)
 	}
-	h.node.State.Update(func(st *State) { st.Apps["ui"] = plan.AppIntent{Held: step.Target} })
-	var locks AppLocks
+	h.node.State.Update(func(st *state.State) { st.Apps["ui"] = plan.AppIntent{Held: step.Target} })
+	var locks state.AppLocks
 	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out, Lock: locks.Lock}
 	h.rt.ResetCalls()
 	rep := a.Apply(context.Background(), p.Plan, p.Desired)
@@ -174,8 +144,8 @@ func TestApplierSkipsStepsStoppedMeanwhile(t *testing.T) {
 	if err != nil || !p.Plan.Steps[0].Has(plan.Start) {
 		t.Fatalf("plan %+v, %v; want a start", p.Plan.Steps, err)
 	}
-	h.node.State.Update(func(st *State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
-	var locks AppLocks
+	h.node.State.Update(func(st *state.State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
+	var locks state.AppLocks
 	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out, Lock: locks.Lock}
 	rep := a.Apply(ctx, p.Plan, p.Desired)
 	if o := rep.Outcomes[0]; !o.Stale {

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/secrets"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -14,8 +16,8 @@ import (
 // context and secret hashes, the snapshot, the intent) and makes the plan.
 type Node struct {
 	Runtime Runtime
-	State   StateStore
-	Secrets *Secrets
+	State   state.Store
+	Secrets *secrets.Store
 }
 
 // PlanOptions narrow or widen a plan.

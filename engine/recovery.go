@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -59,7 +60,7 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 	case !declared:
 		a.dropKept(ctx, fl.Kept) // the app is gone; its volumes stay
 	default:
-		var prev *Generation
+		var prev *state.Generation
 		if g, known := st.Generation(id, fl.From); known {
 			prev = &g
 		}
@@ -72,10 +73,10 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 			return err // stays in flight: the next run tries again
 		}
 	}
-	return n.State.Update(func(st *State) { delete(st.InFlight, id) })
+	return n.State.Update(func(st *state.State) { delete(st.InFlight, id) })
 }
 
-func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generation, fl InFlight, st State) error {
+func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.Generation, fl state.InFlight, st state.State) error {
 	start := !st.Apps[app.ID].Stopped
 	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	switch {
@@ -116,7 +117,7 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *Generat
 			return nil
 		}
 		why := fmt.Sprintf("an interrupted upgrade failed (%v) and was rolled back", err)
-		return a.updateState(func(st *State) {
+		return a.updateState(func(st *state.State) {
 			it := st.Apps[app.ID]
 			it.Held, it.HeldWhy = fl.Target, why
 			st.Apps[app.ID] = it

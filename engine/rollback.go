@@ -6,14 +6,16 @@ import (
 	"fmt"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
+	"archy.dev/archy/engine/volsnap"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
 
 // rollback is what replace needs to go back.
 type rollback struct {
-	prev     *Generation // its generation (nil: not archy's, none recorded)
-	kept     string      // the old container, set aside ("": none, make prev again)
+	prev     *state.Generation // its generation (nil: not archy's, none recorded)
+	kept     string            // the old container, set aside ("": none, make prev again)
 	keep     []schema.Volume
 	snapshot string
 }
@@ -21,7 +23,7 @@ type rollback struct {
 // rollBack replaces a failed generation with the previous one and holds
 // the target that failed. It finishes even when ctx ends (an interrupted
 // apply, a daemon stopping): an app is never left on a failed version.
-func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Container, gen Generation, back *rollback, start bool, reason error) error {
+func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Container, gen state.Generation, back *rollback, start bool, reason error) error {
 	id := r.app.ID
 	ctx = context.WithoutCancel(ctx)
 	restored := 0
@@ -39,7 +41,7 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 			held = a.targetKey(ctx, *r.from)
 		}
 	}
-	err := a.updateState(func(st *State) {
+	err := a.updateState(func(st *state.State) {
 		delete(st.InFlight, id)
 		if held != "" {
 			it := st.Apps[id]
@@ -57,7 +59,7 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 // putBack replaces whatever container the app has with the one it had:
 // kept, the old container set aside, when it is there; else generation
 // prev made again.
-func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *Generation, kept string, keep []schema.Volume, snapshot string, start bool) error {
+func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *state.Generation, kept string, keep []schema.Volume, snapshot string, start bool) error {
 	if kept != "" {
 		_, err := a.Runtime.Inspect(ctx, kept)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -93,7 +95,7 @@ func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot 
 		return nil
 	}
 	a.emit(RestoringVolumes{App: app.ID})
-	if err := RestoreVolumes(ctx, a.Runtime, app, snapshot); err != nil {
+	if err := volsnap.Restore(ctx, a.Runtime, app, snapshot); err != nil {
 		return fmt.Errorf("restoring its volumes: %w", err)
 	}
 	return nil
@@ -101,7 +103,7 @@ func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot 
 
 // restore makes generation g's container again, in place of whatever
 // container the app has, and starts it unless start is unset.
-func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, keep []schema.Volume, snapshot string, start bool) (plan.Container, error) {
+func (a *Applier) restore(ctx context.Context, app *schema.App, g state.Generation, keep []schema.Volume, snapshot string, start bool) (plan.Container, error) {
 	a.stopping(app.ID)
 	if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
 		return plan.Container{}, err
@@ -128,10 +130,10 @@ func (a *Applier) restore(ctx context.Context, app *schema.App, g Generation, ke
 // ran) through the same safe path as an upgrade, and holds the catalogue's
 // target so that applies and the daemon leave the app there until the
 // catalogue or the image changes, or archy upgrade.
-func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to int, a *Applier) (Generation, error) {
+func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to int, a *Applier) (state.Generation, error) {
 	app, st, current, err := n.generations(ctx, cat, id)
 	if err != nil {
-		return Generation{}, err
+		return state.Generation{}, err
 	}
 	g, ok := st.Generation(id, to)
 	if to == 0 { // the newest kept one before the running one
@@ -167,7 +169,7 @@ func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to
 	if err := a.replace(ctx, r, !st.Apps[id].Stopped); err != nil {
 		return g, err
 	}
-	return g, n.State.Update(func(st *State) {
+	return g, n.State.Update(func(st *state.State) {
 		it := st.Apps[id]
 		it.Held = held
 		it.HeldWhy = fmt.Sprintf("rolled back to generation %d by the operator", g.N)

@@ -2,17 +2,18 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
+	"archy.dev/archy/internal/notfound"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
 
 // ErrNotFound is returned by a Runtime when a container, image, volume or
-// secret does not exist (Podman's 404).
-var ErrNotFound = errors.New("not found")
+// secret does not exist (Podman's 404). The value lives in a leaf
+// (internal/notfound) so that volsnap, below engine, knows it too.
+var ErrNotFound = notfound.Err
 
 // Runtime is the container engine as archy uses it: the port the Podman
 // adapter (engine/podman) implements. It is made of small interfaces so

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"archy.dev/archy/engine/state"
+	"archy.dev/archy/engine/volsnap"
 	"archy.dev/archy/internal/faultpoint"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
@@ -79,16 +81,16 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	if err := a.clearKept(ctx, id, kept); err != nil {
 		return err
 	}
-	fl := InFlight{OldID: old.ID, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
+	fl := state.InFlight{OldID: old.ID, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
 	if prev != nil {
 		fl.From = prev.N
 	}
 	if r.from != nil {
 		fl.Target = a.targetKey(ctx, *r.from)
 	}
-	if err := a.updateState(func(st *State) {
+	if err := a.updateState(func(st *state.State) {
 		if st.InFlight == nil {
-			st.InFlight = map[string]InFlight{}
+			st.InFlight = map[string]state.InFlight{}
 		}
 		st.InFlight[id] = fl
 	}); err != nil {
@@ -102,7 +104,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	}
 	if snapshot != "" {
 		a.emit(SavingVolumes{App: id})
-		if err := SnapshotVolumes(ctx, a.Runtime, r.app, snapshot); err != nil {
+		if err := volsnap.Snapshot(ctx, a.Runtime, r.app, snapshot); err != nil {
 			if old.State == plan.StateRunning {
 				a.Runtime.Start(context.WithoutCancel(ctx), name) // as it was
 			}
@@ -142,7 +144,7 @@ func (a *Applier) clearKept(ctx context.Context, id, kept string) error {
 // abandon clears the in-flight record of a replacement that stopped
 // before the old container went: nothing to recover.
 func (a *Applier) abandon(id string, err error) error {
-	a.updateState(func(st *State) { delete(st.InFlight, id) })
+	a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 	return err
 }
 
@@ -163,7 +165,7 @@ func (a *Applier) create(ctx context.Context, d plan.Desired, start bool) error 
 	if err != nil {
 		return err
 	}
-	var last *Generation
+	var last *state.Generation
 	for _, g := range st.Generations[d.App.ID] {
 		if g.Keep != "" {
 			last = &g
@@ -203,7 +205,7 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	}
 	c, err := a.createContainer(ctx, r.app, r.image, keep)
 	if err == nil {
-		err = a.updateState(func(st *State) {
+		err = a.updateState(func(st *state.State) {
 			it := st.Apps[id]
 			it.SecretsHash, it.Adopted = r.secretsHash, false
 			st.Apps[id] = it
@@ -239,10 +241,10 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 		if back != nil {
 			a.dropKept(ctx, back.kept) // proved: the old one can go
 		}
-		a.updateState(func(st *State) { delete(st.InFlight, id) })
+		a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 		return nil
 	case back == nil || (back.kept == "" && back.prev == nil):
-		a.updateState(func(st *State) { delete(st.InFlight, id) })
+		a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 		return err
 	}
 	return a.rollBack(ctx, r, c, gen, back, start, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	. "archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -32,7 +33,7 @@ func changeBuild(t *testing.T, a *schema.App, content string) {
 	}
 }
 
-func (h *harness) state(t *testing.T) State {
+func (h *harness) state(t *testing.T) state.State {
 	t.Helper()
 	st, err := h.node.State.Load()
 	if err != nil {
@@ -41,7 +42,7 @@ func (h *harness) state(t *testing.T) State {
 	return st
 }
 
-func outcomes(st State, app string) []string {
+func outcomes(st state.State, app string) []string {
 	var out []string
 	for _, g := range st.Generations[app] {
 		out = append(out, g.Outcome)
@@ -61,8 +62,8 @@ func TestUpgradeRecordsGenerations(t *testing.T) {
 	}
 	st := h.state(t)
 	gens := st.Generations["ui"]
-	if len(gens) != KeepGenerations || gens[0].N != 2 || gens[len(gens)-1].N != 4 {
-		t.Fatalf("generations %+v, want the last %d of 4", gens, KeepGenerations)
+	if len(gens) != state.KeepGenerations || gens[0].N != 2 || gens[len(gens)-1].N != 4 {
+		t.Fatalf("generations %+v, want the last %d of 4", gens, state.KeepGenerations)
 	}
 	if got := outcomes(st, "ui"); !slices.Equal(got, []string{"healthy", "healthy", "healthy"}) {
 		t.Errorf("outcomes %v", got)
@@ -180,8 +181,8 @@ func TestRecoverRestoresTheReplacedGeneration(t *testing.T) {
 	h.apply(t, PlanOptions{})
 	old, _ := h.rt.Inspect(context.Background(), "ui")
 	st := h.state(t)
-	h.node.State.Update(func(s *State) {
-		s.InFlight = map[string]InFlight{"ui": {From: st.Generations["ui"][0].N}}
+	h.node.State.Update(func(s *state.State) {
+		s.InFlight = map[string]state.InFlight{"ui": {From: st.Generations["ui"][0].N}}
 	})
 	h.rt.Remove(context.Background(), "ui")
 
@@ -214,7 +215,7 @@ func TestRepeatedFailuresKeepTheGoodGeneration(t *testing.T) {
 		}
 	}
 	st := h.state(t)
-	if g := st.Generations["ui"]; len(g) != KeepGenerations || g[0].N != 1 || g[0].Keep == "" {
+	if g := st.Generations["ui"]; len(g) != state.KeepGenerations || g[0].N != 1 || g[0].Keep == "" {
 		t.Fatalf("generations %+v: the good generation 1 must stay", g)
 	}
 	if c, _ := h.rt.Inspect(context.Background(), "ui"); c.ImageID != good.ImageID {
@@ -290,8 +291,8 @@ func TestRecoverByContainerID(t *testing.T) {
 
 	// Killed between stopping the old container and setting it aside.
 	h.rt.Stop(ctx, "ui", 0)
-	h.node.State.Update(func(st *State) {
-		st.InFlight = map[string]InFlight{"ui": {OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
+	h.node.State.Update(func(st *state.State) {
+		st.InFlight = map[string]state.InFlight{"ui": {OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
 	})
 	if err := h.node.Recover(ctx, h.cat, a); err != nil {
 		t.Fatal(err)
@@ -308,8 +309,8 @@ func TestRecoverByContainerID(t *testing.T) {
 	if _, err := a.CreateContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
 		t.Fatal(err)
 	}
-	h.node.State.Update(func(st *State) {
-		st.InFlight = map[string]InFlight{"ui": {From: 1, OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
+	h.node.State.Update(func(st *state.State) {
+		st.InFlight = map[string]state.InFlight{"ui": {From: 1, OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
 		st.Apps["ui"] = plan.AppIntent{Stopped: true}
 	})
 	if err := h.node.Recover(ctx, h.cat, a); err != nil {

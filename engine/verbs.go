@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -96,7 +97,7 @@ func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purg
 			}
 		}
 	}
-	return n.State.Update(func(st *State) { st.Apps[id] = plan.AppIntent{Removed: true} })
+	return n.State.Update(func(st *state.State) { st.Apps[id] = plan.AppIntent{Removed: true} })
 }
 
 // Upgrade builds or pulls the app's image while the old container runs,
@@ -115,7 +116,7 @@ func (n *Node) Upgrade(ctx context.Context, cat *catalog.Catalog, id string, a *
 
 // setStopped records the operator's stop, or clears it (and a removal).
 func (n *Node) setStopped(id string, stopped bool) error {
-	return n.State.Update(func(st *State) {
+	return n.State.Update(func(st *state.State) {
 		it := st.Apps[id]
 		it.Stopped = stopped
 		if !stopped {

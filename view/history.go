@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 )
 
 // HistoryDocument is the JSON form of archy history (docs/json.md).
 type HistoryDocument struct {
-	FormatVersion int                 `json:"format_version"`
-	App           string              `json:"app"`
-	Generations   []engine.Generation `json:"generations"` // oldest first, as state.json keeps them
+	FormatVersion int                `json:"format_version"`
+	App           string             `json:"app"`
+	Generations   []state.Generation `json:"generations"` // oldest first, as state.json keeps them
 }
 
 // History renders an app's generations as a table, the one its
@@ -44,7 +45,7 @@ func History(w io.Writer, h engine.History) error {
 func HistoryJSON(w io.Writer, h engine.History) error {
 	gens := h.Generations
 	if gens == nil {
-		gens = []engine.Generation{}
+		gens = []state.Generation{}
 	}
 	return writeJSON(w, HistoryDocument{FormatVersion: plan.FormatVersion, App: h.App, Generations: gens})
 }

@@ -8,10 +8,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 )
 
 var sampleHistory = engine.History{App: "ui", Current: 2, Held: "generation 3 failed (not healthy within 6s) and was rolled back",
-	Generations: []engine.Generation{
+	Generations: []state.Generation{
 		{N: 1, Time: time.Date(2025, 3, 1, 10, 0, 0, 0, time.Local), ImageID: "0123456789abcdef0123", SpecHash: "fedcba9876543210", Outcome: "created"},
 		{N: 2, Time: time.Date(2025, 3, 2, 11, 30, 0, 0, time.Local), ImageID: "1123456789abcdef0123", SpecHash: "eedcba9876543210", Outcome: "healthy"},
 		{N: 3, Time: time.Date(2025, 3, 3, 12, 45, 5, 0, time.Local), ImageID: "2123456789abcdef0123", SpecHash: "dedcba9876543210", Outcome: "failed: not healthy within 6s"},

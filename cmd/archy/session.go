@@ -12,6 +12,8 @@ import (
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
 	"archy.dev/archy/engine/podman"
+	"archy.dev/archy/engine/secrets"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/view"
 )
 
@@ -34,7 +36,7 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 	}
 	s := &session{cat: cat}
 	if lock {
-		s.unlock, err = engine.Lock(ctx, g.DataDir, func() {
+		s.unlock, err = state.LockHost(ctx, g.DataDir, func() {
 			fmt.Fprintf(g.stderr, "archy: waiting for another archy (the lock in %s)…\n", g.DataDir)
 		})
 		if err != nil {
@@ -46,13 +48,13 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 		s.close()
 		return nil, err
 	}
-	secrets, err := engine.NewSecrets(g.DataDir, g.SecretsFile)
+	sec, err := secrets.New(g.DataDir, g.SecretsFile)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	s.rt = rt
-	s.node = &engine.Node{Runtime: rt, State: engine.StateStore{Dir: g.DataDir}, Secrets: secrets}
+	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir}, Secrets: sec}
 	if lock {
 		// An upgrade a killed archy left half done comes before anything
 		// that changes the node.

@@ -16,6 +16,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 )
 
@@ -71,7 +72,7 @@ type Daemon struct {
 	exits   *exitWatcher // nil unless Config.WatchExits
 
 	ctx   context.Context // Run's: work scheduled by events and timers ends with it
-	locks engine.AppLocks
+	locks state.AppLocks
 	host  hostLock
 	fullq chan chan error // full reconciles, one at a time
 	alive chan chan struct{}

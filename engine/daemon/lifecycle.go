@@ -10,6 +10,8 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/secrets"
+	"archy.dev/archy/engine/state"
 )
 
 // Run loads the apps, connects to Podman, reconciles everything and then
@@ -79,7 +81,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := engine.NewSecrets(d.cfg.DataDir, d.cfg.SecretsFile)
+	sec, err := secrets.New(d.cfg.DataDir, d.cfg.SecretsFile)
 	if err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 		old.Close()
 	}
 	d.rt = rt
-	d.node = &engine.Node{Runtime: rt, State: engine.StateStore{Dir: d.cfg.DataDir}, Secrets: secrets}
+	d.node = &engine.Node{Runtime: rt, State: state.Store{Dir: d.cfg.DataDir}, Secrets: sec}
 	d.mu.Unlock()
 	d.setDegraded("")
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/secrets"
 )
 
 // setCatalog installs a good catalogue.
@@ -54,12 +55,12 @@ func (d *Daemon) reload() {
 	}
 	// Secret values may have changed too: a changed value recreates its
 	// consumers on this reconcile.
-	if secrets, err := engine.NewSecrets(d.cfg.DataDir, d.cfg.SecretsFile); err != nil {
+	if sec, err := secrets.New(d.cfg.DataDir, d.cfg.SecretsFile); err != nil {
 		d.log.Error("secrets file rejected; keeping the last good values", "err", err)
 	} else {
 		d.mu.Lock()
 		if d.node != nil {
-			d.node = &engine.Node{Runtime: d.node.Runtime, State: d.node.State, Secrets: secrets}
+			d.node = &engine.Node{Runtime: d.node.Runtime, State: d.node.State, Secrets: sec}
 		}
 		d.mu.Unlock()
 	}

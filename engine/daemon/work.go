@@ -9,6 +9,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 )
 
@@ -16,7 +17,7 @@ import (
 // full worker; an app's reconcile runs on a goroutine of its own (one at a
 // time per app: requests that come while it runs make it run once more);
 // actions run on the caller's goroutine. Every step on an app holds that
-// app's lock (engine.AppLocks), and all of it shares the host-wide lock,
+// app's lock (state.AppLocks), and all of it shares the host-wide lock,
 // so that an archy apply run by hand takes turns with the daemon.
 
 // work is what a piece of work is given: the connection, the node and the
@@ -202,7 +203,7 @@ func (d *Daemon) logErr(app string, err error) {
 	}
 }
 
-// hostLock shares the host-wide lock (engine.Lock) among the daemon's
+// hostLock shares the host-wide lock (state.LockHost) among the daemon's
 // concurrent work: the first to need it takes it, the last releases it.
 type hostLock struct {
 	mu     sync.Mutex
@@ -214,7 +215,7 @@ func (h *hostLock) acquire(ctx context.Context, dir string, waiting func()) (rel
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.n == 0 {
-		if h.unlock, err = engine.Lock(ctx, dir, waiting); err != nil {
+		if h.unlock, err = state.LockHost(ctx, dir, waiting); err != nil {
 			return nil, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/volsnap"
 	"archy.dev/archy/schema"
 )
 
@@ -39,7 +40,7 @@ func TestVolumeSnapshot(t *testing.T) {
 	app := &schema.App{ID: "snap", ContainerConfig: schema.ContainerConfig{Volumes: []schema.Volume{
 		{Name: volume, Target: "/data"}, {Name: absent, Target: "/absent"}}}}
 	dir := filepath.Join(t.TempDir(), "snapshots")
-	if err := engine.SnapshotVolumes(ctx, p, app, dir); err != nil {
+	if err := volsnap.Snapshot(ctx, p, app, dir); err != nil {
 		t.Fatal(err)
 	}
 
@@ -49,7 +50,7 @@ func TestVolumeSnapshot(t *testing.T) {
 	sh(ctx, t, p, name, "echo v2 > /data/kept && echo new > /data/new && mkdir /data/dir")
 	kill(t, p, name)
 
-	if err := engine.RestoreVolumes(ctx, p, app, dir); err != nil {
+	if err := volsnap.Restore(ctx, p, app, dir); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(mp, "kept")); err != nil || string(b) != "v1\n" {

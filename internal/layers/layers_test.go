@@ -19,6 +19,7 @@ var stages = map[string]int{
 	"internal/atomicfile": 0,
 	"internal/faultpoint": 0,
 	"internal/memtrim":    0,
+	"internal/notfound":   0,
 	"internal/podmantest": 0,
 	"internal/layers":     0,
 	"schema":              1,
@@ -26,6 +27,9 @@ var stages = map[string]int{
 	"catalog":             3,
 	"plan":                4,
 	"kube":                5, // a side branch: the apps as Kubernetes objects
+	"engine/state":        5, // parts of the engine it imports, not the other way
+	"engine/secrets":      5,
+	"engine/volsnap":      5,
 	"engine":              6,
 	"engine/podman":       7,
 	"engine/enginetest":   7, // the fake runtime: for tests only (testOnly)

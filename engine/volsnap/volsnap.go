@@ -1,4 +1,4 @@
-package engine
+package volsnap
 
 import (
 	"archive/tar"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"archy.dev/archy/internal/atomicfile"
+	"archy.dev/archy/internal/notfound"
 	"archy.dev/archy/schema"
 )
 
@@ -25,19 +26,28 @@ import (
 // and symlinks with their modes, owners and mtimes; hard links come back
 // as separate copies, and extended attributes are not kept.
 
-// SnapshotVolumes saves each named volume of app into dir, one archive per
+// Volumes is what snapshots need of the container runtime (engine.Runtime
+// has it).
+type Volumes interface {
+	// VolumeMountpoint is where a named volume's data lives on the host;
+	// for a volume that does not exist the error wraps notfound.Err
+	// (engine.ErrNotFound).
+	VolumeMountpoint(ctx context.Context, name string) (string, error)
+}
+
+// Snapshot saves each named volume of app into dir, one archive per
 // volume (<dir>/<volume>.tar, mode 0600, written atomically). A volume
 // that does not exist yet is recorded as an empty archive, so that a
 // restore empties it. Host paths are not archy's to rewind, and read-only
 // mounts are left out: the app cannot change them, and whoever can may
 // have written to them since.
-func SnapshotVolumes(ctx context.Context, rt Runtime, app *schema.App, dir string) error {
+func Snapshot(ctx context.Context, rt Volumes, app *schema.App, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
 	for _, name := range snapshotted(app) {
 		mp, err := rt.VolumeMountpoint(ctx, name)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, notfound.Err) {
 			mp = ""
 		} else if err != nil {
 			return fmt.Errorf("snapshotting volume %s: %w", name, err)
@@ -50,12 +60,12 @@ func SnapshotVolumes(ctx context.Context, rt Runtime, app *schema.App, dir strin
 	return syncDir(dir)
 }
 
-// RestoreVolumes replaces each named volume's content with its snapshot
+// Restore replaces each named volume's content with its snapshot
 // from dir: files written since are gone, deleted ones are back. The
 // whole archive is checked before the volume is touched, so a damaged
 // snapshot leaves the volume as it is; once a volume is being written ctx
 // no longer stops it, as a half-restored volume is worse than a late one.
-func RestoreVolumes(ctx context.Context, rt Runtime, app *schema.App, dir string) error {
+func Restore(ctx context.Context, rt Volumes, app *schema.App, dir string) error {
 	for _, name := range snapshotted(app) {
 		if err := restoreVolume(ctx, rt, name, snapshotPath(dir, name)); err != nil {
 			return fmt.Errorf("restoring volume %s: %w", name, err)
@@ -156,13 +166,13 @@ func fileKind(t fs.FileMode) string {
 	return "special file"
 }
 
-func restoreVolume(ctx context.Context, rt Runtime, name, file string) error {
+func restoreVolume(ctx context.Context, rt Volumes, name, file string) error {
 	entries, err := readSnapshot(file, nil)
 	if err != nil {
 		return err
 	}
 	mp, err := rt.VolumeMountpoint(ctx, name)
-	if errors.Is(err, ErrNotFound) && entries == 0 {
+	if errors.Is(err, notfound.Err) && entries == 0 {
 		return nil // absent when snapshotted, and still
 	}
 	if err != nil {

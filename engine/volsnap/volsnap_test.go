@@ -1,4 +1,4 @@
-package engine_test
+package volsnap
 
 import (
 	"archive/tar"
@@ -16,8 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	. "archy.dev/archy/engine"
-	"archy.dev/archy/engine/enginetest"
+	"archy.dev/archy/internal/notfound"
 	"archy.dev/archy/schema"
 )
 
@@ -32,12 +31,23 @@ func snapApp(hostPath string) *schema.App {
 	}}}
 }
 
+// fakeVolumes gives each volume a directory of its own under volumeRoot;
+// without one, no volume exists.
+type fakeVolumes struct{ volumeRoot string }
+
+func (f *fakeVolumes) VolumeMountpoint(ctx context.Context, name string) (string, error) {
+	if f.volumeRoot == "" {
+		return "", fmt.Errorf("volume %s: %w", name, notfound.Err)
+	}
+	dir := filepath.Join(f.volumeRoot, name)
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
 // snapSetup returns a fake whose volumes live in a temp dir, the app, the
 // mountpoint of its "data" volume and a snapshot dir (not created yet).
-func snapSetup(t *testing.T) (*enginetest.Fake, *schema.App, string, string) {
+func snapSetup(t *testing.T) (*fakeVolumes, *schema.App, string, string) {
 	t.Helper()
-	rt := enginetest.New()
-	rt.SetVolumeRoot(t.TempDir())
+	rt := &fakeVolumes{volumeRoot: t.TempDir()}
 	vol, err := rt.VolumeMountpoint(context.Background(), "data")
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +133,7 @@ func tree(t *testing.T, dir string) map[string]string {
 	return m
 }
 
-func TestSnapshotRestoreVolumes(t *testing.T) {
+func TestSnapshotRestore(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name   string
@@ -176,12 +186,12 @@ func TestSnapshotRestoreVolumes(t *testing.T) {
 			rt, app, vol, snaps := snapSetup(t)
 			fillVolume(t, vol)
 			want := tree(t, vol)
-			must(t, SnapshotVolumes(ctx, rt, app, snaps))
+			must(t, Snapshot(ctx, rt, app, snaps))
 			tc.change(t, vol)
 			if cmp.Equal(want, tree(t, vol)) {
 				t.Fatal("the change left the volume as it was")
 			}
-			must(t, RestoreVolumes(ctx, rt, app, snaps))
+			must(t, Restore(ctx, rt, app, snaps))
 			if diff := cmp.Diff(want, tree(t, vol)); diff != "" {
 				t.Errorf("volume after restore (-snapshotted +restored):\n%s", diff)
 			}
@@ -198,11 +208,11 @@ func TestSnapshotVolumesOnlyWritableNamed(t *testing.T) {
 	shared, err := rt.VolumeMountpoint(ctx, "shared")
 	must(t, err)
 	writeFile(t, filepath.Join(vol, "f"), "f", 0o644)
-	must(t, SnapshotVolumes(ctx, rt, app, snaps))
+	must(t, Snapshot(ctx, rt, app, snaps))
 
 	writeFile(t, filepath.Join(host, "later"), "host", 0o644)
 	writeFile(t, filepath.Join(shared, "later"), "shared", 0o644)
-	must(t, RestoreVolumes(ctx, rt, app, snaps))
+	must(t, Restore(ctx, rt, app, snaps))
 	for _, p := range []string{filepath.Join(host, "later"), filepath.Join(shared, "later")} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("restore touched what it must not: %v", err)
@@ -230,16 +240,16 @@ func TestSnapshotVolumesOnlyWritableNamed(t *testing.T) {
 func TestRestoreAbsentVolume(t *testing.T) {
 	ctx := context.Background()
 	rt, app, _, snaps := snapSetup(t)
-	root := rt.VolumeRoot()
-	rt.SetVolumeRoot("") // the fake's volumes do not exist
-	must(t, SnapshotVolumes(ctx, rt, app, snaps))
-	must(t, RestoreVolumes(ctx, rt, app, snaps))
+	root := rt.volumeRoot
+	rt.volumeRoot = "" // the fake's volumes do not exist
+	must(t, Snapshot(ctx, rt, app, snaps))
+	must(t, Restore(ctx, rt, app, snaps))
 
-	rt.SetVolumeRoot(root)
+	rt.volumeRoot = root
 	vol, err := rt.VolumeMountpoint(ctx, "data")
 	must(t, err)
 	writeFile(t, filepath.Join(vol, "written-by-the-new-version"), "x", 0o644)
-	must(t, RestoreVolumes(ctx, rt, app, snaps))
+	must(t, Restore(ctx, rt, app, snaps))
 	if entries, _ := os.ReadDir(vol); len(entries) != 0 {
 		t.Errorf("volume holds %v after restoring its absence, want nothing", entries)
 	}
@@ -247,9 +257,9 @@ func TestRestoreAbsentVolume(t *testing.T) {
 
 func TestRestoreWithoutSnapshot(t *testing.T) {
 	rt, app, _, snaps := snapSetup(t)
-	err := RestoreVolumes(context.Background(), rt, app, snaps)
+	err := Restore(context.Background(), rt, app, snaps)
 	if err == nil || !strings.Contains(err.Error(), "restoring volume data: ") {
-		t.Fatalf("RestoreVolumes without a snapshot: %v, want an error naming the volume", err)
+		t.Fatalf("Restore without a snapshot: %v, want an error naming the volume", err)
 	}
 }
 
@@ -261,14 +271,14 @@ func TestSnapshotSpecialFiles(t *testing.T) {
 	must(t, err)
 	l.SetUnlinkOnClose(false)
 	l.Close()
-	must(t, SnapshotVolumes(ctx, rt, app, snaps))
-	must(t, RestoreVolumes(ctx, rt, app, snaps))
+	must(t, Snapshot(ctx, rt, app, snaps))
+	must(t, Restore(ctx, rt, app, snaps))
 	if _, err := os.Lstat(filepath.Join(vol, "sock")); !os.IsNotExist(err) {
 		t.Errorf("socket after restore: %v, want it gone", err)
 	}
 
 	must(t, syscall.Mkfifo(filepath.Join(vol, "fifo"), 0o600))
-	err = SnapshotVolumes(ctx, rt, app, snaps)
+	err = Snapshot(ctx, rt, app, snaps)
 	if err == nil || !strings.Contains(err.Error(), "snapshotting volume data: fifo is a named pipe") {
 		t.Errorf("snapshot of a named pipe: %v, want it refused", err)
 	}
@@ -323,9 +333,9 @@ func TestRestoreRejectsBadArchives(t *testing.T) {
 			must(t, os.MkdirAll(snaps, 0o700))
 			must(t, os.WriteFile(filepath.Join(snaps, "data.tar"), b, 0o600))
 
-			err := RestoreVolumes(context.Background(), rt, app, snaps)
+			err := Restore(context.Background(), rt, app, snaps)
 			if err == nil || !strings.Contains(err.Error(), "restoring volume data: ") || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("RestoreVolumes: %v, want an error about volume data with %q", err, tc.want)
+				t.Fatalf("Restore: %v, want an error about volume data with %q", err, tc.want)
 			}
 			if diff := cmp.Diff(want, tree(t, vol)); diff != "" {
 				t.Errorf("a refused archive changed the volume (-before +after):\n%s", diff)

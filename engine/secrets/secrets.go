@@ -1,4 +1,4 @@
-package engine
+package secrets
 
 import (
 	"bufio"
@@ -19,10 +19,10 @@ import (
 	"archy.dev/archy/schema"
 )
 
-// ReadSecretsFile reads a root-only KEY=VALUE file (blank lines and #
+// ReadFile reads a root-only KEY=VALUE file (blank lines and #
 // comments allowed). A file others can read is refused: it holds the
 // node's passwords.
-func ReadSecretsFile(path string) (map[string][]byte, error) {
+func ReadFile(path string) (map[string][]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("secrets file: %w", err)
@@ -66,20 +66,20 @@ func unquote(v string) string {
 	return v
 }
 
-// Secrets makes the secrets apps need available as Podman secrets and
+// Store makes the secrets apps need available as Podman secrets and
 // hashes their values per app, so that a changed value recreates its
 // consumers. Values never leave this type except into Podman.
-type Secrets struct {
+type Store struct {
 	values map[string][]byte // from the secrets file
 	key    []byte            // HMAC key, kept in the data dir
 }
 
-// NewSecrets loads the HMAC key from dataDir (creating it) and the values
-// from file ("" for none).
-func NewSecrets(dataDir, file string) (*Secrets, error) {
-	s := &Secrets{values: map[string][]byte{}}
+// New loads the HMAC key from dataDir (creating it) and the values from
+// file ("" for none).
+func New(dataDir, file string) (*Store, error) {
+	s := &Store{values: map[string][]byte{}}
 	if file != "" {
-		v, err := ReadSecretsFile(file)
+		v, err := ReadFile(file)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +104,7 @@ func NewSecrets(dataDir, file string) (*Secrets, error) {
 
 // Check reports every secret an app needs that is neither in the secrets
 // file nor already a Podman secret, before anything changes.
-func (s *Secrets) Check(apps []*schema.App, existing map[string]bool) error {
+func (s *Store) Check(apps []*schema.App, existing map[string]bool) error {
 	var errs []error
 	for _, app := range apps {
 		for i, sec := range app.Secrets {
@@ -117,8 +117,15 @@ func (s *Secrets) Check(apps []*schema.App, existing map[string]bool) error {
 	return errors.Join(errs...)
 }
 
+// Setter is what Sync needs of the container runtime (engine.Runtime
+// has it).
+type Setter interface {
+	// SetSecret creates or replaces a Podman secret.
+	SetSecret(ctx context.Context, name string, value []byte) error
+}
+
 // Sync writes the file's values that apps use into Podman secrets.
-func (s *Secrets) Sync(ctx context.Context, rt Runtime, apps []*schema.App) error {
+func (s *Store) Sync(ctx context.Context, rt Setter, apps []*schema.App) error {
 	done := map[string]bool{}
 	for _, app := range apps {
 		for _, sec := range app.Secrets {
@@ -138,7 +145,7 @@ func (s *Secrets) Sync(ctx context.Context, rt Runtime, apps []*schema.App) erro
 // Hash is a keyed hash of an app's secret values ("" without secrets).
 // Secrets that only exist in Podman count by name: their values cannot be
 // read back.
-func (s *Secrets) Hash(app *schema.App) string {
+func (s *Store) Hash(app *schema.App) string {
 	if len(app.Secrets) == 0 {
 		return ""
 	}

@@ -1,7 +1,6 @@
-package engine
+package state
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +8,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 
 	"archy.dev/archy/internal/atomicfile"
 	"archy.dev/archy/plan"
@@ -92,15 +89,15 @@ func (st *State) Generation(app string, n int) (Generation, bool) {
 
 const stateVersion = 1
 
-// StateStore reads and writes state.json under a data dir.
-type StateStore struct {
+// Store reads and writes state.json under a data dir.
+type Store struct {
 	Dir string
 }
 
-func (s StateStore) path() string { return filepath.Join(s.Dir, "state.json") }
+func (s Store) path() string { return filepath.Join(s.Dir, "state.json") }
 
 // Load returns the state, empty when none was saved yet.
-func (s StateStore) Load() (State, error) {
+func (s Store) Load() (State, error) {
 	st := State{Version: stateVersion, Apps: plan.Intent{}}
 	b, err := os.ReadFile(s.path())
 	if errors.Is(err, os.ErrNotExist) {
@@ -119,7 +116,7 @@ func (s StateStore) Load() (State, error) {
 }
 
 // Save writes the state atomically, readable by root only.
-func (s StateStore) Save(st State) error {
+func (s Store) Save(st State) error {
 	st.Version = stateVersion
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -128,15 +125,15 @@ func (s StateStore) Save(st State) error {
 	return atomicfile.Write(s.path(), append(b, '\n'))
 }
 
-// stateLocks serialise the read-modify-writes of one state file within
+// fileLocks serialise the read-modify-writes of one state file within
 // the process (by path): the daemon changes apps side by side. Across
-// processes the host-wide lock (Lock) does.
-var stateLocks sync.Map // path -> *sync.Mutex
+// processes the host-wide lock (LockHost) does.
+var fileLocks sync.Map // path -> *sync.Mutex
 
 // Update loads, changes and saves the state, as one step for every
 // caller in this process.
-func (s StateStore) Update(change func(*State)) error {
-	m, _ := stateLocks.LoadOrStore(s.path(), new(sync.Mutex))
+func (s Store) Update(change func(*State)) error {
+	m, _ := fileLocks.LoadOrStore(s.path(), new(sync.Mutex))
 	m.(*sync.Mutex).Lock()
 	defer m.(*sync.Mutex).Unlock()
 	st, err := s.Load()
@@ -145,29 +142,4 @@ func (s StateStore) Update(change func(*State)) error {
 	}
 	change(&st)
 	return s.Save(st)
-}
-
-// Lock takes the host-wide lock under the data dir, so that two archy
-// processes changing the node take turns. If another holds it, waiting
-// is called once (to tell the user) and Lock waits until the lock is free
-// or ctx ends.
-func Lock(ctx context.Context, dataDir string, waiting func()) (unlock func() error, err error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data dir: %w", err)
-	}
-	l := flock.New(filepath.Join(dataDir, "lock"))
-	ok, err := l.TryLock()
-	if err == nil && !ok {
-		if waiting != nil {
-			waiting()
-		}
-		ok, err = l.TryLockContext(ctx, 100*time.Millisecond)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", dataDir, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("locking %s: %w", dataDir, ctx.Err())
-	}
-	return l.Unlock, nil
 }

@@ -1,4 +1,4 @@
-package engine
+package state
 
 import (
 	"os"
@@ -15,7 +15,7 @@ import (
 // into schema.Volume, so a replacement interrupted across an upgrade of
 // archy keeps the anonymous volumes it set aside.
 func TestStateKeepVolumesStillLoad(t *testing.T) {
-	s := StateStore{Dir: t.TempDir()}
+	s := Store{Dir: t.TempDir()}
 	old := `{"version": 1, "apps": {}, "in_flight": {"lnd": {"from": 2, "time": "2024-05-01T10:00:00Z",
 		"keep": [{"Name": "0123abcd", "HostPath": "", "Target": "/cache", "ReadOnly": false}]}}}`
 	if err := os.WriteFile(filepath.Join(s.Dir, "state.json"), []byte(old), 0o600); err != nil {
