@@ -16,7 +16,9 @@ import (
 	"archy.dev/archy/schema"
 )
 
-// Applier carries out plans against a Runtime.
+// Applier carries out plans against a Runtime. It is configuration only:
+// what one Apply call shares among its steps lives in an applyRun, so
+// concurrent Apply calls may use one Applier.
 type Applier struct {
 	Runtime Runtime
 	State   state.Store
@@ -38,11 +40,17 @@ type Applier struct {
 	// Stopping, when set, is told just before archy itself stops or
 	// removes an app's container: its death is no crash.
 	Stopping func(app string)
+}
 
-	mu       sync.Mutex // guards results, ready and the state file
-	results  map[string]*Outcome
-	ready    map[string]*readiness
-	declared map[string]*schema.App
+// applyRun is one call of Apply: the outcomes so far, which dependents
+// read, and the dependency conditions already waited for.
+type applyRun struct {
+	*Applier
+	desired map[string]plan.Desired
+
+	mu      sync.Mutex // guards results and ready
+	results map[string]*Outcome
+	ready   map[string]*readiness
 }
 
 // Outcome is what happened to one app.
@@ -115,12 +123,7 @@ type readiness struct {
 // not meet its condition is skipped; one failure never stops unrelated
 // apps.
 func (a *Applier) Apply(ctx context.Context, p plan.Plan, desired map[string]plan.Desired) Report {
-	a.results = map[string]*Outcome{}
-	a.ready = map[string]*readiness{}
-	a.declared = map[string]*schema.App{}
-	for id, d := range desired {
-		a.declared[id] = d.App
-	}
+	run := &applyRun{Applier: a, desired: desired, results: map[string]*Outcome{}, ready: map[string]*readiness{}}
 	parallel := a.Parallel
 	if parallel < 1 {
 		parallel = 4
@@ -140,21 +143,21 @@ func (a *Applier) Apply(ctx context.Context, p plan.Plan, desired map[string]pla
 				continue
 			}
 			g.Go(func() error {
-				a.applyStep(ctx, s, desired)
+				run.applyStep(ctx, s)
 				return nil
 			})
 		}
 		g.Wait()
 	}
 	for _, s := range p.Steps {
-		if o, ok := a.results[s.App]; ok {
+		if o, ok := run.results[s.App]; ok {
 			report.Outcomes = append(report.Outcomes, *o)
 		}
 	}
 	return report
 }
 
-func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string]plan.Desired) {
+func (a *applyRun) applyStep(ctx context.Context, s plan.Step) {
 	start := time.Now()
 	o := &Outcome{App: s.App}
 	defer func() {
@@ -172,7 +175,7 @@ func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string
 		a.doLocked(ctx, s, plan.Desired{App: &schema.App{ID: s.App, ContainerName: s.Container}}, o, start)
 		return
 	}
-	d := desired[s.App]
+	d := a.desired[s.App]
 	skip, err := a.waitForDependencies(ctx, d.App)
 	switch {
 	case err != nil:
@@ -188,7 +191,7 @@ func (a *Applier) applyStep(ctx context.Context, s plan.Step, desired map[string
 }
 
 // doLocked performs the step under the app's lock (see Applier.Lock).
-func (a *Applier) doLocked(ctx context.Context, s plan.Step, d plan.Desired, o *Outcome, start time.Time) {
+func (a *applyRun) doLocked(ctx context.Context, s plan.Step, d plan.Desired, o *Outcome, start time.Time) {
 	if a.Lock != nil {
 		unlock, err := a.Lock(ctx, s.App)
 		if err != nil {
@@ -237,7 +240,7 @@ func (a *Applier) report(o *Outcome, start time.Time) {
 // waitForDependencies returns why the app must be skipped (a dependency
 // failed or was skipped: a knock-on, not a failure of its own), or an
 // error when a dependency did not meet its condition in time.
-func (a *Applier) waitForDependencies(ctx context.Context, app *schema.App) (string, error) {
+func (a *applyRun) waitForDependencies(ctx context.Context, app *schema.App) (string, error) {
 	for _, dep := range app.Dependencies {
 		a.mu.Lock()
 		res, attempted := a.results[dep.AppID]
@@ -262,7 +265,7 @@ func (a *Applier) waitForDependencies(ctx context.Context, app *schema.App) (str
 
 // dependencyReady waits, once per app and condition, for a dependency to
 // be started or healthy.
-func (a *Applier) dependencyReady(ctx context.Context, dep schema.Dependency) error {
+func (a *applyRun) dependencyReady(ctx context.Context, dep schema.Dependency) error {
 	a.mu.Lock()
 	key := dep.AppID + "/" + dep.Condition
 	r, ok := a.ready[key]
@@ -270,8 +273,8 @@ func (a *Applier) dependencyReady(ctx context.Context, dep schema.Dependency) er
 		r = &readiness{}
 		a.ready[key] = r
 	}
-	app := a.declared[dep.AppID]
 	a.mu.Unlock()
+	app := a.desired[dep.AppID].App
 	r.once.Do(func() {
 		if app == nil {
 			r.err = errors.New("not declared")
@@ -425,9 +428,9 @@ func (a *Applier) stopTimeout() time.Duration {
 	return 10 * time.Second
 }
 
+// updateState changes the state file; state.Store.Update serialises the
+// changes of the steps that run side by side.
 func (a *Applier) updateState(change func(*state.State)) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	return a.State.Update(change)
 }
 
