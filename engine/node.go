@@ -20,6 +20,12 @@ type Node struct {
 	Secrets *secrets.Store
 }
 
+// Applier is an Applier for this node, reporting to progress (nil: to no
+// one). Callers set the optional fields (Parallel, Lock, Stopping) on it.
+func (n *Node) Applier(progress Progress) *Applier {
+	return &Applier{Runtime: n.Runtime, State: n.State, Progress: progress}
+}
+
 // PlanOptions narrow or widen a plan.
 type PlanOptions struct {
 	Prune   bool     // remove archy containers of undeclared apps

@@ -56,7 +56,8 @@ func (c *ApplyCmd) Run(g *Globals) error {
 // runApply runs an apply with progress on stdout and reports the result:
 // every failure listed, exit 1 if any.
 func (g *Globals) runApply(ctx context.Context, s *session, parallel int, apply func(*engine.Applier) (engine.Report, error)) error {
-	a := &engine.Applier{Runtime: s.rt, State: s.node.State, Progress: view.NewProgress(g.stdout), Parallel: parallel}
+	a := s.node.Applier(view.NewProgress(g.stdout))
+	a.Parallel = parallel
 	start := time.Now()
 	rep, err := apply(a)
 	if err != nil {

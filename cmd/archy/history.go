@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archy.dev/archy/engine"
 	"archy.dev/archy/view"
 )
 
@@ -45,8 +44,7 @@ func (c *RollbackCmd) Run(g *Globals) error {
 		return err
 	}
 	defer s.close()
-	a := &engine.Applier{Runtime: s.rt, State: s.node.State, Progress: view.NewProgress(g.stdout)}
-	gen, err := s.node.Rollback(ctx, s.cat, c.App, c.To, a)
+	gen, err := s.node.Rollback(ctx, s.cat, c.App, c.To, s.node.Applier(view.NewProgress(g.stdout)))
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 	if lock {
 		// An upgrade a killed archy left half done comes before anything
 		// that changes the node.
-		if err := s.node.Recover(ctx, cat, &engine.Applier{Runtime: rt, State: s.node.State, Progress: view.NewProgress(g.stdout)}); err != nil {
+		if err := s.node.Recover(ctx, cat, s.node.Applier(view.NewProgress(g.stdout))); err != nil {
 			s.close()
 			return nil, err
 		}

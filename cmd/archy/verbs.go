@@ -73,7 +73,7 @@ type StopCmd struct {
 
 func (c *StopCmd) Run(g *Globals) error {
 	return g.verb(c.App, engine.ActStop, false, func(ctx context.Context, s *session) error {
-		if err := s.node.Stop(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
+		if err := s.node.Stop(ctx, s.cat, c.App, s.node.Applier(nil)); err != nil {
 			return err
 		}
 		fmt.Fprintf(g.stdout, "%s: stopped; it stays stopped until archy start %s\n", c.App, c.App)
@@ -88,7 +88,7 @@ type RestartCmd struct {
 
 func (c *RestartCmd) Run(g *Globals) error {
 	return g.verb(c.App, engine.ActRestart, false, func(ctx context.Context, s *session) error {
-		if err := s.node.Restart(ctx, s.cat, c.App, &engine.Applier{Runtime: s.rt}); err != nil {
+		if err := s.node.Restart(ctx, s.cat, c.App, s.node.Applier(nil)); err != nil {
 			return err
 		}
 		fmt.Fprintf(g.stdout, "%s: restarted\n", c.App)

@@ -101,7 +101,7 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		d.mu.Unlock()
 		// The app's own lock is held already; the apps it depends on (which
 		// start brings up too) are locked step by step.
-		a := d.applier(rt, node, d.lockOthers(app))
+		a := d.applier(node, d.lockOthers(app))
 		var err error
 		var rep engine.Report
 		switch action {

@@ -54,7 +54,7 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 				Message: "upgrading (" + actionsText(s.Actions) + "): " + strings.Join(s.Reasons, "; ")})
 		}
 	}
-	a := d.applier(rt, node, d.locks.Lock)
+	a := d.applier(node, d.locks.Lock)
 	a.Parallel = d.cfg.Parallel
 	rep, err := node.Apply(ctx, pl, a)
 	if err != nil {
@@ -147,7 +147,7 @@ func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
 					}
 				}
 				d.publish(engine.Event{Type: engine.EventStep, App: dep.ID, Message: "restarting: dependency " + id + " was restarted"})
-				err = node.Restart(ctx, cat, dep.ID, d.applier(rt, node, nil))
+				err = node.Restart(ctx, cat, dep.ID, d.applier(node, nil))
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: dep.ID, Done: []plan.Action{plan.Start}})
 				}
@@ -159,15 +159,17 @@ func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
 
 // applier is an Applier for the daemon's work: progress to
 // Config.Progress, and archy's own stops known as such (no crash).
-func (d *Daemon) applier(rt engine.Runtime, node *engine.Node, lock func(context.Context, string) (func(), error)) *engine.Applier {
-	return &engine.Applier{Runtime: rt, State: node.State, Progress: d.cfg.Progress, Lock: lock, Stopping: d.expectStop}
+func (d *Daemon) applier(node *engine.Node, lock func(context.Context, string) (func(), error)) *engine.Applier {
+	a := node.Applier(d.cfg.Progress)
+	a.Lock, a.Stopping = lock, d.expectStop
+	return a
 }
 
 // recover finishes the upgrades a killed archy left half done (see
 // engine.Node.Recover): before each full reconcile (the first one at
 // start) and each plan of one app.
 func (d *Daemon) recover(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog) {
-	if err := node.Recover(ctx, cat, d.applier(rt, node, d.locks.Lock)); err != nil {
+	if err := node.Recover(ctx, cat, d.applier(node, d.locks.Lock)); err != nil {
 		d.log.Error("recovering an interrupted upgrade", "err", err)
 		d.publish(engine.Event{Type: engine.EventFailure, Message: err.Error()})
 	}

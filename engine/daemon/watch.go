@@ -258,7 +258,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 				if !d.stillUnhealthy(ctx, rt, node, cat, id) {
 					return nil
 				}
-				err := node.Restart(ctx, cat, id, d.applier(rt, node, nil))
+				err := node.Restart(ctx, cat, id, d.applier(node, nil))
 				if err == nil {
 					d.recordStarted(engine.Outcome{App: id, Done: []plan.Action{plan.Start}})
 				}

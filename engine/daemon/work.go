@@ -172,7 +172,7 @@ func (d *Daemon) act(ctx context.Context, id string, f work) error {
 		defer unlock()
 		d.expectStop(id)
 		// Its own upgrade left half done, if any (its lock is held).
-		if err := node.RecoverApp(ctx, cat, id, d.applier(rt, node, nil)); err != nil {
+		if err := node.RecoverApp(ctx, cat, id, d.applier(node, nil)); err != nil {
 			return err
 		}
 		d.mu.Lock()
