@@ -71,18 +71,6 @@ func (b *Bus) Subscribe() (<-chan Event, func()) {
 	}
 }
 
-// Action is an operator's request for one app, from the CLI or the API.
-type Action string
-
-const (
-	ActStart   Action = "start"
-	ActStop    Action = "stop"
-	ActRestart Action = "restart"
-	ActInstall Action = "install" // bring it to its declared state
-	ActUpgrade Action = "upgrade"
-	ActRemove  Action = "remove"
-)
-
 // NodeStatus is the daemon's view of the node.
 type NodeStatus struct {
 	// Degraded says why the daemon cannot do its job fully ("" when it

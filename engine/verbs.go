@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -11,6 +13,111 @@ import (
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
+
+// Action is an operator's request for one app, from the CLI or the API:
+// the name of a Verb.
+type Action string
+
+const (
+	ActStart    Action = "start"
+	ActStop     Action = "stop"
+	ActRestart  Action = "restart"
+	ActInstall  Action = "install" // bring it to its declared state
+	ActUpgrade  Action = "upgrade"
+	ActRemove   Action = "remove"
+	ActRollback Action = "rollback"
+)
+
+// Verb is an operator's action on one app. The CLI, the daemon and the API
+// all read the one table of them (Verbs), so that a new verb is an entry
+// there, its Node method and a line in the CLI.
+type Verb struct {
+	Action Action
+	// Apply: it plans and applies; its result is a Report, shown as an
+	// apply's is.
+	Apply bool
+	// Option names the VerbOptions field it reads, if any: "purge"
+	// (remove), "to" (rollback).
+	Option string
+	// Remote: a running daemon performs it (the CLI asks it through the
+	// API); the others the CLI performs itself, under the host-wide lock.
+	Remote bool
+	// Starts: the operator wants the app running (a stop or removal of
+	// theirs is cleared), so the daemon forgets its crash backoff.
+	Starts bool
+
+	run verbFunc
+}
+
+// VerbOptions are the options some verbs take (see Verb.Option).
+type VerbOptions struct {
+	Purge bool // remove: delete the app's named volumes too
+	To    int  // rollback: the generation (0: the newest earlier one that ran)
+}
+
+// VerbResult is what a verb did.
+type VerbResult struct {
+	Report     Report           // what the apply did (Verb.Apply)
+	Generation state.Generation // rollback: the generation the app is back at
+}
+
+type verbFunc func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, a *Applier) (VerbResult, error)
+
+// verbs are the operator's verbs, in the order messages list them.
+var verbs = []Verb{
+	{Action: ActStart, Apply: true, Remote: true, Starts: true, run: applies((*Node).Start)},
+	{Action: ActStop, Remote: true, run: plain((*Node).Stop)},
+	{Action: ActRestart, Remote: true, Starts: true, run: plain((*Node).Restart)},
+	{Action: ActInstall, Apply: true, Remote: true, Starts: true, run: applies((*Node).Start)},
+	{Action: ActUpgrade, Apply: true, Remote: true, run: applies((*Node).Upgrade)},
+	{Action: ActRemove, Option: "purge", Remote: true, run: func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, _ *Applier) (VerbResult, error) {
+		return VerbResult{}, n.Remove(ctx, cat, id, o.Purge)
+	}},
+	// Not the daemon's: the CLI takes the host-wide lock, and a running
+	// daemon then sees the app held at the generation it was returned to.
+	{Action: ActRollback, Option: "to", run: func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, a *Applier) (VerbResult, error) {
+		g, err := n.Rollback(ctx, cat, id, o.To, a)
+		return VerbResult{Generation: g}, err
+	}},
+}
+
+// applies adapts a Node method that plans and applies.
+func applies(f func(*Node, context.Context, *catalog.Catalog, string, *Applier) (Report, error)) verbFunc {
+	return func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, _ VerbOptions, a *Applier) (VerbResult, error) {
+		rep, err := f(n, ctx, cat, id, a)
+		return VerbResult{Report: rep}, err
+	}
+}
+
+// plain adapts a Node method that reports only an error.
+func plain(f func(*Node, context.Context, *catalog.Catalog, string, *Applier) error) verbFunc {
+	return func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, _ VerbOptions, a *Applier) (VerbResult, error) {
+		return VerbResult{}, f(n, ctx, cat, id, a)
+	}
+}
+
+// Verbs are the operator's verbs, in the order messages list them.
+func Verbs() []Verb { return slices.Clone(verbs) }
+
+// VerbNamed is the verb of an action.
+func VerbNamed(action Action) (Verb, bool) {
+	for _, v := range verbs {
+		if v.Action == action {
+			return v, true
+		}
+	}
+	return Verb{}, false
+}
+
+// Act performs an operator's verb on one app; a is the Applier of the
+// verbs that need one (see Node.Applier).
+func (n *Node) Act(ctx context.Context, cat *catalog.Catalog, id string, action Action, o VerbOptions, a *Applier) (VerbResult, error) {
+	v, ok := VerbNamed(action)
+	if !ok {
+		return VerbResult{}, fmt.Errorf("unknown action %q", action)
+	}
+	return v.run(ctx, n, cat, id, o, a)
+}
 
 // Apply stores the secrets of the apps about to be created or started in
 // Podman (a start needs them too, should someone have removed one), then

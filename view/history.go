@@ -50,11 +50,6 @@ func HistoryJSON(w io.Writer, h engine.History) error {
 	return writeJSON(w, HistoryDocument{FormatVersion: plan.FormatVersion, App: h.App, Generations: gens})
 }
 
-// RolledBack says an app is back at generation gen (archy rollback).
-func RolledBack(w io.Writer, app string, gen int) {
-	fmt.Fprintf(w, "%s: back at generation %d; applies leave it there until its catalogue entry or image changes, or archy upgrade %s\n", app, gen, app)
-}
-
 // short abbreviates an id or hash to 12 characters.
 func short(id string) string {
 	if len(id) > 12 {

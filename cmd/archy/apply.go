@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -50,20 +49,20 @@ func (c *ApplyCmd) Run(g *Globals) error {
 		return nil
 	}
 	fmt.Fprintln(g.stdout)
-	return g.runApply(ctx, s, c.Parallel, func(a *engine.Applier) (engine.Report, error) { return s.node.Apply(ctx, pl, a) })
-}
-
-// runApply runs an apply with progress on stdout and reports the result:
-// every failure listed, exit 1 if any.
-func (g *Globals) runApply(ctx context.Context, s *session, parallel int, apply func(*engine.Applier) (engine.Report, error)) error {
 	a := s.node.Applier(view.NewProgress(g.stdout))
-	a.Parallel = parallel
+	a.Parallel = c.Parallel
 	start := time.Now()
-	rep, err := apply(a)
+	rep, err := s.node.Apply(ctx, pl, a)
 	if err != nil {
 		return err
 	}
-	view.ApplySummary(g.stdout, rep, time.Since(start))
+	return g.applied(rep, time.Since(start))
+}
+
+// applied reports an apply (with its progress on stdout already): every
+// failure listed, exit 1 if any.
+func (g *Globals) applied(rep engine.Report, took time.Duration) error {
+	view.ApplySummary(g.stdout, rep, took)
 	if err := rep.Err(); err != nil {
 		fmt.Fprintf(g.stderr, "archy: %v\n", err)
 		return exitCode(1)

@@ -25,11 +25,11 @@ type CLI struct {
 	Apply    ApplyCmd    `cmd:"" help:"Bring every app to its declared state, in dependency order."`
 	Status   StatusCmd   `cmd:"" help:"Show every app's container, state, health and URL."`
 	Logs     LogsCmd     `cmd:"" help:"Print an app's logs."`
-	Start    StartCmd    `cmd:"" help:"Start an app (and keep it running)."`
-	Stop     StopCmd     `cmd:"" help:"Stop an app and keep it stopped across applies."`
-	Restart  RestartCmd  `cmd:"" help:"Restart an app's container."`
+	Start    VerbCmd     `cmd:"" verb:"start" help:"Start an app (and keep it running)."`
+	Stop     VerbCmd     `cmd:"" verb:"stop" help:"Stop an app and keep it stopped across applies."`
+	Restart  VerbCmd     `cmd:"" verb:"restart" help:"Restart an app's container."`
 	Rm       RmCmd       `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
-	Upgrade  UpgradeCmd  `cmd:"" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
+	Upgrade  VerbCmd     `cmd:"" verb:"upgrade" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
 	History  HistoryCmd  `cmd:"" help:"List an app's generations: what each container was made from and how it went."`
 	Rollback RollbackCmd `cmd:"" help:"Return an app to an earlier generation, proved healthy like an upgrade."`
 	Converge ConvergeCmd `cmd:"" help:"Run the daemon: keep every app converged, healing what breaks, until stopped."`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archy.dev/archy/engine"
 	"archy.dev/archy/view"
 )
 
@@ -35,19 +36,5 @@ type RollbackCmd struct {
 }
 
 func (c *RollbackCmd) Run(g *Globals) error {
-	ctx, stop := signalContext()
-	defer stop()
-	// Directly, under the host-wide lock: a running daemon takes its turn
-	// and then sees the app held at the generation it was returned to.
-	s, err := g.open(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	gen, err := s.node.Rollback(ctx, s.cat, c.App, c.To, s.node.Applier(view.NewProgress(g.stdout)))
-	if err != nil {
-		return err
-	}
-	view.RolledBack(g.stdout, c.App, gen.N)
-	return nil
+	return g.act(c.App, engine.ActRollback, engine.VerbOptions{To: c.To})
 }

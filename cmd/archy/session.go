@@ -105,6 +105,6 @@ func (g *Globals) viaDaemon(app string, action engine.Action, purge bool) (done 
 	if err := c.Act(ctx, app, action, purge); err != nil {
 		return true, err
 	}
-	fmt.Fprintf(g.stdout, "%s: %s done (through the daemon at %s)\n", app, action, g.Socket)
+	view.VerbDoneBy(g.stdout, app, action, g.Socket)
 	return true, nil
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
+	"time"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/view"
+	"github.com/alecthomas/kong"
 )
 
 // LogsCmd prints an app's logs.
@@ -44,56 +46,14 @@ func (c *LogsCmd) Run(g *Globals) error {
 	return err
 }
 
-// StartCmd starts an app and clears an earlier stop or removal.
-type StartCmd struct {
+// VerbCmd is an operator's verb that takes no option; the verb tag of its
+// field in CLI names it (engine.Verbs).
+type VerbCmd struct {
 	App string `arg:"" help:"The app."`
 }
 
-func (c *StartCmd) Run(g *Globals) error {
-	return g.verb(c.App, engine.ActStart, false, func(ctx context.Context, s *session) error {
-		return g.runApply(ctx, s, 4, func(a *engine.Applier) (engine.Report, error) { return s.node.Start(ctx, s.cat, c.App, a) })
-	})
-}
-
-// UpgradeCmd builds or pulls an app's image, then recreates it.
-type UpgradeCmd struct {
-	App string `arg:"" help:"The app."`
-}
-
-func (c *UpgradeCmd) Run(g *Globals) error {
-	return g.verb(c.App, engine.ActUpgrade, false, func(ctx context.Context, s *session) error {
-		return g.runApply(ctx, s, 4, func(a *engine.Applier) (engine.Report, error) { return s.node.Upgrade(ctx, s.cat, c.App, a) })
-	})
-}
-
-// StopCmd stops an app and keeps it stopped.
-type StopCmd struct {
-	App string `arg:"" help:"The app."`
-}
-
-func (c *StopCmd) Run(g *Globals) error {
-	return g.verb(c.App, engine.ActStop, false, func(ctx context.Context, s *session) error {
-		if err := s.node.Stop(ctx, s.cat, c.App, s.node.Applier(nil)); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "%s: stopped; it stays stopped until archy start %s\n", c.App, c.App)
-		return nil
-	})
-}
-
-// RestartCmd restarts an app's container.
-type RestartCmd struct {
-	App string `arg:"" help:"The app."`
-}
-
-func (c *RestartCmd) Run(g *Globals) error {
-	return g.verb(c.App, engine.ActRestart, false, func(ctx context.Context, s *session) error {
-		if err := s.node.Restart(ctx, s.cat, c.App, s.node.Applier(nil)); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "%s: restarted\n", c.App)
-		return nil
-	})
+func (c *VerbCmd) Run(g *Globals, k *kong.Context) error {
+	return g.act(c.App, engine.Action(k.Selected().Tag.Get("verb")), engine.VerbOptions{})
 }
 
 // RmCmd removes an app's container, keeping its data unless asked.
@@ -103,24 +63,21 @@ type RmCmd struct {
 }
 
 func (c *RmCmd) Run(g *Globals) error {
-	return g.verb(c.App, engine.ActRemove, c.PurgeData, func(ctx context.Context, s *session) error {
-		if err := s.node.Remove(ctx, s.cat, c.App, c.PurgeData); err != nil {
-			return err
-		}
-		kept := "its volumes are kept"
-		if c.PurgeData {
-			kept = "its named volumes are deleted"
-		}
-		fmt.Fprintf(g.stdout, "%s: container removed; %s. It stays removed until archy start %s.\n", c.App, kept, c.App)
-		return nil
-	})
+	return g.act(c.App, engine.ActRemove, engine.VerbOptions{Purge: c.PurgeData})
 }
 
-// verb runs an operator's action on one app: through the daemon when one
-// answers on the socket, else directly, under the host-wide lock.
-func (g *Globals) verb(app string, action engine.Action, purge bool, direct func(context.Context, *session) error) error {
-	if done, err := g.viaDaemon(app, action, purge); done || err != nil {
-		return err
+// act performs an operator's verb on one app: through the daemon when the
+// verb is the daemon's and one answers on the socket, else directly, under
+// the host-wide lock.
+func (g *Globals) act(app string, action engine.Action, o engine.VerbOptions) error {
+	v, ok := engine.VerbNamed(action)
+	if !ok {
+		return fmt.Errorf("unknown action %q", action)
+	}
+	if v.Remote {
+		if done, err := g.viaDaemon(app, action, o.Purge); done || err != nil {
+			return err
+		}
 	}
 	ctx, stop := signalContext()
 	defer stop()
@@ -129,5 +86,14 @@ func (g *Globals) verb(app string, action engine.Action, purge bool, direct func
 		return err
 	}
 	defer s.close()
-	return direct(ctx, s)
+	start := time.Now()
+	res, err := s.node.Act(ctx, s.cat, app, action, o, s.node.Applier(view.NewProgress(g.stdout)))
+	if err != nil {
+		return err
+	}
+	if v.Apply {
+		return g.applied(res.Report, time.Since(start))
+	}
+	view.VerbDone(g.stdout, app, action, o, res)
+	return nil
 }

@@ -39,11 +39,19 @@ const errorTrailer = "X-Archy-Error"
 // an app, so it is refused before the daemon is asked.
 var appID = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
-// postActions are the actions POST /v1/apps/{id}/{action} accepts; remove
-// is DELETE /v1/apps/{id}.
-var postActions = map[engine.Action]bool{
-	engine.ActStart: true, engine.ActStop: true, engine.ActRestart: true,
-	engine.ActInstall: true, engine.ActUpgrade: true,
+// posted tells the verbs POST /v1/apps/{id}/{action} performs: the
+// daemon's that take no option (remove is DELETE /v1/apps/{id}).
+func posted(v engine.Verb) bool { return v.Remote && v.Option == "" }
+
+// postedNames lists them, for the error that refuses another.
+func postedNames() string {
+	var names []string
+	for _, v := range engine.Verbs() {
+		if posted(v) {
+			names = append(names, string(v.Action))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // Option adjusts the server NewServer makes.
@@ -305,8 +313,8 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: remove is DELETE /v1/apps/%s", engine.ErrBadRequest, id), id, false)
 		return
 	}
-	if !postActions[action] {
-		s.fail(w, r, fmt.Errorf("%w: unknown action %q (start, stop, restart, install, upgrade)", engine.ErrBadRequest, action), id, false)
+	if v, ok := engine.VerbNamed(action); !ok || !posted(v) {
+		s.fail(w, r, fmt.Errorf("%w: unknown action %q (%s)", engine.ErrBadRequest, action, postedNames()), id, false)
 		return
 	}
 	s.do(w, r, id, action, false)

@@ -99,32 +99,19 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		d.mu.Lock()
 		st := d.apps[app]
 		d.mu.Unlock()
+		v, ok := engine.VerbNamed(action)
+		if !ok || !v.Remote {
+			return fmt.Errorf("unknown action %q", action)
+		}
 		// The app's own lock is held already; the apps it depends on (which
 		// start brings up too) are locked step by step.
 		a := d.applier(node, d.lockOthers(app))
-		var err error
-		var rep engine.Report
-		switch action {
-		case engine.ActStop:
-			err = node.Stop(ctx, cat, app, a)
-		case engine.ActStart:
+		if v.Starts {
 			d.clearBackoff(st)
-			rep, err = node.Start(ctx, cat, app, a)
-		case engine.ActRestart:
-			d.clearBackoff(st)
-			err = node.Restart(ctx, cat, app, a)
-		case engine.ActInstall: // like start: clears a stop or removal
-			d.clearBackoff(st)
-			rep, err = node.Start(ctx, cat, app, a)
-		case engine.ActUpgrade:
-			rep, err = node.Upgrade(ctx, cat, app, a)
-		case engine.ActRemove:
-			err = node.Remove(ctx, cat, app, purge)
-		default:
-			return fmt.Errorf("unknown action %q", action)
 		}
+		res, err := node.Act(ctx, cat, app, action, engine.VerbOptions{Purge: purge}, a)
 		if err == nil {
-			err = rep.Err()
+			err = res.Report.Err()
 		}
 		msg, typ := string(action)+" done", engine.EventStep
 		var rb *engine.RollbackError
