@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"archy.dev/archy/engine"
 	"archy.dev/archy/view"
-	"github.com/alecthomas/kong"
 )
 
 // LogsCmd prints an app's logs.

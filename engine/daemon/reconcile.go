@@ -168,7 +168,7 @@ func (d *Daemon) applier(node *engine.Node, lock func(context.Context, string) (
 // recover finishes the upgrades a killed archy left half done (see
 // engine.Node.Recover): before each full reconcile (the first one at
 // start) and each plan of one app.
-func (d *Daemon) recover(ctx context.Context, node *engine.Node, rt engine.Runtime, cat *catalog.Catalog) {
+func (d *Daemon) recover(ctx context.Context, node *engine.Node, cat *catalog.Catalog) {
 	if err := node.Recover(ctx, cat, d.applier(node, d.locks.Lock)); err != nil {
 		d.log.Error("recovering an interrupted upgrade", "err", err)
 		d.publish(engine.Event{Type: engine.EventFailure, Message: err.Error()})

@@ -72,7 +72,7 @@ func (d *Daemon) fullWorker(ctx context.Context) {
 			return
 		case done := <-d.fullq:
 			err := d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
-				d.recover(ctx, node, rt, cat)
+				d.recover(ctx, node, cat)
 				return d.reconcile(ctx, node, rt, cat, nil)
 			})
 			if done != nil {
@@ -111,7 +111,7 @@ func (d *Daemon) enqueueApp(id string, exited bool) {
 				}
 				// Off the heal's path: a heal only starts the container it
 				// saw die, which no upgrade left in flight is about.
-				d.recover(ctx, node, rt, cat)
+				d.recover(ctx, node, cat)
 				return d.reconcile(ctx, node, rt, cat, []string{id})
 			}))
 			d.mu.Lock()
