@@ -92,7 +92,7 @@ func (h *harness) apply(t *testing.T, opts PlanOptions) (Planned, Report) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
+	a := h.node.Applier(&h.out)
 	return p, a.Apply(context.Background(), p.Plan, p.Desired)
 }
 

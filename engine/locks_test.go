@@ -31,11 +31,11 @@ func TestApplierSkipsStaleSteps(t *testing.T) {
 	}
 	var locks state.AppLocks
 	var locked []string
-	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out,
-		Lock: func(ctx context.Context, app string) (func(), error) {
-			locked = append(locked, app)
-			return locks.Lock(ctx, app)
-		}}
+	a := h.node.Applier(&h.out)
+	a.Lock = func(ctx context.Context, app string) (func(), error) {
+		locked = append(locked, app)
+		return locks.Lock(ctx, app)
+	}
 	h.rt.ResetCalls()
 	rep := a.Apply(context.Background(), p.Plan, p.Desired)
 	if err := rep.Err(); err != nil {
@@ -122,7 +122,8 @@ func TestApplierSkipsStepsHeldMeanwhile(t *testing.T) {
 	}
 	h.node.State.Update(func(st *state.State) { st.Apps["ui"] = plan.AppIntent{Held: step.Target} })
 	var locks state.AppLocks
-	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out, Lock: locks.Lock}
+	a := h.node.Applier(&h.out)
+	a.Lock = locks.Lock
 	h.rt.ResetCalls()
 	rep := a.Apply(context.Background(), p.Plan, p.Desired)
 	if o := rep.Outcomes[0]; !o.Stale || len(o.Done) != 0 {
@@ -146,7 +147,8 @@ func TestApplierSkipsStepsStoppedMeanwhile(t *testing.T) {
 	}
 	h.node.State.Update(func(st *state.State) { st.Apps["core"] = plan.AppIntent{Stopped: true} })
 	var locks state.AppLocks
-	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out, Lock: locks.Lock}
+	a := h.node.Applier(&h.out)
+	a.Lock = locks.Lock
 	rep := a.Apply(ctx, p.Plan, p.Desired)
 	if o := rep.Outcomes[0]; !o.Stale {
 		t.Errorf("outcome %+v, want stale", o)

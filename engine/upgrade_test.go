@@ -146,7 +146,7 @@ func TestRollbackCommand(t *testing.T) {
 	changeBuild(t, ui, "v2")
 	h.apply(t, PlanOptions{})
 
-	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
+	a := h.node.Applier(&h.out)
 	g, err := h.node.Rollback(context.Background(), h.cat, "ui", 0, a)
 	if err != nil || g.N != 1 {
 		t.Fatalf("rollback: generation %d, %v", g.N, err)
@@ -186,7 +186,7 @@ func TestRecoverRestoresTheReplacedGeneration(t *testing.T) {
 	})
 	h.rt.Remove(context.Background(), "ui")
 
-	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
+	a := h.node.Applier(&h.out)
 	if err := h.node.Recover(context.Background(), h.cat, a); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestRecoverByContainerID(t *testing.T) {
 	h := newHarness(t, ui)
 	h.apply(t, PlanOptions{})
 	old, _ := h.rt.Inspect(ctx, "ui")
-	a := &Applier{Runtime: h.rt, State: h.node.State, Progress: &h.out}
+	a := h.node.Applier(&h.out)
 
 	// Killed between stopping the old container and setting it aside.
 	h.rt.Stop(ctx, "ui", 0)
