@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
+	"archy.dev/archy/schema"
 )
 
 // DefaultSocket is where the daemon listens unless told otherwise.
@@ -34,10 +34,6 @@ const keepaliveEvery = 15 * time.Second
 // errorTrailer carries an error that happens once a log stream has begun:
 // the status line is gone by then, so the client reads it from the trailer.
 const errorTrailer = "X-Archy-Error"
-
-// appID is the schema's #ID (schema/apps.cue): anything else cannot name
-// an app, so it is refused before the daemon is asked.
-var appID = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
 // posted tells the verbs POST /v1/apps/{id}/{action} performs: the
 // daemon's that take no option (remove is DELETE /v1/apps/{id}).
@@ -437,7 +433,7 @@ func (s *server) unknown(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) appParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
-	if len(id) > 63 || !appID.MatchString(id) {
+	if !schema.ValidID(id) { // the schema's #ID: anything else cannot name an app
 		s.fail(w, r, fmt.Errorf("%w: %q is not an app id (lower-case letters, digits and single dashes, starting with a letter)", engine.ErrBadRequest, id), "", false)
 		return "", false
 	}
