@@ -5,9 +5,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"archy.dev/archy/graph"
 	"archy.dev/archy/schema"
@@ -26,6 +28,7 @@ func (l *loader) check(cat *Catalog, known map[string]bool) {
 		l.checkVolumes(app)
 		l.checkSecrets(app)
 		l.checkUpgrade(app)
+		l.checkHealthCheck(app)
 	}
 	l.checkCycles(cat)
 	l.checkContainerNames(cat)
@@ -213,14 +216,51 @@ func (l *loader) checkSecrets(app *schema.App) {
 	}
 }
 
-// checkUpgrade warns against snapshots of lnd's volumes: a rollback that
-// restores a channel database to an older state can lose funds.
+// checkUpgrade warns about upgrades of lnd that could take its data
+// backwards: a snapshot restored over a channel database, or a rollback
+// that starts the previous lnd on a database the new one migrated. And
+// about a proof deadline shorter than the app's start period.
 func (l *loader) checkUpgrade(app *schema.App) {
-	if !app.Upgrade.SnapshotVolumes {
+	if isLND(app) {
+		if app.Upgrade.SnapshotVolumes {
+			l.warnf(app, "upgrade.snapshot_volumes", "restoring an lnd channel database to an older state can lose funds; keep snapshot_volumes off for this app")
+		}
+		if !app.Upgrade.ForwardOnly() {
+			l.warnf(app, "upgrade.rollback", "lnd migrates its database on first start and the previous version cannot run on it: set upgrade.rollback: \"forward-only\"")
+		}
+	}
+	if hc := app.HealthCheck; hc != nil && app.Upgrade.HealthTimeout < hc.StartPeriod {
+		l.warnf(app, "upgrade.health_timeout", "health_timeout %s is shorter than health_check.start_period %s: an upgrade would fail its proof before the app may be healthy",
+			time.Duration(app.Upgrade.HealthTimeout), time.Duration(hc.StartPeriod))
+	}
+}
+
+// isLND reports whether app is lnd: by its id, or by its image's
+// repository name (docker.io/lightninglabs/lnd), so that lnd-ui is not.
+func isLND(app *schema.App) bool {
+	if app.ID == "lnd" {
+		return true
+	}
+	src := app.Container.Source
+	if src == nil {
+		return false
+	}
+	repo := src.ImageRef()
+	repo = repo[strings.LastIndex(repo, "/")+1:]
+	if i := strings.IndexAny(repo, ":@"); i >= 0 {
+		repo = repo[:i]
+	}
+	return repo == "lnd"
+}
+
+// checkHealthCheck compiles a warm-up's output pattern.
+func (l *loader) checkHealthCheck(app *schema.App) {
+	hc := app.HealthCheck
+	if hc == nil || hc.Starting == nil || hc.Starting.Output == "" {
 		return
 	}
-	if src := app.Container.Source; strings.Contains(app.ID, "lnd") || src != nil && strings.Contains(src.ImageRef(), "lnd") {
-		l.warnf(app, "upgrade.snapshot_volumes", "restoring an lnd channel database to an older state can lose funds; keep snapshot_volumes off for this app")
+	if _, err := regexp.Compile(hc.Starting.Output); err != nil {
+		l.errorf(app, "health_check.starting.output", "not a regular expression: %v", err)
 	}
 }
 

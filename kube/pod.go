@@ -47,6 +47,14 @@ func (x *exporter) podSpec(app *schema.App) corev1.PodSpec {
 	case schema.NetworkNone:
 		x.warn(app, "security.network_policy", `"none" has no Kubernetes equivalent: the pod joins the cluster network`)
 	}
+	if !app.Stop.IsZero() {
+		// What Podman's stop timeout is to archy: the time between the stop
+		// signal and SIGKILL.
+		spec.TerminationGracePeriodSeconds = ptr(int64(x.seconds(app, "stop.timeout", app.Stop.Timeout)))
+		if app.Stop.SignalName() != schema.DefaultStopSignal {
+			x.warn(app, "stop.signal", "%s has no Kubernetes equivalent: the pod is stopped with SIGTERM (or the image's STOPSIGNAL)", app.Stop.SignalName())
+		}
+	}
 	c.VolumeMounts, spec.Volumes = x.volumes(app)
 	c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = x.probes(app)
 	spec.InitContainers = x.waits(app)
@@ -282,8 +290,16 @@ func (x *exporter) probes(app *schema.App) (readiness, liveness, startup *corev1
 		return &corev1.Probe{ProbeHandler: *handler.DeepCopy(), PeriodSeconds: period, TimeoutSeconds: timeout, FailureThreshold: failures}
 	}
 	readiness, liveness = probe(int32(hc.Retries)), probe(int32(hc.Retries))
-	if hc.StartPeriod > 0 {
-		grace := x.seconds(app, "health_check.start_period", hc.StartPeriod)
+	if hc.StartPeriod > 0 || hc.StartTimeout > 0 {
+		// The startup probe allows the start period and a warm-up (which
+		// Kubernetes cannot tell from a failure) before liveness counts.
+		grace := int32(0)
+		if hc.StartPeriod > 0 {
+			grace += x.seconds(app, "health_check.start_period", hc.StartPeriod)
+		}
+		if hc.StartTimeout > 0 {
+			grace += x.seconds(app, "health_check.start_timeout", hc.StartTimeout)
+		}
 		startup = probe(int32(hc.Retries) + (grace+period-1)/period)
 	}
 	return readiness, liveness, startup

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,6 +24,13 @@ type containerSpec struct {
 // archy records it in the archy.spec label.
 func SpecJSON(app *schema.App) string {
 	s := containerSpec{Image: NormalizeRef(app.Container.Source.ImageRef()), ContainerConfig: app.ContainerConfig}
+	if slices.ContainsFunc(s.Volumes, func(v schema.Volume) bool { return v.MinFree != "" }) {
+		// min_free is the daemon's to watch; it does not shape the container.
+		s.Volumes = slices.Clone(s.Volumes)
+		for i := range s.Volumes {
+			s.Volumes[i].MinFree = ""
+		}
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic(fmt.Sprintf("encoding spec of %s: %v", app.ID, err)) // plain data: cannot fail

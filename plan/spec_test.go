@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -82,5 +83,43 @@ func golden(t *testing.T, name, got string) {
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s changed (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestSpecStopAndMinFree: default stop settings, written out or not, leave
+// the spec of containers made before they existed alone; other settings
+// are a spec change. min_free is never part of the spec.
+func TestSpecStopAndMinFree(t *testing.T) {
+	base := func() *schema.App {
+		return &schema.App{ID: "a", Container: schema.Container{Source: &schema.Source{Type: schema.SourcePull, Image: "example.org/a:1"}},
+			ContainerConfig: schema.ContainerConfig{Volumes: []schema.Volume{{Name: "a-data", Target: "/data"}}}}
+	}
+	want := plan.SpecHash(base())
+	for _, tc := range []struct {
+		name    string
+		edit    func(*schema.App)
+		changed bool
+	}{
+		{"defaults written out", func(a *schema.App) {
+			a.Stop = schema.Stop{Signal: "SIGTERM", Timeout: schema.Duration(10 * time.Second)}
+		}, false},
+		{"min_free", func(a *schema.App) { a.Volumes[0].MinFree = "5Gi" }, false},
+		{"signal", func(a *schema.App) { a.Stop.Signal = "SIGINT" }, true},
+		{"timeout", func(a *schema.App) { a.Stop.Timeout = schema.Duration(10 * time.Minute) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := base()
+			tc.edit(app)
+			if got := plan.SpecHash(app) != want; got != tc.changed {
+				t.Errorf("spec changed = %v, want %v: %s", got, tc.changed, plan.SpecJSON(app))
+			}
+			back, err := plan.AppFromSpec(app, plan.SpecJSON(app))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.Stop.SignalName() != app.Stop.SignalName() || back.Stop.TimeoutOrDefault() != app.Stop.TimeoutOrDefault() {
+				t.Errorf("AppFromSpec lost the stop settings: %+v, want %+v", back.Stop, app.Stop)
+			}
+		})
 	}
 }

@@ -25,10 +25,23 @@ func (c ContainerConfig) PublishedPorts() []Port {
 // MemoryBytes is MemoryLimit in bytes (128Mi, 2Gi or a plain number);
 // 0 means no limit.
 func (r Resources) MemoryBytes() (int64, error) {
-	s := r.MemoryLimit
-	if s == "" {
+	if r.MemoryLimit == "" {
 		return 0, nil
 	}
+	return ParseSize(r.MemoryLimit)
+}
+
+// MinFreeBytes is MinFree in bytes; 0 means not watched.
+func (v Volume) MinFreeBytes() (int64, error) {
+	if v.MinFree == "" {
+		return 0, nil
+	}
+	return ParseSize(v.MinFree)
+}
+
+// ParseSize reads a #Size: a number of bytes with an optional binary
+// suffix (Ki, Mi, Gi, Ti).
+func ParseSize(s string) (int64, error) {
 	mult := int64(1)
 	for suffix, m := range map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40} {
 		if strings.HasSuffix(s, suffix) {

@@ -68,6 +68,9 @@ type ContainerConfig struct {
 	Secrets     []Secret          `json:"secrets,omitempty"`
 	Resources   Resources         `json:"resources"`
 	Security    Security          `json:"security"`
+	// Stop is left out of the JSON while it is the default, so that the
+	// containers made before it existed keep their hash.
+	Stop Stop `json:"stop,omitzero"`
 }
 
 // Container is where the image comes from. After loading Source is always
@@ -141,6 +144,9 @@ type Volume struct {
 	HostPath string `json:"host_path,omitempty"`
 	Target   string `json:"target"`
 	Readonly bool   `json:"readonly"`
+	// MinFree is watched by the daemon; it does not shape the container
+	// (plan.SpecJSON leaves it out).
+	MinFree string `json:"min_free,omitempty"`
 }
 
 type Secret struct {
@@ -161,6 +167,19 @@ type HealthCheck struct {
 	Timeout     Duration `json:"timeout"`
 	Retries     int      `json:"retries"`
 	StartPeriod Duration `json:"start_period"`
+	// StartTimeout bounds a warm-up (answers matching Starting) after
+	// StartPeriod.
+	StartTimeout Duration  `json:"start_timeout"`
+	Starting     *Starting `json:"starting,omitempty"`
+}
+
+// Starting is what a warm-up answer looks like: an exec check's exit code,
+// an http check's status, or output (a regular expression) matched
+// against the exec output or the http body.
+type Starting struct {
+	ExitCodes  []int  `json:"exit_codes,omitempty"`
+	HTTPStatus []int  `json:"http_status,omitempty"`
+	Output     string `json:"output,omitempty"`
 }
 
 // Upgrade is how archy proves a replaced container, and goes back.
@@ -168,6 +187,53 @@ type Upgrade struct {
 	HealthTimeout   Duration `json:"health_timeout"`
 	GracePeriod     Duration `json:"grace_period"`
 	SnapshotVolumes bool     `json:"snapshot_volumes"`
+	Rollback        string   `json:"rollback"` // RollbackAuto or RollbackForwardOnly
+}
+
+// Upgrade.Rollback values, as spelled in the CUE schema.
+const (
+	RollbackAuto        = "auto"
+	RollbackForwardOnly = "forward-only"
+)
+
+// ForwardOnly reports whether a failed upgrade must not start the previous
+// generation on data the new one may have migrated.
+func (u Upgrade) ForwardOnly() bool { return u.Rollback == RollbackForwardOnly }
+
+// Stop is how an app's container is stopped: Signal, then SIGKILL after
+// Timeout. The zero value means the defaults.
+type Stop struct {
+	Signal  string   `json:"signal,omitempty"`
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// The stop settings of an app that sets none (Podman's own defaults too).
+const (
+	DefaultStopSignal  = "SIGTERM"
+	DefaultStopTimeout = 10 * time.Second
+)
+
+// SignalName is the stop signal, SIGTERM unless set.
+func (s Stop) SignalName() string {
+	if s.Signal == "" {
+		return DefaultStopSignal
+	}
+	return s.Signal
+}
+
+// TimeoutOrDefault is how long the container gets to stop, 10 s unless
+// set.
+func (s Stop) TimeoutOrDefault() time.Duration {
+	if s.Timeout <= 0 {
+		return DefaultStopTimeout
+	}
+	return time.Duration(s.Timeout)
+}
+
+// IsZero reports whether s amounts to the defaults; the spec JSON leaves
+// such a Stop out (see ContainerConfig.Stop).
+func (s Stop) IsZero() bool {
+	return s.SignalName() == DefaultStopSignal && s.TimeoutOrDefault() == DefaultStopTimeout
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").
