@@ -145,11 +145,16 @@ func (n *Node) Stop(ctx context.Context, cat *catalog.Catalog, id string, a *App
 	if err := n.setStopped(id, true); err != nil {
 		return err
 	}
-	err = n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout())
-	if errors.Is(err, ErrNotFound) {
-		return nil
+	if err := n.stopContainer(ctx, app, a); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
 	}
-	return wrap(err, "stopping %s", app.ContainerName)
+	return nil
+}
+
+// stopContainer stops an app's container: the one stop of archy stop and
+// archy stop --all. A missing container is ErrNotFound.
+func (n *Node) stopContainer(ctx context.Context, app *schema.App, a *Applier) error {
+	return wrap(n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout()), "stopping %s", app.ContainerName)
 }
 
 // Start clears the operator's stop and brings the app (and what it
@@ -222,10 +227,11 @@ func (n *Node) Upgrade(ctx context.Context, cat *catalog.Catalog, id string, a *
 }
 
 // setStopped records the operator's stop, or clears it (and a removal).
+// Either way the stop is the app's own from now on, not archy stop --all's.
 func (n *Node) setStopped(id string, stopped bool) error {
 	return n.State.Update(func(st *state.State) {
 		it := st.Apps[id]
-		it.Stopped = stopped
+		it.Stopped, it.NodeStopped = stopped, false
 		if !stopped {
 			it.Removed = false
 		}

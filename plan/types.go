@@ -82,6 +82,10 @@ type Intent map[string]AppIntent
 type AppIntent struct {
 	// Stopped: the operator stopped the app (archy stop); keep it stopped.
 	Stopped bool `json:"stopped,omitempty"`
+	// NodeStopped: the stop came from archy stop --all, not from a stop
+	// of the app's own; archy start --all starts it again (and leaves the
+	// apps the operator stopped one by one alone).
+	NodeStopped bool `json:"node_stopped,omitempty"`
 	// Removed: the operator removed the app (archy rm); it stays absent
 	// until archy start or install.
 	Removed bool `json:"removed,omitempty"`

@@ -71,7 +71,16 @@ func StatusJSON(w io.Writer, ns engine.NodeStatus) error {
 
 // ApplySummary is the last line of an apply.
 func ApplySummary(w io.Writer, rep engine.Report, took time.Duration) {
-	changed, failed, skipped := 0, 0, 0
+	changed, failed, skipped := count(rep)
+	verdict := "Apply complete"
+	if failed > 0 {
+		verdict = "Apply finished with failures"
+	}
+	fmt.Fprintf(w, "\n%s: %d changed, %d failed, %d skipped (%s).\n", verdict, changed, failed, skipped, took.Round(100*time.Millisecond))
+}
+
+// count counts a report's apps that changed, failed and were skipped.
+func count(rep engine.Report) (changed, failed, skipped int) {
 	for _, o := range rep.Outcomes {
 		switch {
 		case o.Err != nil:
@@ -82,9 +91,5 @@ func ApplySummary(w io.Writer, rep engine.Report, took time.Duration) {
 			changed++
 		}
 	}
-	verdict := "Apply complete"
-	if failed > 0 {
-		verdict = "Apply finished with failures"
-	}
-	fmt.Fprintf(w, "\n%s: %d changed, %d failed, %d skipped (%s).\n", verdict, changed, failed, skipped, took.Round(100*time.Millisecond))
+	return changed, failed, skipped
 }

@@ -25,8 +25,8 @@ type CLI struct {
 	Apply    ApplyCmd    `cmd:"" help:"Bring every app to its declared state, in dependency order."`
 	Status   StatusCmd   `cmd:"" help:"Show every app's container, state, health and URL."`
 	Logs     LogsCmd     `cmd:"" help:"Print an app's logs."`
-	Start    VerbCmd     `cmd:"" verb:"start" help:"Start an app (and keep it running)."`
-	Stop     VerbCmd     `cmd:"" verb:"stop" help:"Stop an app and keep it stopped across applies."`
+	Start    NodeVerbCmd `cmd:"" verb:"start" help:"Start an app (and keep it running); --all: the node again after stop --all, dependencies first."`
+	Stop     NodeVerbCmd `cmd:"" verb:"stop" help:"Stop an app and keep it stopped across applies; --all: every app, dependents first."`
 	Restart  VerbCmd     `cmd:"" verb:"restart" help:"Restart an app's container."`
 	Rm       RmCmd       `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
 	Upgrade  VerbCmd     `cmd:"" verb:"upgrade" help:"Build or pull an app's image, then recreate its container (volumes kept)."`

@@ -6,12 +6,15 @@ import (
 	"os"
 	"strings"
 
+	"archy.dev/archy/engine"
 	"archy.dev/archy/kube"
+	"archy.dev/archy/view"
 )
 
 // ExportCmd renders the apps for other engines.
 type ExportCmd struct {
-	Kube ExportKubeCmd `cmd:"" help:"Write the apps as Kubernetes objects (Deployments, Services, PersistentVolumeClaims) for a cluster or podman kube play (docs/kube.md)."`
+	Systemd ExportSystemdCmd `cmd:"" help:"Write archy-node.service, the unit that stops the node in dependency order at host shutdown, its TimeoutStopSec from the apps' stop timeouts (docs/shutdown.md)."`
+	Kube    ExportKubeCmd    `cmd:"" help:"Write the apps as Kubernetes objects (Deployments, Services, PersistentVolumeClaims) for a cluster or podman kube play (docs/kube.md)."`
 }
 
 // ExportKubeCmd writes the apps as a multi-document Kubernetes YAML.
@@ -76,6 +79,36 @@ func (c *ExportKubeCmd) Run(g *Globals) error {
 	}
 	if err := os.WriteFile(c.Out, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("export kube: %w", err)
+	}
+	return nil
+}
+
+// ExportSystemdCmd writes archy-node.service for the apps.
+type ExportSystemdCmd struct {
+	Out string `help:"Write to FILE instead of stdout." placeholder:"FILE" type:"path"`
+}
+
+func (c *ExportSystemdCmd) Run(g *Globals) error {
+	cat, err := g.loadCatalog()
+	if err != nil {
+		return err
+	}
+	levels, err := engine.StopAllLevels(cat.List())
+	if err != nil {
+		return fmt.Errorf("export systemd: %w", err)
+	}
+	total, err := engine.StopAllTimeout(cat.List())
+	if err != nil {
+		return fmt.Errorf("export systemd: %w", err)
+	}
+	var b bytes.Buffer
+	view.NodeUnit(&b, levels, total)
+	if c.Out == "" {
+		_, err = g.stdout.Write(b.Bytes())
+		return err
+	}
+	if err := os.WriteFile(c.Out, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("export systemd: %w", err)
 	}
 	return nil
 }

@@ -113,6 +113,16 @@ func (c *Client) Act(ctx context.Context, app string, action engine.Action, purg
 	return c.call(ctx, http.MethodPost, path+"/"+url.PathEscape(string(action)), nil, nil)
 }
 
+// ActAll stops or starts every app through the daemon, in dependency
+// order, and waits for it (archy stop --all, start --all).
+func (c *Client) ActAll(ctx context.Context, action engine.Action) (engine.AllResult, error) {
+	var doc NodeActionDocument
+	if err := c.call(ctx, http.MethodPost, "/v1/node/"+url.PathEscape(string(action)), nil, &doc); err != nil {
+		return engine.AllResult{}, err
+	}
+	return doc.Result(), nil
+}
+
 // Health probes an app once through the daemon. A failed probe is not an
 // error: it comes back as Healthy false with the reason.
 func (c *Client) Health(ctx context.Context, app string) (HealthDocument, error) {

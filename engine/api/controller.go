@@ -22,6 +22,10 @@ type Controller interface {
 	// Act performs an action on one app and waits for it: start, stop,
 	// restart, install, upgrade, or remove (purge deletes its volumes).
 	Act(ctx context.Context, app string, action engine.Action, purge bool) error
+	// ActAll stops (engine.ActStop) or starts (engine.ActStart) every app,
+	// in dependency order, and waits for it: archy stop --all and start
+	// --all. A failure of some apps is in the result, not the error.
+	ActAll(ctx context.Context, action engine.Action) (engine.AllResult, error)
 	// Logs writes the app's logs to w (see engine.Runtime.Logs).
 	Logs(ctx context.Context, app string, tail int, follow bool, w io.Writer) error
 	// Health probes the app once: nil when healthy.

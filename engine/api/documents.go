@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
@@ -54,6 +55,27 @@ type (
 		Result        string        `json:"result"` // "ok"
 	}
 
+	// NodeActionDocument answers POST /v1/node/{action} (stop or start
+	// every app) once it is done.
+	NodeActionDocument struct {
+		FormatVersion int           `json:"format_version"`
+		Action        engine.Action `json:"action"`
+		// Apps are the apps acted on, in the order each was done.
+		Apps []NodeActionApp `json:"apps"`
+		// Left: apps start left stopped or removed, as the operator
+		// stopped or removed them on their own.
+		Left []string `json:"left,omitempty"`
+	}
+
+	// NodeActionApp is what POST /v1/node/{action} did to one app.
+	NodeActionApp struct {
+		App        string        `json:"app"`
+		Done       []plan.Action `json:"done"`              // the actions carried out
+		Error      string        `json:"error,omitempty"`   // why it failed
+		Skipped    string        `json:"skipped,omitempty"` // why it was not attempted
+		DurationMS int64         `json:"duration_ms"`
+	}
+
 	// ResultDocument answers POST /v1/reconcile once it is done.
 	ResultDocument struct {
 		FormatVersion int    `json:"format_version"`
@@ -99,4 +121,37 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusServiceUnavailable
 	}
 	return false
+}
+
+// NodeActionDocumentOf is the document of a whole-node action's result.
+func NodeActionDocumentOf(action engine.Action, res engine.AllResult) NodeActionDocument {
+	doc := NodeActionDocument{FormatVersion: FormatVersion, Action: action, Apps: []NodeActionApp{}, Left: res.Left}
+	for _, o := range res.Report.Outcomes {
+		a := NodeActionApp{App: o.App, Done: o.Done, Skipped: o.Skipped, DurationMS: o.Duration.Milliseconds()}
+		if a.Done == nil {
+			a.Done = []plan.Action{}
+		}
+		if o.Err != nil {
+			a.Error = o.Err.Error()
+		}
+		doc.Apps = append(doc.Apps, a)
+	}
+	return doc
+}
+
+// Result is the engine's result the document describes (errors as their
+// messages).
+func (d NodeActionDocument) Result() engine.AllResult {
+	res := engine.AllResult{Left: d.Left}
+	for _, a := range d.Apps {
+		o := engine.Outcome{App: a.App, Skipped: a.Skipped, Duration: time.Duration(a.DurationMS) * time.Millisecond}
+		if len(a.Done) > 0 {
+			o.Done = a.Done
+		}
+		if a.Error != "" {
+			o.Err = errors.New(a.Error)
+		}
+		res.Report.Outcomes = append(res.Report.Outcomes, o)
+	}
+	return res
 }

@@ -42,6 +42,8 @@ type fake struct {
 	bus        engine.Bus
 	subs       int // open subscriptions
 	metricsH   http.Handler
+	allActs    []engine.Action  // ActAll's calls
+	allResult  engine.AllResult // what ActAll answers
 }
 
 type act struct {
@@ -267,4 +269,14 @@ func dial(t *testing.T, sock string) *Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+func (f *fake) ActAll(ctx context.Context, action engine.Action) (engine.AllResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.status.Degraded != "" {
+		return engine.AllResult{}, fmt.Errorf("%w: %s", engine.ErrDegraded, f.status.Degraded)
+	}
+	f.allActs = append(f.allActs, action)
+	return f.allResult, nil
 }

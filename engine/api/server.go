@@ -86,6 +86,7 @@ func NewServer(c Controller, log *slog.Logger, opts ...Option) http.Handler {
 	s.mux.HandleFunc("GET /v1/apps/{id}/health", s.health)
 	s.mux.HandleFunc("POST /v1/apps/{id}/{action}", s.act)
 	s.mux.HandleFunc("DELETE /v1/apps/{id}", s.remove)
+	s.mux.HandleFunc("POST /v1/node/{action}", s.node)
 	s.mux.HandleFunc("GET /v1/plan", s.plan)
 	s.mux.HandleFunc("POST /v1/reconcile", s.reconcile)
 	s.mux.HandleFunc("GET /v1/events", s.events)
@@ -336,6 +337,23 @@ func (s *server) do(w http.ResponseWriter, r *http.Request, id string, action en
 		return
 	}
 	writeJSON(w, http.StatusOK, ActionDocument{FormatVersion: FormatVersion, App: id, Action: action, Result: "ok"})
+}
+
+// node stops or starts the whole node, in dependency order, and answers
+// once it is done with what happened to each app; apps that failed are in
+// the document (200), so that the client can show every one.
+func (s *server) node(w http.ResponseWriter, r *http.Request) {
+	action := engine.Action(r.PathValue("action"))
+	if action != engine.ActStop && action != engine.ActStart {
+		s.fail(w, r, fmt.Errorf("%w: unknown action %q for the whole node (start, stop)", engine.ErrBadRequest, action), "", false)
+		return
+	}
+	res, err := s.c.ActAll(r.Context(), action)
+	if err != nil {
+		s.fail(w, r, err, "", true)
+		return
+	}
+	writeJSON(w, http.StatusOK, NodeActionDocumentOf(action, res))
 }
 
 func (s *server) plan(w http.ResponseWriter, r *http.Request) {

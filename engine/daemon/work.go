@@ -175,16 +175,22 @@ func (d *Daemon) act(ctx context.Context, id string, f work) error {
 		if err := node.RecoverApp(ctx, cat, id, d.applier(node, nil)); err != nil {
 			return err
 		}
-		d.mu.Lock()
-		d.acting[id] = true
-		d.mu.Unlock()
-		defer func() {
-			d.mu.Lock()
-			delete(d.acting, id)
-			d.mu.Unlock()
-		}()
+		defer d.setActing(id)()
 		return f(ctx, rt, node, cat)
 	})
+}
+
+// setActing notes that an action of the operator's works on app id until
+// the function it returns is called.
+func (d *Daemon) setActing(id string) func() {
+	d.mu.Lock()
+	d.acting[id] = true
+	d.mu.Unlock()
+	return func() {
+		d.mu.Lock()
+		delete(d.acting, id)
+		d.mu.Unlock()
+	}
 }
 
 // lockOthers locks apps other than id, whose lock the caller holds.
