@@ -95,6 +95,8 @@ func TestNode(t *testing.T) {
 			"api-get":      cmdAPIGet,
 			"api-wait":     cmdAPIWait,
 			"events-wait":  cmdEventsWait,
+			"events-order": cmdEventsOrder,
+			"node-order":   cmdNodeOrder,
 			"api-storm":    cmdAPIStorm,
 			"metrics-parse": func(ts *testscript.TestScript, neg bool, args []string) {
 				p := expfmt.NewTextParser(model.UTF8Validation)
