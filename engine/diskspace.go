@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"archy.dev/archy/schema"
+)
+
+// ImageMargin is the free space a pull or build must leave in Podman's
+// image store beyond the image's own size: room for the layers' unpacking,
+// the containers' writable layers and the logs that share the file system.
+// An image archy has not pulled yet has no known size, so this margin is
+// all a first pull is checked against.
+const ImageMargin int64 = 1 << 30
+
+// SpaceError is a pull or build refused because the file system where
+// Podman stores images has too little room.
+type SpaceError struct {
+	Verb  string // "pulling", "building"
+	Ref   string
+	Path  string // Podman's graph root
+	Free  int64
+	Image int64 // the size of the image it replaces (0: unknown)
+}
+
+func (e *SpaceError) Error() string {
+	need := fmt.Sprintf("below the %s archy keeps free for an image of unknown size", schema.FormatSize(ImageMargin))
+	if e.Image > 0 {
+		need = fmt.Sprintf("the image needs about %s plus a %s margin", schema.FormatSize(e.Image), schema.FormatSize(ImageMargin))
+	}
+	return fmt.Sprintf("not %s %s: %s free on %s, %s; free some space (podman image prune removes images nothing uses) and retry",
+		e.Verb, e.Ref, schema.FormatSize(e.Free), e.Path, need)
+}
+
+// checkImageSpace refuses a pull or build of ref that would fill the file
+// system where Podman stores images. The local image of that reference
+// (the one an upgrade or re-pull replaces, the previous build) is the
+// estimate of what the new one needs. A Podman on another host (its graph
+// root is not here) is not checked.
+func (a *Applier) checkImageSpace(ctx context.Context, verb, ref string) error {
+	path, free, err := a.Runtime.ImageStoreFree(ctx)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("checking free space before %s %s: %w", verb, ref, err)
+	}
+	size, err := a.Runtime.ImageSize(ctx, ref)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		size = 0
+	case err != nil:
+		return fmt.Errorf("checking free space before %s %s: %w", verb, ref, err)
+	}
+	if free >= size+ImageMargin {
+		return nil
+	}
+	return &SpaceError{Verb: verb, Ref: ref, Path: path, Free: free, Image: size}
+}
