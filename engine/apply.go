@@ -383,7 +383,7 @@ func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageI
 		return nil
 	}
 	a.emit(NewImagePulled{App: d.App.ID})
-	if err := a.replace(ctx, target(d), !it.Stopped); err != nil {
+	if err := a.replace(ctx, target(d), !it.KeptStopped()); err != nil {
 		return err
 	}
 	o.Done = append(o.Done, plan.Recreate)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 
+	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/schema"
 )
 
@@ -59,4 +61,43 @@ func (a *Applier) checkImageSpace(ctx context.Context, verb, ref string) error {
 		return nil
 	}
 	return &SpaceError{Verb: verb, Ref: ref, Path: path, Free: free, Image: size}
+}
+
+// HoldForDisk stops an app for low disk space (the daemon decides when)
+// and records why, so that applies, the daemon after a restart and a heal
+// keep it stopped until ReleaseDiskHold. The stop is archy stop's.
+func (n *Node) HoldForDisk(ctx context.Context, cat *catalog.Catalog, id, why string, a *Applier) error {
+	app, err := cat.App(id)
+	if err != nil {
+		return err
+	}
+	if err := n.State.Update(func(st *state.State) {
+		it := st.Apps[id]
+		it.DiskLow = why
+		st.Apps[id] = it
+	}); err != nil {
+		return err
+	}
+	a.stopping(id)
+	return n.stopApp(ctx, app, a)
+}
+
+// ReleaseDiskHold clears an app's hold for low disk space and brings it to
+// its declared state (running, unless the operator stopped it meanwhile).
+func (n *Node) ReleaseDiskHold(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) (Report, error) {
+	if _, err := cat.App(id); err != nil {
+		return Report{}, err
+	}
+	if err := n.State.Update(func(st *state.State) {
+		it := st.Apps[id]
+		it.DiskLow = ""
+		st.Apps[id] = it
+	}); err != nil {
+		return Report{}, err
+	}
+	pl, err := n.Plan(ctx, cat, PlanOptions{Only: []string{id}})
+	if err != nil {
+		return Report{}, err
+	}
+	return n.Apply(ctx, pl, a)
 }

@@ -145,7 +145,13 @@ func (n *Node) Stop(ctx context.Context, cat *catalog.Catalog, id string, a *App
 	if err := n.setStopped(id, true); err != nil {
 		return err
 	}
-	err = n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout())
+	return n.stopApp(ctx, app, a)
+}
+
+// stopApp stops an app's container the way archy stop does (a missing
+// container is stopped enough).
+func (n *Node) stopApp(ctx context.Context, app *schema.App, a *Applier) error {
+	err := n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout())
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -221,13 +227,15 @@ func (n *Node) Upgrade(ctx context.Context, cat *catalog.Catalog, id string, a *
 	return n.Apply(ctx, pl, a)
 }
 
-// setStopped records the operator's stop, or clears it (and a removal).
+// setStopped records the operator's stop, or clears it (and a removal, and
+// a hold for low disk space: the daemon holds it again if space is still
+// low).
 func (n *Node) setStopped(id string, stopped bool) error {
 	return n.State.Update(func(st *state.State) {
 		it := st.Apps[id]
 		it.Stopped = stopped
-		if !stopped {
-			it.Removed = false
+		if !stopped { // the operator's start also overrides a hold for low disk space
+			it.Removed, it.DiskLow = false, ""
 		}
 		st.Apps[id] = it
 	})
@@ -256,7 +264,7 @@ func (n *Node) Heal(ctx context.Context, app *schema.App, seen plan.Container) (
 		return HealNeedsPlan, err
 	}
 	intent := st.Apps[app.ID]
-	if intent.Stopped || intent.Removed || (intent.SecretsHash != "" && intent.SecretsHash != n.Secrets.Hash(app)) {
+	if intent.KeptStopped() || intent.Removed || (intent.SecretsHash != "" && intent.SecretsHash != n.Secrets.Hash(app)) {
 		return HealNeedsPlan, nil
 	}
 	c, err := n.Runtime.Inspect(ctx, app.ContainerName)

@@ -1,0 +1,82 @@
+package daemon
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"archy.dev/archy/graph"
+)
+
+func TestDecideDisk(t *testing.T) {
+	// core <- lnd <- lnd-ui; core <- electrs; other stands alone.
+	deps := graph.Graph{"core": {}, "lnd": {"core"}, "lnd-ui": {"lnd"}, "electrs": {"core"}, "other": {}}
+	levels, err := graph.Levels(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mi = 1 << 20
+	core := func(free int64) volumeSpace {
+		return volumeSpace{App: "core", Path: "/data/core", Free: free, MinFree: 100 * mi, Declared: "100Mi"}
+	}
+	lnd := func(free int64) volumeSpace {
+		return volumeSpace{App: "lnd", Path: "/data/lnd", Free: free, MinFree: 10 * mi, Declared: "10Mi"}
+	}
+	const coreLow = "50.0 MiB free on /data/core, below min_free 100Mi"
+	const heldByCore = "its dependency core is stopped for low disk space"
+	allHeld := map[string]string{"core": coreLow, "lnd": heldByCore, "lnd-ui": "its dependency lnd is stopped for low disk space", "electrs": heldByCore}
+	for _, tc := range []struct {
+		name     string
+		spaces   []volumeSpace
+		held     map[string]string
+		inactive map[string]bool
+		want     diskDecision
+	}{
+		{name: "room enough: nothing to do",
+			spaces: []volumeSpace{core(200 * mi), lnd(20 * mi)}},
+		{name: "below min_free: dependents stopped first, deepest first",
+			spaces: []volumeSpace{core(50 * mi), lnd(20 * mi)},
+			want: diskDecision{Stop: []diskHold{
+				{"lnd-ui", "its dependency lnd is stopped for low disk space"},
+				{"electrs", heldByCore}, {"lnd", heldByCore}, {"core", coreLow}}}},
+		{name: "exactly min_free is enough",
+			spaces: []volumeSpace{core(100 * mi)}},
+		{name: "a low leaf stops only itself",
+			spaces: []volumeSpace{core(200 * mi), lnd(5 * mi)},
+			want: diskDecision{Stop: []diskHold{
+				{"lnd-ui", "its dependency lnd is stopped for low disk space"},
+				{"lnd", "5.0 MiB free on /data/lnd, below min_free 10Mi"}}}},
+		{name: "held: stays held above min_free but within the margin",
+			spaces: []volumeSpace{core(105 * mi)}, held: allHeld},
+		{name: "held: space back past the margin starts it, then its dependents",
+			spaces: []volumeSpace{core(120 * mi), lnd(20 * mi)}, held: allHeld,
+			want: diskDecision{Start: []diskHold{
+				{"core", "120.0 MiB free on /data/core, above min_free plus its 10% margin"},
+				{"electrs", "the apps it depends on have disk space again"},
+				{"lnd", "20.0 MiB free on /data/lnd, above min_free plus its 10% margin"},
+				{"lnd-ui", "the apps it depends on have disk space again"}}}},
+		{name: "held: a dependent whose own volume is low stays held",
+			spaces: []volumeSpace{core(120 * mi), lnd(5 * mi)}, held: allHeld,
+			want: diskDecision{Start: []diskHold{
+				{"core", "120.0 MiB free on /data/core, above min_free plus its 10% margin"},
+				{"electrs", "the apps it depends on have disk space again"}}}},
+		{name: "unmeasurable: a running app is left running, a held one stays held",
+			spaces: []volumeSpace{{App: "core", Path: "bitcoin-data", MinFree: 100 * mi, Err: errors.New("no such volume")}},
+			held:   map[string]string{"other": "x"}, // not watched any more: released
+			want:   diskDecision{Start: []diskHold{{"other", "the apps it depends on have disk space again"}}}},
+		{name: "unmeasurable while held: stays held",
+			spaces: []volumeSpace{{App: "core", Path: "bitcoin-data", MinFree: 100 * mi, Err: errors.New("no such volume")}},
+			held:   allHeld},
+		{name: "stopped by the operator: not held, nor are its dependents",
+			spaces:   []volumeSpace{core(50 * mi)},
+			inactive: map[string]bool{"core": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := decideDisk(levels, deps, tc.spaces, tc.held, tc.inactive)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("decision (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
