@@ -70,3 +70,36 @@ func TestBuildRefusedWhenTheImageStoreIsShort(t *testing.T) {
 		t.Errorf("the runtime was changed: %v", calls)
 	}
 }
+
+func TestDiskHoldKeepsTheAppStoppedUntilReleased(t *testing.T) {
+	h := newHarness(t, testApp("core"))
+	h.apply(t, PlanOptions{})
+	ctx := context.Background()
+	a := h.node.Applier(nil)
+	if err := h.node.HoldForDisk(ctx, h.cat, "core", "1.0 MiB free on /d, below min_free 2Mi", a); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := h.rt.Inspect(ctx, "core"); c.State == plan.StateRunning {
+		t.Fatal("not stopped")
+	}
+	p, rep := h.apply(t, PlanOptions{})
+	if rep.Err() != nil || p.Plan.Changes() != 0 {
+		t.Errorf("an apply while held: %+v, %v; want nothing done", p.Plan.Steps, rep.Err())
+	}
+	if c, _ := h.rt.Inspect(ctx, "core"); c.State == plan.StateRunning {
+		t.Error("an apply started a held app")
+	}
+	rep, err := h.node.ReleaseDiskHold(ctx, h.cat, "core", a)
+	if err == nil {
+		err = rep.Err()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := h.rt.Inspect(ctx, "core"); c.State != plan.StateRunning {
+		t.Errorf("released but %s", c.State)
+	}
+	if st, _ := h.node.State.Load(); st.Apps["core"].DiskLow != "" {
+		t.Errorf("hold still recorded: %+v", st.Apps["core"])
+	}
+}

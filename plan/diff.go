@@ -295,6 +295,8 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		add(Stop, "stopped for low disk space: "+intent.DiskLow)
 	case c.State != StateRunning && !keptStopped:
 		add(Start, stateReason(c))
+	case intent.DiskLow != "":
+		s.Notes = append(s.Notes, "stays stopped ("+why+")")
 	}
 	return s
 }

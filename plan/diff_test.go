@@ -115,7 +115,7 @@ func TestDiff(t *testing.T) {
 		{"held for low disk space: a running one is stopped, a stopped one stays, with why",
 			Input{Desired: node, Observed: withState(converged(node...), "ui", "exited", 0, false),
 				Intent: Intent{"core": {DiskLow: "1 MiB free on /d, below min_free 2Mi"}, "ui": {DiskLow: "its dependency core is stopped"}}},
-			[]string{"1 core: [stop] | [stopped for low disk space: 1 MiB free on /d, below min_free 2Mi]", "2 ui: [] | []"}},
+			[]string{"1 core: [stop] | [stopped for low disk space: 1 MiB free on /d, below min_free 2Mi]", "2 ui: [] | [] | notes: [stays stopped (low disk space: its dependency core is stopped)]"}},
 		{"context changed: rebuild and recreate",
 			Input{Desired: []Desired{core, {App: ui.App, ContextHash: "ctx2"}}, Observed: converged(node...)},
 			[]string{"1 core: [] | []", "2 ui: [build recreate start] | [build context changed image is rebuilt]"}},
