@@ -2,15 +2,15 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
 	"archy.dev/archy/graph"
+	"archy.dev/archy/internal/diskfree"
 	"archy.dev/archy/schema"
 )
 
@@ -147,22 +147,12 @@ func measureVolumes(ctx context.Context, rt engine.Volumes, apps []*schema.App) 
 				vs.Path, vs.Err = rt.VolumeMountpoint(ctx, v.Name)
 			}
 			if vs.Err == nil {
-				vs.Free, vs.Err = freeSpace(vs.Path)
+				vs.Free, vs.Err = diskfree.Bytes(vs.Path)
 			}
 			out = append(out, vs)
 		}
 	}
 	return out
-}
-
-// freeSpace is the space unprivileged writers may still use on the file
-// system holding path.
-func freeSpace(path string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return 0, fmt.Errorf("measuring free space on %s: %w", path, err)
-	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 // guardDisk measures the watched volumes and stops or starts apps as
@@ -191,7 +181,7 @@ func (d *Daemon) guardDisk(ctx context.Context, rt engine.Runtime, node *engine.
 	}
 	spaces := measureVolumes(ctx, rt, apps)
 	for _, v := range spaces {
-		if v.Err != nil {
+		if v.Err != nil && !errors.Is(v.Err, engine.ErrNotFound) { // a volume not created yet is no news
 			d.log.Warn("disk guard: cannot measure a volume", "app", v.App, "err", v.Err)
 		}
 	}

@@ -3,11 +3,11 @@ package podman
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/containers/podman/v5/pkg/bindings/images"
 	"github.com/containers/podman/v5/pkg/bindings/system"
-	"golang.org/x/sys/unix"
+
+	"archy.dev/archy/internal/diskfree"
 )
 
 // ImageSize is the size Podman reports for the local image ref.
@@ -36,16 +36,6 @@ func (p *Podman) ImageStoreFree(ctx context.Context) (string, int64, error) {
 		return "", 0, errors.New("podman did not say where it stores images")
 	}
 	path := info.Store.GraphRoot
-	free, err := freeBytes(path)
+	free, err := diskfree.Bytes(path)
 	return path, free, err
-}
-
-// freeBytes is the space unprivileged writers may still use on the file
-// system holding path.
-func freeBytes(path string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return 0, fmt.Errorf("measuring free space on %s: %w", path, err)
-	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
 }
