@@ -143,8 +143,12 @@ func measureVolumes(ctx context.Context, rt engine.Volumes, apps []*schema.App) 
 			}
 			vs := volumeSpace{App: app.ID, Path: v.HostPath, MinFree: min, Declared: v.MinFree}
 			if v.Name != "" {
-				vs.Path = v.Name
-				vs.Path, vs.Err = rt.VolumeMountpoint(ctx, v.Name)
+				vs.Path = v.Name // named so in errors until its mountpoint is known
+				if mp, err := rt.VolumeMountpoint(ctx, v.Name); err != nil {
+					vs.Err = err
+				} else {
+					vs.Path = mp
+				}
 			}
 			if vs.Err == nil {
 				vs.Free, vs.Err = diskfree.Bytes(vs.Path)

@@ -1,12 +1,17 @@
 package daemon
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/enginetest"
 	"archy.dev/archy/graph"
+	"archy.dev/archy/schema"
 )
 
 func TestDecideDisk(t *testing.T) {
@@ -78,5 +83,28 @@ func TestDecideDisk(t *testing.T) {
 				t.Errorf("decision (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestMeasureVolumes(t *testing.T) {
+	rt := enginetest.New()
+	host := t.TempDir()
+	app := &schema.App{ID: "core", ContainerConfig: schema.ContainerConfig{Volumes: []schema.Volume{
+		{Name: "core-data", Target: "/data", MinFree: "5Gi"},
+		{HostPath: host, Target: "/blocks", MinFree: "1Mi"},
+		{Name: "core-cache", Target: "/cache"}, // not watched
+	}}}
+	ctx := context.Background()
+
+	// Named volumes unknown to the runtime (not created yet): not found.
+	got := measureVolumes(ctx, rt, []*schema.App{app})
+	if len(got) != 2 || !errors.Is(got[0].Err, engine.ErrNotFound) || got[1].Err != nil || got[1].Path != host || got[1].Free <= 0 {
+		t.Fatalf("measured %+v; want the named volume not found and the host path measured", got)
+	}
+	rt.SetVolumeRoot(t.TempDir())
+	got = measureVolumes(ctx, rt, []*schema.App{app})
+	if v := got[0]; v.Err != nil || v.Path != filepath.Join(rt.VolumeRoot(), "core-data") || v.Free <= 0 ||
+		v.MinFree != 5<<30 || v.Declared != "5Gi" || v.App != "core" {
+		t.Errorf("named volume measured as %+v; want its mountpoint's free space", v)
 	}
 }
