@@ -90,7 +90,10 @@ func decideDisk(levels [][]string, deps graph.Graph, spaces []volumeSpace, held 
 		for _, id := range level {
 			if _, ok := want[id]; !ok && held[id] != "" {
 				why := "the apps it depends on have disk space again"
-				if len(byApp[id]) > 0 {
+				switch {
+				case inactive[id]:
+					why = "the operator stopped it (archy stop) or removed it"
+				case len(byApp[id]) > 0:
 					why = enoughSpace(byApp[id])
 				}
 				dec.Start = append(dec.Start, diskHold{App: id, Why: why})
@@ -163,11 +166,6 @@ func measureVolumes(ctx context.Context, rt engine.Volumes, apps []*schema.App) 
 // decideDisk says, each under its lock, with an event each.
 func (d *Daemon) guardDisk(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) {
 	apps := cat.List()
-	if !slices.ContainsFunc(apps, func(a *schema.App) bool {
-		return slices.ContainsFunc(a.Volumes, func(v schema.Volume) bool { return v.MinFree != "" })
-	}) {
-		return
-	}
 	st, err := node.State.Load()
 	if err != nil {
 		d.log.Error("disk guard: reading state", "err", err)
@@ -175,8 +173,16 @@ func (d *Daemon) guardDisk(ctx context.Context, rt engine.Runtime, node *engine.
 	}
 	held, inactive := map[string]string{}, map[string]bool{}
 	for id, it := range st.Apps {
-		held[id] = it.DiskLow
+		if it.DiskLow != "" {
+			held[id] = it.DiskLow
+		}
 		inactive[id] = it.Stopped || it.Removed
+	}
+	watched := slices.ContainsFunc(apps, func(a *schema.App) bool {
+		return slices.ContainsFunc(a.Volumes, func(v schema.Volume) bool { return v.MinFree != "" })
+	})
+	if !watched && len(held) == 0 { // (a min_free taken out of the apps releases its holds)
+		return
 	}
 	g := graph.DependencyGraph(apps)
 	levels, err := graph.Levels(g)
@@ -216,6 +222,10 @@ func (d *Daemon) guardDisk(ctx context.Context, rt engine.Runtime, node *engine.
 			d.publish(engine.Event{Type: engine.EventFailure, App: id, Message: "starting again after low disk space: " + err.Error()})
 			continue
 		}
-		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "started again: " + h.Why})
+		msg := "started again: " + h.Why
+		if inactive[id] {
+			msg = "no longer held for low disk space: " + h.Why
+		}
+		d.publish(engine.Event{Type: engine.EventState, App: id, Message: msg})
 	}
 }
