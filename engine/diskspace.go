@@ -37,20 +37,31 @@ func (e *SpaceError) Error() string {
 		e.Verb, e.Ref, schema.FormatSize(e.Free), e.Path, need)
 }
 
-// checkImageSpace refuses a pull or build of ref that would fill the file
-// system where Podman stores images. The local image of that reference
-// (the one an upgrade or re-pull replaces, the previous build) is the
-// estimate of what the new one needs. A Podman on another host (its graph
-// root is not here) is not checked.
+// ImageSpace is what the image store's check asks of the runtime.
+type ImageSpace interface {
+	ImageSize(ctx context.Context, ref string) (int64, error)
+	ImageStoreFree(ctx context.Context) (path string, free int64, err error)
+}
+
 func (a *Applier) checkImageSpace(ctx context.Context, verb, ref string) error {
-	path, free, err := a.Runtime.ImageStoreFree(ctx)
+	return CheckImageSpace(ctx, a.Runtime, verb, ref)
+}
+
+// CheckImageSpace refuses a pull or build of ref (verb: "pulling",
+// "building") that would fill the file system where Podman stores images.
+// The local image of that reference (the one an upgrade or re-pull
+// replaces, the previous build) is the estimate of what the new one
+// needs. A Podman on another host (its graph root is not here) is not
+// checked.
+func CheckImageSpace(ctx context.Context, rt ImageSpace, verb, ref string) error {
+	path, free, err := rt.ImageStoreFree(ctx)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
 		return fmt.Errorf("checking free space before %s %s: %w", verb, ref, err)
 	}
-	size, err := a.Runtime.ImageSize(ctx, ref)
+	size, err := rt.ImageSize(ctx, ref)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		size = 0
