@@ -21,7 +21,7 @@ func TestPullRefusedWhenTheImageStoreIsShort(t *testing.T) {
 		t.Fatalf("err = %v, want a SpaceError", err)
 	}
 	msg := rep.Err().Error()
-	for _, want := range []string{"not pulling example.org/core:1", "free on " + enginetest.FakeStorePath, "1.0 GiB"} {
+	for _, want := range []string{"not pulling example.org/core:1", "free on " + enginetest.StorePath, "1.0 GiB"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not say %q", msg, want)
 		}

@@ -75,8 +75,8 @@ func (f *Fake) VolumeRoot() string {
 	return f.volumeRoot
 }
 
-// FakeStorePath is where the Fake says it stores images.
-const FakeStorePath = "/fake/containers/storage"
+// StorePath is where the Fake says it stores images.
+const StorePath = "/fake/containers/storage"
 
 // SetImageStoreFree sets the bytes free where images are stored (1 PiB
 // unless set).
@@ -363,7 +363,7 @@ func (f *Fake) ImageSize(ctx context.Context, ref string) (int64, error) {
 func (f *Fake) ImageStoreFree(ctx context.Context) (string, int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return FakeStorePath, f.storeFree, nil
+	return StorePath, f.storeFree, nil
 }
 
 // VolumeMountpoint gives each volume a directory of its own under the
