@@ -306,6 +306,9 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 		switch act {
 		case plan.Build:
 			src := app.Container.Source
+			if err = a.checkImageSpace(ctx, "building", src.Tag); err != nil {
+				break
+			}
 			a.emit(Building{App: app.ID, Tag: src.Tag, Context: src.Context})
 			_, err = rt.Build(ctx, BuildSpec{
 				ContextDir: src.ContextDir, Dockerfile: src.Dockerfile, Tag: src.Tag, BuildArgs: src.BuildArgs,
@@ -314,6 +317,9 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 			err = wrap(err, "building %s", app.ID)
 		case plan.Pull:
 			src := app.Container.Source
+			if err = a.checkImageSpace(ctx, "pulling", src.Image); err != nil {
+				break
+			}
 			a.emit(Pulling{App: app.ID, Image: src.Image})
 			pulledID, err = rt.Pull(ctx, src.Image, src.PullPolicy, a.output(app.ID))
 			if err == nil && !s.Has(plan.Create) && !s.Has(plan.Recreate) {
@@ -377,7 +383,7 @@ func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageI
 		return nil
 	}
 	a.emit(NewImagePulled{App: d.App.ID})
-	if err := a.replace(ctx, target(d), !it.Stopped); err != nil {
+	if err := a.replace(ctx, target(d), !it.KeptStopped()); err != nil {
 		return err
 	}
 	o.Done = append(o.Done, plan.Recreate)

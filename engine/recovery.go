@@ -77,7 +77,7 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 }
 
 func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.Generation, fl state.InFlight, st state.State) error {
-	start := !st.Apps[app.ID].Stopped
+	start := !st.Apps[app.ID].KeptStopped()
 	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	switch {
 	case errors.Is(err, ErrNotFound):

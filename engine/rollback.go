@@ -166,7 +166,7 @@ func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to
 	d := pl.Desired[id]
 	held := plan.TargetKey(d, pl.Observed.Image(d.App.Container.Source.ImageRef()))
 	r := replacement{app: old, image: g.ImageID, gen: g.N, secretsHash: n.Secrets.Hash(app)}
-	if err := a.replace(ctx, r, !st.Apps[id].Stopped); err != nil {
+	if err := a.replace(ctx, r, !st.Apps[id].KeptStopped()); err != nil {
 		return g, err
 	}
 	return g, n.State.Update(func(st *state.State) {

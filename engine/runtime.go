@@ -65,6 +65,16 @@ type Images interface {
 	// Untag removes the reference ref; the image stays while anything
 	// else names or uses it.
 	Untag(ctx context.Context, ref string) error
+
+	// ImageSize is the size in bytes of the local image ref; the error
+	// wraps ErrNotFound when there is none.
+	ImageSize(ctx context.Context, ref string) (int64, error)
+
+	// ImageStoreFree is where Podman stores images (its graph root) and
+	// the bytes free to unprivileged writers on that file system (only
+	// for a Podman on this host: the error wraps fs.ErrNotExist when the
+	// path is not here).
+	ImageStoreFree(ctx context.Context) (path string, free int64, err error)
 }
 
 // Containers changes containers.

@@ -31,6 +31,9 @@ type AppStatus struct {
 	// upgrade rolled back, or archy rollback).
 	Generation int    `json:"generation,omitempty"`
 	Held       string `json:"held,omitempty"`
+	// DiskLow says why the daemon stopped the app for low disk space
+	// (docs/disk.md); it starts it again once the space is back.
+	DiskLow string `json:"disk_low,omitempty"`
 	// Set by the daemon: restarts it made, and until when it holds the
 	// app back after crashes; why the app is degraded (a dependency down).
 	Restarts     int       `json:"restarts,omitempty"`
@@ -71,6 +74,7 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 			s.Intent = append(s.Intent, "adopted")
 		}
 		s.Held = st.Apps[app.ID].HeldWhy
+		s.DiskLow = st.Apps[app.ID].DiskLow
 		if c, ok := byName[app.ContainerName]; ok {
 			s.State, s.ExitCode = c.State, c.ExitCode
 			if g, ok := st.GenerationOf(app.ID, c); ok {

@@ -145,6 +145,13 @@ func (n *Node) Stop(ctx context.Context, cat *catalog.Catalog, id string, a *App
 	if err := n.setStopped(id, true); err != nil {
 		return err
 	}
+	return n.stopApp(ctx, app, a)
+}
+
+// stopApp stops an app's container the way archy stop does (a missing
+// container is stopped enough): archy stop, archy stop --all and the disk
+// guard.
+func (n *Node) stopApp(ctx context.Context, app *schema.App, a *Applier) error {
 	if err := n.stopContainer(ctx, app, a); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -226,14 +233,16 @@ func (n *Node) Upgrade(ctx context.Context, cat *catalog.Catalog, id string, a *
 	return n.Apply(ctx, pl, a)
 }
 
-// setStopped records the operator's stop, or clears it (and a removal).
-// Either way the stop is the app's own from now on, not archy stop --all's.
+// setStopped records the operator's stop, or clears it (and a removal, and
+// a hold for low disk space: the daemon holds it again if space is still
+// low). Either way the stop is the app's own from now on, not archy stop
+// --all's.
 func (n *Node) setStopped(id string, stopped bool) error {
 	return n.State.Update(func(st *state.State) {
 		it := st.Apps[id]
 		it.Stopped, it.NodeStopped = stopped, false
-		if !stopped {
-			it.Removed = false
+		if !stopped { // the operator's start also overrides a hold for low disk space
+			it.Removed, it.DiskLow = false, ""
 		}
 		st.Apps[id] = it
 	})
@@ -262,7 +271,7 @@ func (n *Node) Heal(ctx context.Context, app *schema.App, seen plan.Container) (
 		return HealNeedsPlan, err
 	}
 	intent := st.Apps[app.ID]
-	if intent.Stopped || intent.Removed || (intent.SecretsHash != "" && intent.SecretsHash != n.Secrets.Hash(app)) {
+	if intent.KeptStopped() || intent.Removed || (intent.SecretsHash != "" && intent.SecretsHash != n.Secrets.Hash(app)) {
 		return HealNeedsPlan, nil
 	}
 	c, err := n.Runtime.Inspect(ctx, app.ContainerName)

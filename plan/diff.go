@@ -248,7 +248,11 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 	}
 
 	// The container.
-	stoppedByOperator := intent.Stopped
+	keptStopped := intent.KeptStopped()
+	why := "archy stop"
+	if intent.DiskLow != "" {
+		why = "low disk space: " + intent.DiskLow
+	}
 	switch {
 	case c == nil:
 		add(Create, "container missing")
@@ -281,14 +285,18 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 	// Running or not.
 	creating := s.Has(Create) || s.Has(Recreate)
 	switch {
-	case creating && !stoppedByOperator:
+	case creating && !keptStopped:
 		add(Start, "")
 	case creating:
-		s.Notes = append(s.Notes, "stays stopped (archy stop)")
-	case c.State == StateRunning && stoppedByOperator:
+		s.Notes = append(s.Notes, "stays stopped ("+why+")")
+	case c.State == StateRunning && intent.Stopped:
 		add(Stop, "stopped by the operator (archy stop)")
-	case c.State != StateRunning && !stoppedByOperator:
+	case c.State == StateRunning && keptStopped:
+		add(Stop, "stopped for low disk space: "+intent.DiskLow)
+	case c.State != StateRunning && !keptStopped:
 		add(Start, stateReason(c))
+	case intent.DiskLow != "":
+		s.Notes = append(s.Notes, "stays stopped ("+why+")")
 	}
 	return s
 }
@@ -372,7 +380,11 @@ func (o Observed) Image(ref string) *Image {
 // SeenAs is Seen plus the operator's stop and removal a plan went by: an
 // archy stop of an exited container changes nothing Podman shows.
 func SeenAs(c *Container, intent AppIntent) string {
-	return fmt.Sprintf("%s stopped=%t removed=%t", Seen(c), intent.Stopped, intent.Removed)
+	seen := fmt.Sprintf("%s stopped=%t removed=%t", Seen(c), intent.Stopped, intent.Removed)
+	if intent.DiskLow != "" { // only then, so that plans saved before it still match
+		seen += " disk_low=true"
+	}
+	return seen
 }
 
 // TargetKey names what an app's container would be made from: its spec,
@@ -459,6 +471,9 @@ func fingerprint(in Input) string {
 	for _, id := range ids {
 		it := in.Intent[id]
 		fmt.Fprintf(&b, "intent %s %t %t %s\n", id, it.Stopped, it.Adopted, it.SecretsHash)
+		if it.DiskLow != "" { // only then, so that the fingerprints of plans saved before it hold
+			fmt.Fprintf(&b, "disk-low %s\n", id)
+		}
 	}
 	fmt.Fprintf(&b, "prune %t\n", in.Prune)
 	return hash(b.String())

@@ -100,4 +100,13 @@ type AppIntent struct {
 	// archy upgrade releases it; HeldWhy says why for the plan's note.
 	Held    string `json:"held,omitempty"`
 	HeldWhy string `json:"held_why,omitempty"`
+	// DiskLow: the daemon stopped the app because a volume's file system
+	// (its own, or one of an app it depends on) fell below min_free; it
+	// says why. Applies keep the app stopped until the daemon sees the
+	// space back and clears it (or archy start does).
+	DiskLow string `json:"disk_low,omitempty"`
 }
+
+// KeptStopped reports whether the app must not run: the operator stopped
+// it, or the daemon did for low disk space.
+func (i AppIntent) KeptStopped() bool { return i.Stopped || i.DiskLow != "" }

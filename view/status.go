@@ -55,6 +55,9 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 		if a.Held != "" {
 			notes = append(notes, "held: "+a.Held)
 		}
+		if a.DiskLow != "" {
+			notes = append(notes, "stopped for low disk space: "+a.DiskLow)
+		}
 		note := strings.Join(notes, ", ")
 		if note == "" {
 			note = "-"

@@ -36,6 +36,7 @@ import (
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
 	"archy.dev/archy/internal/podmantest"
+	"archy.dev/archy/schema"
 )
 
 // TestNode runs testdata/node-script/*.txtar: archy against a real Podman
@@ -122,6 +123,7 @@ func TestNode(t *testing.T) {
 			"notify-listen":    cmdNotifyListen,
 			"notify-wait":      cmdNotifyWait,
 			"kube":             func(ts *testscript.TestScript, neg bool, args []string) { cmdKube(ts, env, neg, args) },
+			"tmpfs":            cmdTmpfs,
 		},
 	})
 }
@@ -517,6 +519,24 @@ func cmdAPIWait(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("GET %s: no match for %s within %s; last: %s", args[0], args[1], wait, body)
+}
+
+// tmpfs DIR SIZE: mount a tmpfs of SIZE (a #Size: 16Mi) on DIR, made if
+// missing, for a small disk; it is unmounted when the script ends.
+func cmdTmpfs(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: tmpfs DIR SIZE")
+	}
+	size, err := schema.ParseSize(args[1])
+	ts.Check(err)
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o755))
+	ts.Check(syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)))
+	ts.Defer(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			ts.Logf("unmounting %s: %v", dir, err)
+		}
+	})
 }
 
 // events-wait TYPE REGEXP WAIT CMD...: subscribe to the daemon's event

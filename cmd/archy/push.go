@@ -28,6 +28,7 @@ type imagePusher interface {
 	Snapshot(ctx context.Context) (plan.Observed, error)
 	Build(ctx context.Context, spec engine.BuildSpec, progress io.Writer) (string, error)
 	Push(ctx context.Context, source, dest string, progress io.Writer) error
+	engine.ImageSpace
 }
 
 var _ imagePusher = (*podman.Podman)(nil)
@@ -100,6 +101,9 @@ func (c *PushCmd) push(ctx context.Context, out *view.Progress, rt imagePusher, 
 		return fmt.Errorf("%s: hashing the build context: %w", app.ID, err)
 	}
 	if !imageCurrent(obs, src.Tag, hash) || src.AlwaysRebuild {
+		if err := engine.CheckImageSpace(ctx, rt, "building", src.Tag); err != nil {
+			return fmt.Errorf("%s: %w", app.ID, err)
+		}
 		out.Event(engine.Building{App: app.ID, Tag: src.Tag, Context: src.Context})
 		_, err := rt.Build(ctx, engine.BuildSpec{
 			ContextDir: src.ContextDir, Dockerfile: src.Dockerfile, Tag: src.Tag, BuildArgs: src.BuildArgs,

@@ -330,7 +330,7 @@ func (d *Daemon) stillUnhealthy(ctx context.Context, rt engine.ProbeRuntime, nod
 		return false
 	}
 	st, err := node.State.Load()
-	if err != nil || st.Apps[id].Stopped || st.Apps[id].Removed {
+	if err != nil || st.Apps[id].KeptStopped() || st.Apps[id].Removed {
 		return false
 	}
 	if c, err := rt.Inspect(ctx, app.ContainerName); err != nil || c.State != plan.StateRunning {

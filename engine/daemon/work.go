@@ -73,6 +73,7 @@ func (d *Daemon) fullWorker(ctx context.Context) {
 		case done := <-d.fullq:
 			err := d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
 				d.recover(ctx, node, cat)
+				d.guardDisk(ctx, rt, node, cat)
 				return d.reconcile(ctx, node, rt, cat, nil)
 			})
 			if done != nil {

@@ -27,6 +27,8 @@ type Fake struct {
 	exitOnRun  map[string]bool // image ids whose containers exit right after start (BreakNext)
 	brokenNext map[string]bool // tags whose next image's containers exit right after start
 	volumeRoot string
+	storeFree  int64            // bytes free where images are stored (SetImageStoreFree)
+	imageSize  map[string]int64 // by image id (SetImageSize)
 	calls      []string
 	seq        int
 	subs       map[*subscriber]struct{}
@@ -38,7 +40,8 @@ var _ engine.Runtime = (*Fake)(nil)
 func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
 		secrets: map[string][]byte{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
-		brokenNext: map[string]bool{}, subs: map[*subscriber]struct{}{}}
+		brokenNext: map[string]bool{}, subs: map[*subscriber]struct{}{},
+		storeFree: 1 << 50, imageSize: map[string]int64{}}
 }
 
 // Calls returns the changes made so far, one line each ("start core",
@@ -70,6 +73,22 @@ func (f *Fake) VolumeRoot() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.volumeRoot
+}
+
+// StorePath is where the Fake says it stores images.
+const StorePath = "/fake/containers/storage"
+
+// SetImageStoreFree sets the bytes free where images are stored (1 PiB
+// unless set).
+func (f *Fake) SetImageStoreFree(free int64) { f.locked(func() { f.storeFree = free }) }
+
+// SetImageSize gives the image tagged ref a size (0 unless set).
+func (f *Fake) SetImageSize(ref string, size int64) {
+	f.locked(func() {
+		if img, ok := f.images[plan.NormalizeRef(ref)]; ok {
+			f.imageSize[img.ID] = size
+		}
+	})
 }
 
 // AddImage adds an image tagged tag and returns its id.
@@ -329,6 +348,22 @@ func (f *Fake) Untag(ctx context.Context, ref string) error {
 	f.record("untag %s", ref)
 	delete(f.images, ref)
 	return nil
+}
+
+func (f *Fake) ImageSize(ctx context.Context, ref string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	img, ok := f.images[plan.NormalizeRef(ref)]
+	if !ok {
+		return 0, fmt.Errorf("image %s: %w", ref, engine.ErrNotFound)
+	}
+	return f.imageSize[img.ID], nil
+}
+
+func (f *Fake) ImageStoreFree(ctx context.Context) (string, int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return StorePath, f.storeFree, nil
 }
 
 // VolumeMountpoint gives each volume a directory of its own under the

@@ -27,6 +27,10 @@
 // working across them, and [Env.ContainerPID] finds a container's process
 // without the service. See service.go.
 //
+// A test that needs a Podman of its own (one whose storage is a small
+// tmpfs, for the disk guard) calls [Own] with [Options]; it is closed, and
+// the tmpfs unmounted, when the test ends.
+//
 // A testscript TestMain uses testscript.Main(podmantest.M(m), commands) and
 // passes [Env.Environ] to its scripts, so the archy binary finds the service.
 //

@@ -114,3 +114,26 @@ func Shared(t testing.TB) *Env {
 	}
 	return shared.env
 }
+
+// Own starts an Env of the test's own with opts (a small storage root,
+// say), closed when t ends. The policy is Shared's: with ARCHY_INTEGRATION=1
+// an unusable Podman fails t; otherwise t is skipped.
+func Own(t testing.TB, opts Options) *Env {
+	t.Helper()
+	if !Required() && testing.Short() {
+		t.Skip("podmantest: integration test skipped in -short mode (ARCHY_INTEGRATION=1 runs it)")
+	}
+	env, err := StartWith(context.Background(), opts)
+	if err != nil {
+		if Required() {
+			t.Fatalf("podman is not usable and ARCHY_INTEGRATION=1: %v", err)
+		}
+		t.Skipf("podman is not usable (ARCHY_INTEGRATION=1 makes this a failure): %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Close(); err != nil {
+			t.Errorf("closing the test's own podman: %v", err)
+		}
+	})
+	return env
+}

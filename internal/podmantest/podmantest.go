@@ -46,6 +46,7 @@ type Env struct {
 	registriesConf string
 	storageConf    string
 	podman         string // the podman binary
+	storageSize    int64  // Options.StorageSize
 	registry       *proc
 	closed         bool
 
@@ -58,7 +59,18 @@ type Env struct {
 // Start launches a private Podman service and registry in a new temp dir and
 // waits until both answer. ctx bounds the start only. The caller must Close
 // the Env; on error nothing is left behind.
-func Start(ctx context.Context) (_ *Env, err error) {
+func Start(ctx context.Context) (*Env, error) { return StartWith(ctx, Options{}) }
+
+// Options shape an Env that a test starts for itself.
+type Options struct {
+	// StorageSize, when set, puts the service's storage root (its graph
+	// root, where images and containers live) on a tmpfs of that many
+	// bytes: a small disk for the disk guard's tests. Close unmounts it.
+	StorageSize int64
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, opts Options) (_ *Env, err error) {
 	podman, err := exec.LookPath("podman")
 	if err != nil {
 		return nil, fmt.Errorf("podman not found (run scripts/deps.sh): %w", err)
@@ -75,7 +87,7 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating podman test dir: %w", err)
 	}
-	e := &Env{Dir: dir}
+	e := &Env{Dir: dir, storageSize: opts.StorageSize}
 	defer func() {
 		if err != nil {
 			if cerr := e.Close(); cerr != nil {
@@ -176,7 +188,11 @@ func (e *Env) startService(ctx context.Context, podman, driver string) error {
 	e.podman = podman
 	e.URL = "unix://" + e.socketPath()
 	e.StorageDriver = driver
-	p, err := e.launchService(ctx, "service-"+driver+".log")
+	var p *proc
+	err := e.mountStorage()
+	if err == nil {
+		p, err = e.launchService(ctx, "service-"+driver+".log")
+	}
 	var conn context.Context
 	if err == nil {
 		// NewConnection pings the service once more and keeps its version.
@@ -198,6 +214,22 @@ func (e *Env) startService(ctx context.Context, podman, driver string) error {
 	e.service, e.Conn = p, conn
 	e.serviceStarts = 1
 	e.svcMu.Unlock()
+	return nil
+}
+
+// mountStorage puts the storage root on a tmpfs of Options.StorageSize
+// (each start attempt afresh: a failed one unmounts it).
+func (e *Env) mountStorage() error {
+	if e.storageSize <= 0 {
+		return nil
+	}
+	root := e.stateDirs()[0]
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("creating storage root: %w", err)
+	}
+	if err := syscall.Mount("tmpfs", root, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", e.storageSize)); err != nil {
+		return fmt.Errorf("mounting a %d-byte tmpfs on %s: %w", e.storageSize, root, err)
+	}
 	return nil
 }
 
