@@ -50,6 +50,14 @@ func outcomes(st state.State, app string) []string {
 	return out
 }
 
+func outcomesByApp(rep Report) map[string]Outcome {
+	m := map[string]Outcome{}
+	for _, o := range rep.Outcomes {
+		m[o.App] = o
+	}
+	return m
+}
+
 func TestUpgradeRecordsGenerations(t *testing.T) {
 	ui := quick(buildApp(t, "ui"))
 	h := newHarness(t, ui)
@@ -95,10 +103,7 @@ func TestFailedUpgradeRollsBackAndHolds(t *testing.T) {
 	}
 	h.rt.BreakNext(plan.NormalizeRef(core.Container.Source.Tag))
 	_, rep := h.apply(t, PlanOptions{})
-	byApp := map[string]Outcome{}
-	for _, o := range rep.Outcomes {
-		byApp[o.App] = o
-	}
+	byApp := outcomesByApp(rep)
 	var rb *RollbackError
 	if o := byApp["core"]; !o.RolledBack || !errors.As(o.Err, &rb) || rb.Restored != 1 || rb.Failed != 2 {
 		t.Fatalf("core: %+v, want rolled back from generation 2 to 1", o)
@@ -147,7 +152,7 @@ func TestRollbackCommand(t *testing.T) {
 	h.apply(t, PlanOptions{})
 
 	a := h.node.Applier(&h.out)
-	g, err := h.node.Rollback(context.Background(), h.cat, "ui", 0, a)
+	g, err := h.node.Rollback(context.Background(), h.cat, "ui", 0, false, a)
 	if err != nil || g.N != 1 {
 		t.Fatalf("rollback: generation %d, %v", g.N, err)
 	}
@@ -168,7 +173,7 @@ func TestRollbackCommand(t *testing.T) {
 	if p.Plan.Changes() != 0 {
 		t.Errorf("an apply after archy rollback changes %+v", p.Plan.Steps)
 	}
-	if _, err := h.node.Rollback(context.Background(), h.cat, "ui", 9, a); err == nil || !strings.Contains(err.Error(), "no generation 9") {
+	if _, err := h.node.Rollback(context.Background(), h.cat, "ui", 9, false, a); err == nil || !strings.Contains(err.Error(), "no generation 9") {
 		t.Errorf("rollback to a missing generation: %v", err)
 	}
 }

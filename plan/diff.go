@@ -280,6 +280,7 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 
 	// Running or not.
 	creating := s.Has(Create) || s.Has(Recreate)
+	keptStopped := !creating && !upgrade && intent.HeldStopped && intent.Held != "" && intent.Held == TargetKey(d, img)
 	switch {
 	case creating && !stoppedByOperator:
 		add(Start, "")
@@ -287,6 +288,10 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		s.Notes = append(s.Notes, "stays stopped (archy stop)")
 	case c.State == StateRunning && stoppedByOperator:
 		add(Stop, "stopped by the operator (archy stop)")
+	case keptStopped:
+		// Left as it is: not started (a failing version on migrated
+		// data), nor stopped if the operator started it by hand.
+		s.Notes = append(s.Notes, fmt.Sprintf("held: %s (archy upgrade %s tries again)", intent.HeldWhy, app.ID))
 	case c.State != StateRunning && !stoppedByOperator:
 		add(Start, stateReason(c))
 	}

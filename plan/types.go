@@ -96,4 +96,9 @@ type AppIntent struct {
 	// archy upgrade releases it; HeldWhy says why for the plan's note.
 	Held    string `json:"held,omitempty"`
 	HeldWhy string `json:"held_why,omitempty"`
+	// HeldStopped: the held target's container failed its proof and is
+	// kept stopped (a forward-only app, upgrade.rollback): plans leave it
+	// stopped, rather than start a failing version on data it may have
+	// migrated, until the target changes or archy upgrade.
+	HeldStopped bool `json:"held_stopped,omitempty"`
 }
