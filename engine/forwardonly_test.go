@@ -119,14 +119,31 @@ func TestForwardOnlyRepeatedFailureThenFix(t *testing.T) {
 	db := forwardOnly(quick(buildApp(t, "db")))
 	h := newHarness(t, db)
 	h.apply(t, PlanOptions{})
+	good, _ := h.rt.Inspect(ctx, "db")
 	for i, content := range []string{"broken", "broken again"} {
 		changeBuild(t, db, content)
 		h.rt.BreakNext(plan.NormalizeRef(db.Container.Source.Tag))
 		_, rep := h.apply(t, PlanOptions{Only: []string{"db"}, Upgrade: []string{"db"}})
 		var fo *ForwardOnlyError
-		if !errors.As(rep.Err(), &fo) || fo.Previous != 1 {
+		if !errors.As(rep.Err(), &fo) || fo.Previous != 1 || fo.Kept != "db"+schema.KeptSuffix {
 			t.Fatalf("attempt %d: %v (%+v), want generation 1 as the way back", i, rep.Err(), fo)
 		}
+		if c, err := h.rt.Inspect(ctx, "db"+schema.KeptSuffix); err != nil || c.ID != good.ID || c.State == plan.StateRunning {
+			t.Fatalf("attempt %d: set aside %+v, %v; want generation 1's very container, stopped", i, c, err)
+		}
+	}
+	if n := len(h.rt.ContainerNames()); n != 2 {
+		t.Errorf("containers %v, want the failed one and the one set aside", h.rt.ContainerNames())
+	}
+
+	// podman rm of the failed container: the good generation is made
+	// again, but not started on the data the failed one may have migrated.
+	h.rt.Remove(ctx, "db")
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	if c, err := h.rt.Inspect(ctx, "db"); err != nil || c.ImageID != good.ImageID || c.State == plan.StateRunning {
+		t.Errorf("after podman rm of the failed container: %+v, %v; want generation 1 made again, stopped", c, err)
 	}
 	changeBuild(t, db, "fixed")
 	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {

@@ -82,7 +82,10 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	switch {
 	case errors.Is(err, ErrNotFound):
 		a.emit(RecoveryPuttingBack{App: app.ID})
-		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start)
+		// A held forward-only app replaced a failed generation that ran
+		// on its data: the old container goes back, but stays stopped.
+		held := forwardOnly(app, fl) && st.Apps[app.ID].HeldStopped
+		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start && !held)
 	case err != nil:
 		return err
 	case c.ID == fl.OldID:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine/state"
@@ -120,7 +121,9 @@ func (a *Applier) holdForward(ctx context.Context, app *schema.App, failed int, 
 	}
 	if prevGen != nil && prevGen.Keep == "" {
 		// It replaced a failed generation (kept stopped by an earlier
-		// hold): that is no way back; the newest good generation is.
+		// hold) with nothing set aside behind it: that is no way back;
+		// the newest good generation is (archy rollback --force makes it
+		// again from its kept image).
 		a.dropKept(ctx, kept)
 		kept, prev = "", 0
 		if st, err := a.State.Load(); err == nil {
@@ -156,6 +159,58 @@ func (a *Applier) holdForward(ctx context.Context, app *schema.App, failed int, 
 		return err
 	}
 	return ferr
+}
+
+// keptBehindFailed returns the way back of an app whose container is a
+// failed generation (prev, kept stopped by a forward-only hold) while the
+// container before it is still set aside as kept: that one stays the way
+// back of the next replacement, rather than give way to the failed one.
+func (a *Applier) keptBehindFailed(ctx context.Context, id string, prev *state.Generation, kept string) (*rollback, bool) {
+	if prev == nil || prev.Keep != "" {
+		return nil, false
+	}
+	c, err := a.Runtime.Inspect(ctx, kept)
+	if err != nil || c.Labels[plan.LabelApp] != id || !plan.CreatedByArchy(&c, id) {
+		return nil, false
+	}
+	st, err := a.State.Load()
+	if err != nil {
+		return nil, false
+	}
+	g, ok := st.GenerationOf(id, c)
+	if !ok || g.Keep == "" {
+		return nil, false
+	}
+	return &rollback{prev: &g, kept: kept}, true
+}
+
+// replaceFailed replaces the failed container old of a held forward-only
+// app (see keptBehindFailed): archy keeps nothing of a failed generation,
+// so it is removed, and the container set aside stays where it is.
+func (a *Applier) replaceFailed(ctx context.Context, r replacement, start bool, old plan.Container, back *rollback) error {
+	id := r.app.ID
+	kc, err := a.Runtime.Inspect(ctx, back.kept)
+	if err != nil {
+		return err
+	}
+	back.keep = anonymousVolumes(old, r.app)
+	fl := state.InFlight{OldID: kc.ID, Kept: back.kept, From: back.prev.N, Time: time.Now().UTC(), Keep: back.keep, Spec: plan.SpecJSON(r.app)}
+	if r.from != nil {
+		fl.Target = a.targetKey(ctx, *r.from)
+	}
+	if err := a.updateState(func(st *state.State) {
+		if st.InFlight == nil {
+			st.InFlight = map[string]state.InFlight{}
+		}
+		st.InFlight[id] = fl
+	}); err != nil {
+		return err
+	}
+	a.stopping(id)
+	if err := a.Runtime.Remove(ctx, r.app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+		return a.abandon(id, err)
+	}
+	return a.createGeneration(ctx, r, start, back)
 }
 
 // putBack replaces whatever container the app has with the one it had:

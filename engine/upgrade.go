@@ -78,6 +78,9 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		snapshot = filepath.Join(a.State.Dir, "snapshots", id, strconv.Itoa(prev.N))
 	}
 	kept := name + schema.KeptSuffix
+	if back, ok := a.keptBehindFailed(ctx, id, prev, kept); ok {
+		return a.replaceFailed(ctx, r, start, old, back)
+	}
 	if err := a.clearKept(ctx, id, kept); err != nil {
 		return err
 	}
@@ -176,7 +179,9 @@ func (a *Applier) create(ctx context.Context, d plan.Desired, start bool) error 
 		return a.createGeneration(ctx, target(d), start, nil)
 	case st.Apps[d.App.ID].Held != "" && st.Apps[d.App.ID].Held == a.targetKey(ctx, d):
 		a.emit(RemakingHeld{App: d.App.ID, Generation: last.N})
-		_, err := a.restore(ctx, d.App, *last, nil, "", start)
+		// Held kept stopped (forward-only): the failed target may have
+		// migrated the data, so the good generation is made, not started.
+		_, err := a.restore(ctx, d.App, *last, nil, "", start && !st.Apps[d.App.ID].HeldStopped)
 		return err
 	}
 	return a.createGeneration(ctx, target(d), start, &rollback{prev: last})
