@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine/state"
@@ -194,16 +193,8 @@ func (a *Applier) replaceFailed(ctx context.Context, r replacement, start bool, 
 		return err
 	}
 	back.keep = anonymousVolumes(old, r.app)
-	fl := state.InFlight{OldID: kc.ID, Kept: back.kept, From: back.prev.N, Time: time.Now().UTC(), Keep: back.keep, Spec: plan.SpecJSON(r.app)}
-	if r.from != nil {
-		fl.Target = a.targetKey(ctx, *r.from)
-	}
-	if err := a.updateState(func(st *state.State) {
-		if st.InFlight == nil {
-			st.InFlight = map[string]state.InFlight{}
-		}
-		st.InFlight[id] = fl
-	}); err != nil {
+	fl := state.InFlight{OldID: kc.ID, Kept: back.kept, From: back.prev.N, Keep: back.keep}
+	if err := a.recordInFlight(ctx, r, fl); err != nil {
 		return err
 	}
 	a.stopping(id)

@@ -84,19 +84,11 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	if err := a.clearKept(ctx, id, kept); err != nil {
 		return err
 	}
-	fl := state.InFlight{OldID: old.ID, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
+	fl := state.InFlight{OldID: old.ID, Kept: kept, Snapshot: snapshot, Keep: keep}
 	if prev != nil {
 		fl.From = prev.N
 	}
-	if r.from != nil {
-		fl.Target = a.targetKey(ctx, *r.from)
-	}
-	if err := a.updateState(func(st *state.State) {
-		if st.InFlight == nil {
-			st.InFlight = map[string]state.InFlight{}
-		}
-		st.InFlight[id] = fl
-	}); err != nil {
+	if err := a.recordInFlight(ctx, r, fl); err != nil {
 		return err
 	}
 	// The old container is set aside, stopped and renamed, until the new
@@ -125,6 +117,21 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		a.emit(KeepingVolume{App: id, Volume: v.Name, Target: v.Target})
 	}
 	return a.createGeneration(ctx, r, start, &rollback{prev: prev, kept: kept, keep: keep, snapshot: snapshot})
+}
+
+// recordInFlight records replacement r as in flight (fl, completed with
+// the time, r's spec and target) before anything is removed.
+func (a *Applier) recordInFlight(ctx context.Context, r replacement, fl state.InFlight) error {
+	fl.Time, fl.Spec = time.Now().UTC(), plan.SpecJSON(r.app)
+	if r.from != nil {
+		fl.Target = a.targetKey(ctx, *r.from)
+	}
+	return a.updateState(func(st *state.State) {
+		if st.InFlight == nil {
+			st.InFlight = map[string]state.InFlight{}
+		}
+		st.InFlight[r.app.ID] = fl
+	})
 }
 
 // clearKept removes a set-aside container left from an earlier upgrade
