@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -171,18 +170,8 @@ func TestRecoverForwardOnly(t *testing.T) {
 	a := h.node.Applier(&h.out)
 
 	// Killed during the proof of a new container that fails it.
-	h.rt.Stop(ctx, "db", 0)
-	h.rt.Rename(ctx, "db", "db"+schema.KeptSuffix)
-	changeBuild(t, db, "v2")
-	h.rt.BreakNext(plan.NormalizeRef(db.Container.Source.Tag))
-	h.rt.Build(ctx, BuildSpec{Tag: db.Container.Source.Tag}, io.Discard)
-	if _, err := a.CreateContainer(ctx, db, db.Container.Source.Tag, nil); err != nil {
-		t.Fatal(err)
-	}
+	interrupted(t, h, db, old, true, "the target")
 	h.rt.Start(ctx, "db")
-	h.node.State.Update(func(st *state.State) {
-		st.InFlight = map[string]state.InFlight{"db": {From: 1, OldID: old.ID, Kept: "db" + schema.KeptSuffix, Target: "the target"}}
-	})
 	err := h.node.Recover(ctx, h.cat, a)
 	var fo *ForwardOnlyError
 	if !errors.As(err, &fo) || fo.Previous != 1 || fo.Kept != "db"+schema.KeptSuffix {
@@ -200,5 +189,33 @@ func TestRecoverForwardOnly(t *testing.T) {
 	}
 	if got := outcomes(st, "db"); len(got) != 2 || !strings.HasPrefix(got[1], "failed: ") {
 		t.Errorf("generations %v, want the new container recorded as failed", got)
+	}
+}
+
+// Recovery of a forward-only app stopped by the operator: a new container
+// that ran stays (stopped, held); one that never started gives way to the
+// old one, stopped, as for any app.
+func TestRecoverForwardOnlyStoppedByTheOperator(t *testing.T) {
+	ctx := context.Background()
+	for _, ran := range []bool{true, false} {
+		db := forwardOnly(quick(buildApp(t, "db")))
+		h := newHarness(t, db)
+		h.apply(t, PlanOptions{})
+		old, _ := h.rt.Inspect(ctx, "db")
+		interrupted(t, h, db, old, false, "the target")
+		if ran {
+			h.rt.Start(ctx, "db")
+			h.rt.Stop(ctx, "db", 0)
+		}
+		h.node.State.Update(func(st *state.State) { st.Apps["db"] = plan.AppIntent{Stopped: true} })
+		err := h.node.Recover(ctx, h.cat, h.node.Applier(&h.out))
+		c, _ := h.rt.Inspect(ctx, "db")
+		var fo *ForwardOnlyError
+		switch {
+		case ran && (!errors.As(err, &fo) || c.ID == old.ID || c.State == plan.StateRunning || !h.state(t).Apps["db"].HeldStopped):
+			t.Errorf("a new container that ran: %v, db %+v; want it kept stopped and held", err, c)
+		case !ran && (err != nil || c.ID != old.ID || c.State == plan.StateRunning):
+			t.Errorf("a new container that never ran: %v, db %+v; want the old one back, stopped", err, c)
+		}
 	}
 }

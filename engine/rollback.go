@@ -149,8 +149,10 @@ func (a *Applier) holdForward(ctx context.Context, app *schema.App, failed int, 
 		if held != "" {
 			it := st.Apps[id]
 			it.Held, it.HeldStopped = held, true
-			it.HeldWhy = fmt.Sprintf("generation %d failed (%v); forward-only, so it is kept stopped and %s was not started (archy rollback %s --force starts it)",
-				failed, reason, generationName(prev), id)
+			it.HeldWhy = fmt.Sprintf("generation %d failed (%v); forward-only, so it is kept stopped and %s was not started", failed, reason, generationName(prev))
+			if prev != 0 {
+				it.HeldWhy += fmt.Sprintf(" (archy rollback %s --force starts it)", id)
+			}
 			st.Apps[id] = it
 		}
 	})

@@ -50,6 +50,29 @@ func outcomes(st state.State, app string) []string {
 	return out
 }
 
+// interrupted leaves app as an archy killed during an upgrade's proof
+// leaves it: its old container (old, generation 1) stopped and set aside, a
+// new one made from a new build (broken: it exits when started), recorded
+// in flight with target.
+func interrupted(t *testing.T, h *harness, app *schema.App, old plan.Container, broken bool, target string) {
+	t.Helper()
+	ctx := context.Background()
+	kept := app.ContainerName + schema.KeptSuffix
+	h.rt.Stop(ctx, app.ContainerName, 0)
+	h.rt.Rename(ctx, app.ContainerName, kept)
+	changeBuild(t, app, "v2")
+	if broken {
+		h.rt.BreakNext(plan.NormalizeRef(app.Container.Source.Tag))
+	}
+	h.rt.Build(ctx, BuildSpec{Tag: app.Container.Source.Tag}, io.Discard)
+	if _, err := h.node.Applier(nil).CreateContainer(ctx, app, app.Container.Source.Tag, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.node.State.Update(func(st *state.State) {
+		st.InFlight = map[string]state.InFlight{app.ID: {From: 1, OldID: old.ID, Kept: kept, Target: target}}
+	})
+}
+
 func outcomesByApp(rep Report) map[string]Outcome {
 	m := map[string]Outcome{}
 	for _, o := range rep.Outcomes {
@@ -307,17 +330,8 @@ func TestRecoverByContainerID(t *testing.T) {
 	}
 
 	// Killed during the proof of a new container, the app stopped since.
-	h.rt.Stop(ctx, "ui", 0)
-	h.rt.Rename(ctx, "ui", "ui"+schema.KeptSuffix)
-	changeBuild(t, ui, "v2")
-	h.rt.Build(ctx, BuildSpec{Tag: ui.Container.Source.Tag}, io.Discard)
-	if _, err := a.CreateContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
-		t.Fatal(err)
-	}
-	h.node.State.Update(func(st *state.State) {
-		st.InFlight = map[string]state.InFlight{"ui": {From: 1, OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
-		st.Apps["ui"] = plan.AppIntent{Stopped: true}
-	})
+	interrupted(t, h, ui, old, false, "")
+	h.node.State.Update(func(st *state.State) { st.Apps["ui"] = plan.AppIntent{Stopped: true} })
 	if err := h.node.Recover(ctx, h.cat, a); err != nil {
 		t.Fatal(err)
 	}
