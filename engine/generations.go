@@ -69,7 +69,7 @@ func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Contai
 		st.Generations[id] = gens
 		if reached {
 			it := st.Apps[id]
-			it.Held, it.HeldWhy = "", ""
+			it.Held, it.HeldWhy, it.HeldStopped = "", "", false
 			st.Apps[id] = it
 			delete(st.InFlight, id)
 		}

@@ -95,6 +95,17 @@ type (
 		Reason     error
 		To         int
 	}
+	// HoldingForward: the replacement (generation Generation, as
+	// recorded) of a forward-only app failed for Reason; it is kept
+	// stopped and not rolled back, generation Previous (0: the container it
+	// replaced) set aside as Kept ("": none), and the app held (a failure).
+	HoldingForward struct {
+		App        string
+		Generation int
+		Reason     error
+		Previous   int
+		Kept       string
+	}
 	// RestoringVolumes: the volumes saved before an upgrade are put back.
 	RestoringVolumes struct{ App string }
 )
@@ -127,6 +138,7 @@ func (RemakingHeld) progressEvent()        {}
 func (Proving) progressEvent()             {}
 func (RecordFailed) progressEvent()        {}
 func (RollingBack) progressEvent()         {}
+func (HoldingForward) progressEvent()      {}
 func (RestoringVolumes) progressEvent()    {}
 func (RecoveryPuttingBack) progressEvent() {}
 func (RecoveryProving) progressEvent()     {}

@@ -82,7 +82,10 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	switch {
 	case errors.Is(err, ErrNotFound):
 		a.emit(RecoveryPuttingBack{App: app.ID})
-		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start)
+		// A held forward-only app replaced a failed generation that ran
+		// on its data: the old container goes back, but stays stopped.
+		held := forwardOnly(app, fl) && st.Apps[app.ID].HeldStopped
+		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, start && !held)
 	case err != nil:
 		return err
 	case c.ID == fl.OldID:
@@ -91,6 +94,10 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 			return a.start(ctx, app)
 		}
 		return nil
+	case !start && forwardOnly(app, fl) && (c.State == plan.StateRunning || !c.StartedAt.IsZero()):
+		// The new container ran: it may have migrated the data, which the
+		// old one must not start on. Held as a failed proof is.
+		return a.holdForwardRecovered(ctx, app, c, prev, fl, errors.New("an upgrade was interrupted while it ran, and the app is stopped by the operator"))
 	case !start:
 		// The operator stopped the app: rather than leave an unproved
 		// container for a later start, the old one goes back, stopped.
@@ -107,6 +114,9 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	}
 	if err == nil {
 		err = a.prove(ctx, app)
+	}
+	if err != nil && forwardOnly(app, fl) {
+		return a.holdForwardRecovered(ctx, app, c, prev, fl, err)
 	}
 	if err != nil {
 		a.emit(RecoveryFailed{App: app.ID, Err: err})
@@ -128,6 +138,26 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	}
 	a.dropKept(ctx, fl.Kept)
 	return nil
+}
+
+// forwardOnly reports whether recovering an interrupted replacement of
+// app must not put the old container back on the data the new one may
+// have migrated: a forward-only app whose volumes were not saved.
+func forwardOnly(app *schema.App, fl state.InFlight) bool {
+	return app.Upgrade.ForwardOnly() && fl.Snapshot == ""
+}
+
+// holdForwardRecovered ends the recovery of a forward-only app whose new
+// container c ran and is not proved (why) as a failed proof ends: c is
+// recorded as a failed generation and kept stopped, the old container
+// stays set aside, the target is held (see holdForward). The recovery is
+// done: the error it returns is reported, not retried.
+func (a *Applier) holdForwardRecovered(ctx context.Context, app *schema.App, c plan.Container, prev *state.Generation, fl state.InFlight, why error) error {
+	gen, err := a.recordGeneration(ctx, app.ID, c, "failed: "+why.Error(), false, false)
+	if err != nil {
+		return err
+	}
+	return a.holdForward(ctx, app, gen.N, prev, fl.Kept, fl.Target, why)
 }
 
 // dropKept removes an old container set aside, once its successor is

@@ -78,22 +78,17 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		snapshot = filepath.Join(a.State.Dir, "snapshots", id, strconv.Itoa(prev.N))
 	}
 	kept := name + schema.KeptSuffix
+	if back, ok := a.keptBehindFailed(ctx, id, prev, kept); ok {
+		return a.replaceFailed(ctx, r, start, old, back)
+	}
 	if err := a.clearKept(ctx, id, kept); err != nil {
 		return err
 	}
-	fl := state.InFlight{OldID: old.ID, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
+	fl := state.InFlight{OldID: old.ID, Kept: kept, Snapshot: snapshot, Keep: keep}
 	if prev != nil {
 		fl.From = prev.N
 	}
-	if r.from != nil {
-		fl.Target = a.targetKey(ctx, *r.from)
-	}
-	if err := a.updateState(func(st *state.State) {
-		if st.InFlight == nil {
-			st.InFlight = map[string]state.InFlight{}
-		}
-		st.InFlight[id] = fl
-	}); err != nil {
+	if err := a.recordInFlight(ctx, r, fl); err != nil {
 		return err
 	}
 	// The old container is set aside, stopped and renamed, until the new
@@ -122,6 +117,21 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		a.emit(KeepingVolume{App: id, Volume: v.Name, Target: v.Target})
 	}
 	return a.createGeneration(ctx, r, start, &rollback{prev: prev, kept: kept, keep: keep, snapshot: snapshot})
+}
+
+// recordInFlight records replacement r as in flight (fl, completed with
+// the time, r's spec and target) before anything is removed.
+func (a *Applier) recordInFlight(ctx context.Context, r replacement, fl state.InFlight) error {
+	fl.Time, fl.Spec = time.Now().UTC(), plan.SpecJSON(r.app)
+	if r.from != nil {
+		fl.Target = a.targetKey(ctx, *r.from)
+	}
+	return a.updateState(func(st *state.State) {
+		if st.InFlight == nil {
+			st.InFlight = map[string]state.InFlight{}
+		}
+		st.InFlight[r.app.ID] = fl
+	})
 }
 
 // clearKept removes a set-aside container left from an earlier upgrade
@@ -176,7 +186,9 @@ func (a *Applier) create(ctx context.Context, d plan.Desired, start bool) error 
 		return a.createGeneration(ctx, target(d), start, nil)
 	case st.Apps[d.App.ID].Held != "" && st.Apps[d.App.ID].Held == a.targetKey(ctx, d):
 		a.emit(RemakingHeld{App: d.App.ID, Generation: last.N})
-		_, err := a.restore(ctx, d.App, *last, nil, "", start)
+		// Held kept stopped (forward-only): the failed target may have
+		// migrated the data, so the good generation is made, not started.
+		_, err := a.restore(ctx, d.App, *last, nil, "", start && !st.Apps[d.App.ID].HeldStopped)
 		return err
 	}
 	return a.createGeneration(ctx, target(d), start, &rollback{prev: last})

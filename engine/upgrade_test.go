@@ -50,6 +50,37 @@ func outcomes(st state.State, app string) []string {
 	return out
 }
 
+// interrupted leaves app as an archy killed during an upgrade's proof
+// leaves it: its old container (old, generation 1) stopped and set aside, a
+// new one made from a new build (broken: it exits when started), recorded
+// in flight with target.
+func interrupted(t *testing.T, h *harness, app *schema.App, old plan.Container, broken bool, target string) {
+	t.Helper()
+	ctx := context.Background()
+	kept := app.ContainerName + schema.KeptSuffix
+	h.rt.Stop(ctx, app.ContainerName, 0)
+	h.rt.Rename(ctx, app.ContainerName, kept)
+	changeBuild(t, app, "v2")
+	if broken {
+		h.rt.BreakNext(plan.NormalizeRef(app.Container.Source.Tag))
+	}
+	h.rt.Build(ctx, BuildSpec{Tag: app.Container.Source.Tag}, io.Discard)
+	if _, err := h.node.Applier(nil).CreateContainer(ctx, app, app.Container.Source.Tag, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.node.State.Update(func(st *state.State) {
+		st.InFlight = map[string]state.InFlight{app.ID: {From: 1, OldID: old.ID, Kept: kept, Target: target}}
+	})
+}
+
+func outcomesByApp(rep Report) map[string]Outcome {
+	m := map[string]Outcome{}
+	for _, o := range rep.Outcomes {
+		m[o.App] = o
+	}
+	return m
+}
+
 func TestUpgradeRecordsGenerations(t *testing.T) {
 	ui := quick(buildApp(t, "ui"))
 	h := newHarness(t, ui)
@@ -95,10 +126,7 @@ func TestFailedUpgradeRollsBackAndHolds(t *testing.T) {
 	}
 	h.rt.BreakNext(plan.NormalizeRef(core.Container.Source.Tag))
 	_, rep := h.apply(t, PlanOptions{})
-	byApp := map[string]Outcome{}
-	for _, o := range rep.Outcomes {
-		byApp[o.App] = o
-	}
+	byApp := outcomesByApp(rep)
 	var rb *RollbackError
 	if o := byApp["core"]; !o.RolledBack || !errors.As(o.Err, &rb) || rb.Restored != 1 || rb.Failed != 2 {
 		t.Fatalf("core: %+v, want rolled back from generation 2 to 1", o)
@@ -147,7 +175,7 @@ func TestRollbackCommand(t *testing.T) {
 	h.apply(t, PlanOptions{})
 
 	a := h.node.Applier(&h.out)
-	g, err := h.node.Rollback(context.Background(), h.cat, "ui", 0, a)
+	g, err := h.node.Rollback(context.Background(), h.cat, "ui", 0, false, a)
 	if err != nil || g.N != 1 {
 		t.Fatalf("rollback: generation %d, %v", g.N, err)
 	}
@@ -168,7 +196,7 @@ func TestRollbackCommand(t *testing.T) {
 	if p.Plan.Changes() != 0 {
 		t.Errorf("an apply after archy rollback changes %+v", p.Plan.Steps)
 	}
-	if _, err := h.node.Rollback(context.Background(), h.cat, "ui", 9, a); err == nil || !strings.Contains(err.Error(), "no generation 9") {
+	if _, err := h.node.Rollback(context.Background(), h.cat, "ui", 9, false, a); err == nil || !strings.Contains(err.Error(), "no generation 9") {
 		t.Errorf("rollback to a missing generation: %v", err)
 	}
 }
@@ -302,17 +330,8 @@ func TestRecoverByContainerID(t *testing.T) {
 	}
 
 	// Killed during the proof of a new container, the app stopped since.
-	h.rt.Stop(ctx, "ui", 0)
-	h.rt.Rename(ctx, "ui", "ui"+schema.KeptSuffix)
-	changeBuild(t, ui, "v2")
-	h.rt.Build(ctx, BuildSpec{Tag: ui.Container.Source.Tag}, io.Discard)
-	if _, err := a.CreateContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
-		t.Fatal(err)
-	}
-	h.node.State.Update(func(st *state.State) {
-		st.InFlight = map[string]state.InFlight{"ui": {From: 1, OldID: old.ID, Kept: "ui" + schema.KeptSuffix}}
-		st.Apps["ui"] = plan.AppIntent{Stopped: true}
-	})
+	interrupted(t, h, ui, old, false, "")
+	h.node.State.Update(func(st *state.State) { st.Apps["ui"] = plan.AppIntent{Stopped: true} })
 	if err := h.node.Recover(ctx, h.cat, a); err != nil {
 		t.Fatal(err)
 	}

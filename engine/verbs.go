@@ -37,7 +37,7 @@ type Verb struct {
 	// apply's is.
 	Apply bool
 	// Option names the VerbOptions field it reads, if any: "purge"
-	// (remove), "to" (rollback).
+	// (remove), "to" (rollback, which reads Force too).
 	Option string
 	// Remote: a running daemon performs it (the CLI asks it through the
 	// API); the others the CLI performs itself, under the host-wide lock.
@@ -53,6 +53,9 @@ type Verb struct {
 type VerbOptions struct {
 	Purge bool // remove: delete the app's named volumes too
 	To    int  // rollback: the generation (0: the newest earlier one that ran)
+	// Force, rollback: return a forward-only app (upgrade.rollback) to an
+	// earlier generation on data a later one may have migrated.
+	Force bool
 }
 
 // VerbResult is what a verb did.
@@ -76,7 +79,7 @@ var verbs = []Verb{
 	// Not the daemon's: the CLI takes the host-wide lock, and a running
 	// daemon then sees the app held at the generation it was returned to.
 	{Action: ActRollback, Option: "to", run: func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, a *Applier) (VerbResult, error) {
-		g, err := n.Rollback(ctx, cat, id, o.To, a)
+		g, err := n.Rollback(ctx, cat, id, o.To, o.Force, a)
 		return VerbResult{Generation: g}, err
 	}},
 }

@@ -284,6 +284,7 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 
 	// Running or not.
 	creating := s.Has(Create) || s.Has(Recreate)
+	heldStopped := !creating && !upgrade && intent.HeldStopped && intent.Held != "" && intent.Held == TargetKey(d, img)
 	switch {
 	case creating && !keptStopped:
 		add(Start, "")
@@ -293,6 +294,10 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		add(Stop, "stopped by the operator (archy stop)")
 	case c.State == StateRunning && keptStopped:
 		add(Stop, "stopped for low disk space: "+intent.DiskLow)
+	case heldStopped:
+		// Left as it is: not started (a failing version on migrated
+		// data), nor stopped if the operator started it by hand.
+		s.Notes = append(s.Notes, fmt.Sprintf("held: %s (archy upgrade %s tries again)", intent.HeldWhy, app.ID))
 	case c.State != StateRunning && !keptStopped:
 		add(Start, stateReason(c))
 	case intent.DiskLow != "":

@@ -116,6 +116,20 @@ func TestDiff(t *testing.T) {
 			Input{Desired: node, Observed: withState(converged(node...), "ui", "exited", 0, false),
 				Intent: Intent{"core": {DiskLow: "1 MiB free on /d, below min_free 2Mi"}, "ui": {DiskLow: "its dependency core is stopped"}}},
 			[]string{"1 core: [stop] | [stopped for low disk space: 1 MiB free on /d, below min_free 2Mi]", "2 ui: [] | [] | notes: [stays stopped (low disk space: its dependency core is stopped)]"}},
+		{"held kept stopped (a forward-only upgrade failed): neither started nor stopped",
+			func() Input {
+				o := withState(converged(node...), "core", "exited", 1, false)
+				held := TargetKey(core, o.Image(core.App.Container.Source.ImageRef()))
+				return Input{Desired: node, Observed: o, Intent: Intent{"core": {Held: held, HeldStopped: true, HeldWhy: "generation 2 failed"}}}
+			}(),
+			[]string{"1 core: [] | [] | notes: [held: generation 2 failed (archy upgrade core tries again)]", "2 ui: [] | []"}},
+		{"held kept stopped, but the target changed: it goes ahead",
+			func() Input {
+				o := withState(converged(node...), "ui", "exited", 1, false)
+				held := TargetKey(ui, o.Image(ui.App.Container.Source.ImageRef()))
+				return Input{Desired: []Desired{core, {App: ui.App, ContextHash: "ctx2"}}, Observed: o, Intent: Intent{"ui": {Held: held, HeldStopped: true}}}
+			}(),
+			[]string{"1 core: [] | []", "2 ui: [build recreate start] | [build context changed image is rebuilt]"}},
 		{"context changed: rebuild and recreate",
 			Input{Desired: []Desired{core, {App: ui.App, ContextHash: "ctx2"}}, Observed: converged(node...)},
 			[]string{"1 core: [] | []", "2 ui: [build recreate start] | [build context changed image is rebuilt]"}},

@@ -105,6 +105,11 @@ type AppIntent struct {
 	// says why. Applies keep the app stopped until the daemon sees the
 	// space back and clears it (or archy start does).
 	DiskLow string `json:"disk_low,omitempty"`
+	// HeldStopped: the held target's container failed its proof and is
+	// kept stopped (a forward-only app, upgrade.rollback): plans leave it
+	// stopped, rather than start a failing version on data it may have
+	// migrated, until the target changes or archy upgrade.
+	HeldStopped bool `json:"held_stopped,omitempty"`
 }
 
 // KeptStopped reports whether the app must not run: the operator stopped

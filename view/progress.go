@@ -103,6 +103,12 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		s = fmt.Sprintf("%s: warning: recording generation %d: %v", e.App, e.Generation, e.Err)
 	case engine.RollingBack:
 		s = fmt.Sprintf("%s: %s failed (%v); rolling back to %s", e.App, replacementName(e.Generation), e.Reason, generationName(e.To))
+	case engine.HoldingForward:
+		aside := ""
+		if e.Kept != "" {
+			aside = fmt.Sprintf("; %s stays set aside as %s", generationName(e.Previous), e.Kept)
+		}
+		s = fmt.Sprintf("%s: generation %d failed (%v); forward-only: not rolling back; it is stopped and held%s", e.App, e.Generation, e.Reason, aside)
 	case engine.RestoringVolumes:
 		s = fmt.Sprintf("%s: restoring its volumes from before the upgrade", e.App)
 	case engine.RecoveryPuttingBack:

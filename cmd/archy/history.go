@@ -31,10 +31,11 @@ func (c *HistoryCmd) Run(g *Globals) error {
 
 // RollbackCmd returns an app to an earlier generation.
 type RollbackCmd struct {
-	App string `arg:"" help:"The app."`
-	To  int    `help:"The generation to return to (archy history APP); default: the newest earlier one that ran." placeholder:"N"`
+	App   string `arg:"" help:"The app."`
+	To    int    `help:"The generation to return to (archy history APP); default: the newest earlier one that ran." placeholder:"N"`
+	Force bool   `help:"Return a forward-only app (upgrade.rollback) anyway: the earlier generation starts on data a later one may have migrated."`
 }
 
 func (c *RollbackCmd) Run(g *Globals) error {
-	return g.act(c.App, engine.ActRollback, engine.VerbOptions{To: c.To})
+	return g.act(c.App, engine.ActRollback, engine.VerbOptions{To: c.To, Force: c.Force})
 }

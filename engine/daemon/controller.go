@@ -115,10 +115,14 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		}
 		msg, typ := string(action)+" done", engine.EventStep
 		var rb *engine.RollbackError
+		var fo *engine.ForwardOnlyError
 		switch {
 		case errors.As(err, &rb):
 			msg, typ = string(action)+": "+err.Error(), engine.EventRollback
 			d.metrics.rollbacks.WithLabelValues(app).Inc()
+		case errors.As(err, &fo): // not rolled back: held, kept stopped
+			msg, typ = string(action)+": "+err.Error(), engine.EventFailure
+			d.metrics.failures.WithLabelValues(app).Inc()
 		case err != nil:
 			msg = string(action) + " failed: " + err.Error()
 		}

@@ -347,3 +347,48 @@ func TestReload(t *testing.T) {
 		t.Errorf("config error %q after the edit was undone", st.ConfigError)
 	}
 }
+
+// A forward-only app whose upgrade fails its proof is not rolled back: the
+// daemon reports a failure, and its reconciles start neither the failed
+// container nor the previous one, set aside.
+func TestForwardOnlyFailureStaysStopped(t *testing.T) {
+	n := start(t, "core")
+	ctx := context.Background()
+	fwd := "package apps\n\napps: core: upgrade: rollback: \"forward-only\"\n"
+	if err := os.WriteFile(filepath.Join(n.apps, "forward.cue"), []byte(fwd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.d.Reconcile(ctx); err != nil { // reloads the apps
+		t.Fatal(err)
+	}
+	n.rt.BreakNext("example.org/core:1")
+	n.rt.AddImage("example.org/core:1", nil) // a new version, broken
+	var fo *engine.ForwardOnlyError
+	if err := n.d.Act(ctx, "core", engine.ActUpgrade, false); !errors.As(err, &fo) {
+		t.Fatalf("upgrade: %v, want a forward-only failure", err)
+	}
+	n.waitFor("core", engine.EventFailure, "core is forward-only, so archy did not start")
+	for range 2 {
+		if err := n.d.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := n.state("core"); s == plan.StateRunning {
+		t.Errorf("the failed container runs after reconciles")
+	}
+	if c, err := n.rt.Inspect(ctx, fo.Kept); err != nil || c.State == plan.StateRunning {
+		t.Errorf("the previous container %s: %+v, %v; want it set aside, stopped", fo.Kept, c, err)
+	}
+	if n.saw("core", engine.EventRollback, "") {
+		t.Errorf("a forward-only app was rolled back: %v", n.seen)
+	}
+	st, err := n.d.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Apps {
+		if a.App == "core" && !strings.Contains(a.Held, "forward-only") {
+			t.Errorf("status of core: %+v, want held", a)
+		}
+	}
+}
