@@ -97,6 +97,13 @@ type (
 	}
 	// RestoringVolumes: the volumes saved before an upgrade are put back.
 	RestoringVolumes struct{ App string }
+	// WarmingUp: the container being proved answers "starting" (Note
+	// says how); the proof waits, its health_timeout counting from the
+	// warm-up's end, which Until (start_period + start_timeout) bounds.
+	WarmingUp struct {
+		App, Note string
+		Until     time.Time
+	}
 )
 
 // Recovering an upgrade a killed archy left half done (recovery.go).
@@ -128,6 +135,7 @@ func (Proving) progressEvent()             {}
 func (RecordFailed) progressEvent()        {}
 func (RollingBack) progressEvent()         {}
 func (RestoringVolumes) progressEvent()    {}
+func (WarmingUp) progressEvent()           {}
 func (RecoveryPuttingBack) progressEvent() {}
 func (RecoveryProving) progressEvent()     {}
 func (RecoveryFailed) progressEvent()      {}

@@ -46,6 +46,7 @@ var progressLines = []struct {
 	{engine.RollingBack{App: "ui", Reason: errors.New("not healthy within 6s"), To: 2}, "ui: the new container failed (not healthy within 6s); rolling back to generation 2"},
 	{engine.RollingBack{App: "ui", Generation: 1, Reason: errors.New("exited (1) after it started")}, "ui: generation 1 failed (exited (1) after it started); rolling back to the container it replaced"},
 	{engine.RestoringVolumes{App: "db"}, "db: restoring its volumes from before the upgrade"},
+	{engine.WarmingUp{App: "core", Note: "Loading block index…", Until: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)}, "core: warming up (Loading block index…); waiting until 15:04:05 at most"},
 	{engine.RecoveryPuttingBack{App: "ui"}, "ui: an upgrade was interrupted after its old container was set aside; putting it back"},
 	{engine.RecoveryProving{App: "ui"}, "ui: proving the container an interrupted upgrade made"},
 	{engine.RecoveryFailed{App: "ui", Err: errors.New("exited (1) after it started")}, "ui: it failed (exited (1) after it started); putting the old container back"},
