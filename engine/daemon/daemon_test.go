@@ -59,13 +59,21 @@ apps: %[1]q: {
 // done and it follows the fake's events.
 func start(t *testing.T, apps ...string) *node {
 	t.Helper()
+	return startWith(t, func(dir string) {
+		for _, id := range apps {
+			writeApp(t, dir, id)
+		}
+	})
+}
+
+// startWith is start with the apps write puts in the apps directory.
+func startWith(t *testing.T, write func(dir string)) *node {
+	t.Helper()
 	appsDir := filepath.Join(t.TempDir(), "apps")
 	if err := os.Mkdir(appsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range apps {
-		writeApp(t, appsDir, id)
-	}
+	write(appsDir)
 	// Not t.TempDir: a timer of the daemon may still touch its data dir
 	// while the test cleans up.
 	data, err := os.MkdirTemp("", "archy-daemon-test")
@@ -345,5 +353,54 @@ func TestReload(t *testing.T) {
 	n.waitFor("", engine.EventConfig, "apps valid again")
 	if st, _ := n.d.Status(ctx); st.ConfigError != "" {
 		t.Errorf("config error %q after the edit was undone", st.ConfigError)
+	}
+}
+
+// A probe answer that matches health_check.starting is a warm-up: the
+// daemon reports it (and each new note), never counts it towards a
+// restart, and reports its end.
+func TestWarmUpIsNotRestarted(t *testing.T) {
+	n := startWith(t, func(dir string) {
+		src := `package apps
+
+apps: core: {
+	name:    "core"
+	version: "1"
+	role:    "service"
+	container: source: {type: "pull", image: "example.org/core:1"}
+	health_check: {
+		type: "exec"
+		command: ["check"]
+		interval:      "10ms"
+		retries:       1
+		start_timeout: "1h"
+		starting: {exit_codes: [28], output: "(Loading|Verifying)[^\\n]*"}
+	}
+}
+`
+		if err := os.WriteFile(filepath.Join(dir, "core.cue"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	n.rt.ResetCalls()
+	n.rt.SetExec("core", 28, "error code: -28\nerror message:\nLoading block index…\n")
+	e := n.waitFor("core", engine.EventState, "starting: Loading block index…")
+	if e.Fields["health"] != engine.Starting || e.Fields["note"] != "Loading block index…" {
+		t.Errorf("event fields %v", e.Fields)
+	}
+	// A new note, a new event: probes went on meanwhile, with retries 1.
+	n.rt.SetExec("core", 28, "error code: -28\nerror message:\nVerifying blocks…\n")
+	n.waitFor("core", engine.EventState, "starting: Verifying blocks…")
+	st, err := n.d.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := st.Apps[0].Health; h != "starting: Verifying blocks…" {
+		t.Errorf("status says %q", h)
+	}
+	n.rt.SetExec("core", 0, "")
+	n.waitFor("core", engine.EventState, "healthy: warm-up over")
+	if n.saw("core", engine.EventFailure, "") || len(n.rt.Calls()) != 0 {
+		t.Errorf("a warm-up was acted on: calls %v, events %v", n.rt.Calls(), n.seen)
 	}
 }
