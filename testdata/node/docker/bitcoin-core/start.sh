@@ -9,7 +9,7 @@
 # through /status.cgi, which looks at the clock.
 set -eu
 bb=/bin/busybox
-$bb mkdir -p /data /www /run
+$bb mkdir -p /data /www /run /etc
 [ -s /data/data_id ] || $bb cat /proc/sys/kernel/random/uuid >/data/data_id
 starts=$(($($bb cat /data/starts 2>/dev/null || echo 0) + 1))
 echo "$starts" >/data/starts
@@ -29,10 +29,11 @@ else
 fi
 CGI
 $bb chmod 755 /status.cgi
-echo '*.json:/status.cgi' >/httpd.conf
+# httpd reads /etc/httpd.conf by itself (its command line stays the plain one).
+echo '*.json:/status.cgi' >/etc/httpd.conf
 echo "bitcoin-core (archy-sim): serving /status.json on :8332, start $starts, warm-up ${warmup}s"
 # PID 1 ignores SIGTERM unless it handles it: stop httpd and exit at once.
-$bb httpd -f -p 8332 -h /www -c /httpd.conf &
+$bb httpd -f -p 8332 -h /www &
 pid=$!
 trap '$bb kill $pid; exit 0' TERM INT
 wait $pid
