@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -360,28 +361,7 @@ func TestReload(t *testing.T) {
 // daemon reports it (and each new note), never counts it towards a
 // restart, and reports its end.
 func TestWarmUpIsNotRestarted(t *testing.T) {
-	n := startWith(t, func(dir string) {
-		src := `package apps
-
-apps: core: {
-	name:    "core"
-	version: "1"
-	role:    "service"
-	container: source: {type: "pull", image: "example.org/core:1"}
-	health_check: {
-		type: "exec"
-		command: ["check"]
-		interval:      "10ms"
-		retries:       1
-		start_timeout: "1h"
-		starting: {exit_codes: [28], output: "(Loading|Verifying)[^\\n]*"}
-	}
-}
-`
-		if err := os.WriteFile(filepath.Join(dir, "core.cue"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	})
+	n := startWarming(t, "1h")
 	n.rt.ResetCalls()
 	n.rt.SetExec("core", 28, "error code: -28\nerror message:\nLoading block index…\n")
 	e := n.waitFor("core", engine.EventState, "starting: Loading block index…")
@@ -403,4 +383,42 @@ apps: core: {
 	if n.saw("core", engine.EventFailure, "") || len(n.rt.Calls()) != 0 {
 		t.Errorf("a warm-up was acted on: calls %v, events %v", n.rt.Calls(), n.seen)
 	}
+}
+
+// After start_timeout a starting answer is unhealthy, and restarted as
+// before.
+func TestWarmUpPastStartTimeoutIsRestarted(t *testing.T) {
+	n := startWarming(t, "0s")
+	n.rt.ResetCalls()
+	n.rt.SetExec("core", 28, "Loading block index…")
+	n.waitFor("core", engine.EventFailure, "unhealthy 1 times in a row (still starting: Loading block index… after start_period 0s + start_timeout 0s)")
+	n.poll("the restart", func() bool { return slices.Contains(n.rt.Calls(), "start core") })
+}
+
+// startWarming runs a daemon for app core, whose exec check calls exit
+// code 28 and bitcoind's warm-up messages starting for startTimeout.
+func startWarming(t *testing.T, startTimeout string) *node {
+	t.Helper()
+	return startWith(t, func(dir string) {
+		src := fmt.Sprintf(`package apps
+
+apps: core: {
+	name:    "core"
+	version: "1"
+	role:    "service"
+	container: source: {type: "pull", image: "example.org/core:1"}
+	health_check: {
+		type: "exec"
+		command: ["check"]
+		interval:      "10ms"
+		retries:       1
+		start_timeout: %q
+		starting: {exit_codes: [28], output: "(Loading|Verifying)[^\\n]*"}
+	}
+}
+`, startTimeout)
+		if err := os.WriteFile(filepath.Join(dir, "core.cue"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
