@@ -274,7 +274,7 @@ func WaitHealthy(ctx context.Context, rt ProbeRuntime, app *schema.App, minWait 
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(delay):
+		case <-time.After(warmUpDelay(app, err, delay)):
 		}
 		delay = min(delay*2, time.Second)
 	}
@@ -285,4 +285,14 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// warmUpDelay is how long a wait for an app sleeps before its next probe:
+// delay, or, while the app warms up (which can take hours), its check's
+// own interval when that is longer: no busier than the daemon's probes.
+func warmUpDelay(app *schema.App, err error, delay time.Duration) time.Duration {
+	if _, starting := IsStarting(err); starting {
+		return max(delay, time.Duration(app.HealthCheck.Interval))
+	}
+	return delay
 }

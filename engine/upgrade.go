@@ -307,19 +307,21 @@ func (a *Applier) prove(ctx context.Context, app *schema.App) error {
 		if serr := stillRunning(); serr != nil {
 			return serr
 		}
-		if note, starting := IsStarting(err); starting {
+		note, starting := IsStarting(err)
+		if starting || lastNote != "" {
 			// Warming up is no failure: health_timeout counts from the
-			// end of the warm-up, which Probe bounds by start_timeout.
+			// end of the warm-up (the first answer that is not starting,
+			// or start_timeout, after which Probe says unhealthy).
 			deadline = time.Now().Add(timeout)
-			if note != lastNote {
-				a.emit(WarmingUp{App: app.ID, Note: note, Until: WarmUpEnd(app, first.StartedAt)})
-				lastNote = note
-			}
 		}
+		if starting && note != lastNote {
+			a.emit(WarmingUp{App: app.ID, Note: note, Until: WarmUpEnd(app, first.StartedAt)})
+		}
+		lastNote = note
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not healthy within %s: %w", timeout, err)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := sleep(ctx, warmUpDelay(app, err, delay)); err != nil {
 			return err
 		}
 		delay = min(delay*2, 2*time.Second)
