@@ -108,6 +108,13 @@ type (
 	}
 	// RestoringVolumes: the volumes saved before an upgrade are put back.
 	RestoringVolumes struct{ App string }
+	// WarmingUp: the container being proved answers "starting" (Note
+	// says how); the proof waits, its health_timeout counting from the
+	// warm-up's end, which Until (start_period + start_timeout) bounds.
+	WarmingUp struct {
+		App, Note string
+		Until     time.Time
+	}
 )
 
 // Recovering an upgrade a killed archy left half done (recovery.go).
@@ -140,6 +147,7 @@ func (RecordFailed) progressEvent()        {}
 func (RollingBack) progressEvent()         {}
 func (HoldingForward) progressEvent()      {}
 func (RestoringVolumes) progressEvent()    {}
+func (WarmingUp) progressEvent()           {}
 func (RecoveryPuttingBack) progressEvent() {}
 func (RecoveryProving) progressEvent()     {}
 func (RecoveryFailed) progressEvent()      {}

@@ -96,8 +96,9 @@ type Containers interface {
 	// of an upgrade aside so until the new one is proved).
 	Rename(ctx context.Context, name, newName string) error
 
-	// Exec runs cmd in a running container and returns its exit code.
-	Exec(ctx context.Context, name string, cmd []string) (int, error)
+	// Exec runs cmd in a running container and returns its exit code;
+	// its stdout and stderr go to out (nil: discarded).
+	Exec(ctx context.Context, name string, cmd []string, out io.Writer) (int, error)
 }
 
 // Volumes reaches named volumes.

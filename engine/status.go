@@ -18,7 +18,8 @@ type AppStatus struct {
 	// State is the container's state, or "missing".
 	State    string `json:"state"`
 	ExitCode int    `json:"exit_code"`
-	// Health is "healthy", "unhealthy: <why>", or "" when not running.
+	// Health is "healthy", "starting: <note>" (warming up, see
+	// docs/warm-up.md), "unhealthy: <why>", or "" when not running.
 	Health string `json:"health,omitempty"`
 	Image  string `json:"image"`
 	// Intent: "stopped" when the operator stopped it; "adopted" when
@@ -88,11 +89,7 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := Probe(ctx, n.Runtime, app); err != nil {
-				out[i].Health = "unhealthy: " + err.Error()
-			} else {
-				out[i].Health = "healthy"
-			}
+			out[i].Health = HealthText(Probe(ctx, n.Runtime, app))
 		}()
 	}
 	wg.Wait()

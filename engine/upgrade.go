@@ -279,7 +279,9 @@ func (a *Applier) createContainer(ctx context.Context, app *schema.App, image st
 // prove waits until a new container is healthy: its health check passes
 // within upgrade.health_timeout, or, without one, it still runs (never
 // restarted) after upgrade.grace_period. A container that stops meanwhile
-// fails at once.
+// fails at once. While the check says starting (a warm-up, at most
+// start_period + start_timeout after the start) the proof waits, and
+// health_timeout counts from the warm-up's end.
 func (a *Applier) prove(ctx context.Context, app *schema.App) error {
 	first, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	if err != nil {
@@ -308,6 +310,7 @@ func (a *Applier) prove(ctx context.Context, app *schema.App) error {
 	}
 	deadline := time.Now().Add(timeout)
 	delay := 200 * time.Millisecond
+	lastNote := ""
 	for {
 		err := Probe(ctx, a.Runtime, app)
 		if err == nil {
@@ -316,10 +319,21 @@ func (a *Applier) prove(ctx context.Context, app *schema.App) error {
 		if serr := stillRunning(); serr != nil {
 			return serr
 		}
+		note, starting := IsStarting(err)
+		if starting || lastNote != "" {
+			// Warming up is no failure: health_timeout counts from the
+			// end of the warm-up (the first answer that is not starting,
+			// or start_timeout, after which Probe says unhealthy).
+			deadline = time.Now().Add(timeout)
+		}
+		if starting && note != lastNote {
+			a.emit(WarmingUp{App: app.ID, Note: note, Until: WarmUpEnd(app, first.StartedAt)})
+		}
+		lastNote = note
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not healthy within %s: %w", timeout, err)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := sleep(ctx, warmUpDelay(app, err, delay)); err != nil {
 			return err
 		}
 		delay = min(delay*2, 2*time.Second)

@@ -343,3 +343,46 @@ func TestRecoverByContainerID(t *testing.T) {
 		t.Errorf("the set-aside name is still taken: %v", err)
 	}
 }
+
+// An upgrade whose new container warms up for longer than health_timeout
+// is proved once the warm-up ends; one still warming up after
+// start_timeout is rolled back as before.
+func TestUpgradeProofWaitsThroughWarmUp(t *testing.T) {
+	core := buildApp(t, "core")
+	core.Upgrade = schema.Upgrade{HealthTimeout: schema.Duration(300 * time.Millisecond)}
+	core.HealthCheck = &schema.HealthCheck{Type: schema.HealthExec, Command: []string{"bitcoin-cli", "getblockchaininfo"},
+		Interval: schema.Duration(time.Second), Retries: 1, StartTimeout: schema.Duration(time.Hour),
+		Starting: &schema.Starting{ExitCodes: []int{28}}}
+	h := newHarness(t, core)
+	h.apply(t, PlanOptions{})
+
+	changeBuild(t, core, "v2")
+	h.rt.SetExec("core", 28, "error code: -28\nerror message:\nLoading block index…\n")
+	warm := time.AfterFunc(5*time.Duration(core.Upgrade.HealthTimeout), func() { h.rt.SetExec("core", 0, "") })
+	defer warm.Stop()
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatalf("an upgrade that warms up was not proved: %v", rep.Err())
+	}
+	if got := outcomes(h.state(t), "core"); !slices.Equal(got, []string{"created", "healthy"}) {
+		t.Errorf("outcomes %v, want generation 2 healthy", got)
+	}
+	warmingUp := 0
+	for _, ev := range h.out.all {
+		if w, ok := ev.(WarmingUp); ok && w.App == "core" && w.Note == "error code: -28" {
+			warmingUp++
+		}
+	}
+	if warmingUp != 1 {
+		t.Errorf("%d WarmingUp events with the note, want 1: %v", warmingUp, h.out.all)
+	}
+
+	// No warm-up allowed (start_timeout 0s): starting answers fail.
+	core.HealthCheck.StartTimeout = 0
+	changeBuild(t, core, "v3")
+	h.rt.SetExec("core", 28, "error code: -28\n")
+	_, rep := h.apply(t, PlanOptions{})
+	var rb *RollbackError
+	if err := rep.Err(); !errors.As(err, &rb) || !strings.Contains(err.Error(), "still starting: error code: -28 after start_period 0s + start_timeout 0s") {
+		t.Fatalf("got %v, want a rollback for a warm-up past start_timeout", err)
+	}
+}

@@ -99,6 +99,8 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		s = fmt.Sprintf("%s: its container is missing and its target is held; making generation %d again", e.App, e.Generation)
 	case engine.Proving:
 		s = fmt.Sprintf("%s: proving %s (health_timeout %s)", e.App, replacementName(e.Generation), e.Timeout)
+	case engine.WarmingUp:
+		s = fmt.Sprintf("%s: warming up (%s); waiting until %s at most", e.App, e.Note, e.Until.Format(time.TimeOnly))
 	case engine.RecordFailed:
 		s = fmt.Sprintf("%s: warning: recording generation %d: %v", e.App, e.Generation, e.Err)
 	case engine.RollingBack:

@@ -50,6 +50,7 @@ var progressLines = []struct {
 	{engine.HoldingForward{App: "lnd", Generation: 2, Reason: errors.New("exited (1) after it started")},
 		"lnd: generation 2 failed (exited (1) after it started); forward-only: not rolling back; it is stopped and held"},
 	{engine.RestoringVolumes{App: "db"}, "db: restoring its volumes from before the upgrade"},
+	{engine.WarmingUp{App: "core", Note: "Loading block index…", Until: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)}, "core: warming up (Loading block index…); waiting until 15:04:05 at most"},
 	{engine.RecoveryPuttingBack{App: "ui"}, "ui: an upgrade was interrupted after its old container was set aside; putting it back"},
 	{engine.RecoveryProving{App: "ui"}, "ui: proving the container an interrupted upgrade made"},
 	{engine.RecoveryFailed{App: "ui", Err: errors.New("exited (1) after it started")}, "ui: it failed (exited (1) after it started); putting the old container back"},

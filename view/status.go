@@ -32,17 +32,24 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 			state = fmt.Sprintf("%s (%d)", a.State, a.ExitCode)
 			color = yellow
 		}
-		health := a.Health
-		if health == "" {
+		health, warmUp := a.Health, ""
+		switch {
+		case health == "":
 			health = "-"
-		} else if strings.HasPrefix(health, "unhealthy") {
-			health = "unhealthy"
+		case strings.HasPrefix(health, engine.Unhealthy):
+			health = engine.Unhealthy
+		case strings.HasPrefix(health, engine.Starting):
+			// The note (bitcoind's "Loading block index…") says how far.
+			health, warmUp = engine.Starting, strings.TrimPrefix(strings.TrimPrefix(a.Health, engine.Starting), ": ")
 		}
 		url := a.URL
 		if url == "" {
 			url = "-"
 		}
 		notes := append([]string(nil), a.Intent...)
+		if warmUp != "" {
+			notes = append(notes, "warming up: "+warmUp)
+		}
 		if !a.BackoffUntil.IsZero() {
 			notes = append(notes, "backing off until "+a.BackoffUntil.Format(time.TimeOnly))
 		}

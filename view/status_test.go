@@ -25,3 +25,23 @@ func TestStatusJSON(t *testing.T) {
 		t.Errorf("status JSON (-want +got):\n%s", diff)
 	}
 }
+
+// A warming-up app is "starting", its note in the NOTE column; its
+// dependents say why they are degraded.
+func TestStatusShowsWarmUp(t *testing.T) {
+	var b bytes.Buffer
+	ns := engine.NodeStatus{Apps: []engine.AppStatus{
+		{App: "bitcoin-core", Container: "bitcoin-core", State: "running", Health: "starting: Loading block index…"},
+		{App: "electrs", Container: "electrs", State: "missing", Degraded: "dependency bitcoin-core is starting"},
+	}}
+	if err := Status(&b, ns, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `APP           CONTAINER     STATE    HEALTH    URL  NOTE
+bitcoin-core  bitcoin-core  running  starting  -    warming up: Loading block index…
+electrs       electrs       missing  -         -    degraded: dependency bitcoin-core is starting
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("status (-want +got):\n%s", diff)
+	}
+}

@@ -44,7 +44,11 @@ type (
 		FormatVersion int    `json:"format_version"`
 		App           string `json:"app"`
 		Healthy       bool   `json:"healthy"`
-		Error         string `json:"error,omitempty"` // why not, when unhealthy
+		// State is healthy, starting (warming up: Note says how) or
+		// unhealthy (Error says why).
+		State string `json:"state"`
+		Note  string `json:"note,omitempty"`
+		Error string `json:"error,omitempty"`
 	}
 
 	// ActionDocument answers an action on an app once it is done.

@@ -284,7 +284,11 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.c.Health(r.Context(), id)
 	if err == nil {
-		writeJSON(w, http.StatusOK, HealthDocument{FormatVersion: FormatVersion, App: id, Healthy: true})
+		writeJSON(w, http.StatusOK, HealthDocument{FormatVersion: FormatVersion, App: id, Healthy: true, State: engine.Healthy})
+		return
+	}
+	if note, ok := engine.IsStarting(err); ok {
+		writeJSON(w, http.StatusOK, HealthDocument{FormatVersion: FormatVersion, App: id, State: engine.Starting, Note: note})
 		return
 	}
 	if r.Context().Err() != nil || classify(err) != 0 {
@@ -297,7 +301,7 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, code, msg)
 		return
 	}
-	writeJSON(w, http.StatusOK, HealthDocument{FormatVersion: FormatVersion, App: id, Error: err.Error()})
+	writeJSON(w, http.StatusOK, HealthDocument{FormatVersion: FormatVersion, App: id, State: engine.Unhealthy, Error: err.Error()})
 }
 
 func (s *server) act(w http.ResponseWriter, r *http.Request) {

@@ -198,12 +198,19 @@ func TestClient(t *testing.T) {
 	}
 
 	h, err := c.Health(ctx, "bitcoin-core")
-	if err != nil || !h.Healthy || h.App != "bitcoin-core" {
+	if err != nil || !h.Healthy || h.State != engine.Healthy || h.App != "bitcoin-core" {
 		t.Errorf("Health: %+v, %v", h, err)
 	}
 	h, err = c.Health(ctx, "bitcoin-ui")
-	if err != nil || h.Healthy || h.Error != "archy-bitcoin-ui is exited" {
+	if err != nil || h.Healthy || h.State != engine.Unhealthy || h.Error != "archy-bitcoin-ui is exited" {
 		t.Errorf("Health: %+v, %v", h, err)
+	}
+	f.mu.Lock()
+	f.health["bitcoin-core"] = &engine.StartingError{Note: "Loading block index…"}
+	f.mu.Unlock()
+	h, err = c.Health(ctx, "bitcoin-core")
+	if err != nil || h.Healthy || h.State != engine.Starting || h.Note != "Loading block index…" || h.Error != "" {
+		t.Errorf("Health of a warm-up: %+v, %v", h, err)
 	}
 	if _, err := c.Health(ctx, "nope"); !errors.Is(err, catalog.ErrUnknownApp) {
 		t.Errorf("Health(nope): %v", err)

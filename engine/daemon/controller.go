@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"archy.dev/archy/catalog"
@@ -46,10 +47,13 @@ func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	unhealthy := map[string]bool{}
+	unhealthy := map[string]string{} // why a dependent is degraded
 	for _, a := range apps {
-		if a.State != plan.StateRunning || (a.Health != "" && a.Health != "healthy") {
-			unhealthy[a.App] = true
+		switch {
+		case a.State == plan.StateRunning && strings.HasPrefix(a.Health, engine.Starting):
+			unhealthy[a.App] = "is starting"
+		case a.State != plan.StateRunning || (a.Health != "" && a.Health != engine.Healthy):
+			unhealthy[a.App] = "is down or unhealthy"
 		}
 	}
 	for i, a := range apps {
@@ -60,8 +64,8 @@ func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 			}
 		}
 		for _, dep := range cat.Apps[a.App].Dependencies {
-			if unhealthy[dep.AppID] {
-				apps[i].Degraded = "dependency " + dep.AppID + " is down or unhealthy"
+			if why := unhealthy[dep.AppID]; why != "" {
+				apps[i].Degraded = "dependency " + dep.AppID + " " + why
 			}
 		}
 	}

@@ -103,6 +103,8 @@ type appState struct {
 	diedAt       time.Time
 	unhealthy    int // consecutive failed probes
 	healthErr    string
+	health       string      // the last probe's engine.Healthy, Starting or Unhealthy
+	note         string      // what the last starting answer said
 	timer        *time.Timer // a reconcile scheduled after backoff
 	// healedAt: the last quick restart (after its process was seen to
 	// end, before Podman's event said why). A crash may have one quick

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,13 +60,21 @@ apps: %[1]q: {
 // done and it follows the fake's events.
 func start(t *testing.T, apps ...string) *node {
 	t.Helper()
+	return startWith(t, func(dir string) {
+		for _, id := range apps {
+			writeApp(t, dir, id)
+		}
+	})
+}
+
+// startWith is start with the apps write puts in the apps directory.
+func startWith(t *testing.T, write func(dir string)) *node {
+	t.Helper()
 	appsDir := filepath.Join(t.TempDir(), "apps")
 	if err := os.Mkdir(appsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range apps {
-		writeApp(t, appsDir, id)
-	}
+	write(appsDir)
 	// Not t.TempDir: a timer of the daemon may still touch its data dir
 	// while the test cleans up.
 	data, err := os.MkdirTemp("", "archy-daemon-test")
@@ -391,4 +400,70 @@ func TestForwardOnlyFailureStaysStopped(t *testing.T) {
 			t.Errorf("status of core: %+v, want held", a)
 		}
 	}
+}
+
+// A probe answer that matches health_check.starting is a warm-up: the
+// daemon reports it (and each new note), never counts it towards a
+// restart, and reports its end.
+func TestWarmUpIsNotRestarted(t *testing.T) {
+	n := startWarming(t, "1h")
+	n.rt.ResetCalls()
+	n.rt.SetExec("core", 28, "error code: -28\nerror message:\nLoading block index…\n")
+	e := n.waitFor("core", engine.EventState, "starting: Loading block index…")
+	if e.Fields["health"] != engine.Starting || e.Fields["note"] != "Loading block index…" {
+		t.Errorf("event fields %v", e.Fields)
+	}
+	// A new note, a new event: probes went on meanwhile, with retries 1.
+	n.rt.SetExec("core", 28, "error code: -28\nerror message:\nVerifying blocks…\n")
+	n.waitFor("core", engine.EventState, "starting: Verifying blocks…")
+	st, err := n.d.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := st.Apps[0].Health; h != "starting: Verifying blocks…" {
+		t.Errorf("status says %q", h)
+	}
+	n.rt.SetExec("core", 0, "")
+	n.waitFor("core", engine.EventState, "healthy: warm-up over")
+	if n.saw("core", engine.EventFailure, "") || len(n.rt.Calls()) != 0 {
+		t.Errorf("a warm-up was acted on: calls %v, events %v", n.rt.Calls(), n.seen)
+	}
+}
+
+// After start_timeout a starting answer is unhealthy, and restarted as
+// before.
+func TestWarmUpPastStartTimeoutIsRestarted(t *testing.T) {
+	n := startWarming(t, "0s")
+	n.rt.ResetCalls()
+	n.rt.SetExec("core", 28, "Loading block index…")
+	n.waitFor("core", engine.EventFailure, "unhealthy 1 times in a row (still starting: Loading block index… after start_period 0s + start_timeout 0s)")
+	n.poll("the restart", func() bool { return slices.Contains(n.rt.Calls(), "start core") })
+}
+
+// startWarming runs a daemon for app core, whose exec check calls exit
+// code 28 and bitcoind's warm-up messages starting for startTimeout.
+func startWarming(t *testing.T, startTimeout string) *node {
+	t.Helper()
+	return startWith(t, func(dir string) {
+		src := fmt.Sprintf(`package apps
+
+apps: core: {
+	name:    "core"
+	version: "1"
+	role:    "service"
+	container: source: {type: "pull", image: "example.org/core:1"}
+	health_check: {
+		type: "exec"
+		command: ["check"]
+		interval:      "10ms"
+		retries:       1
+		start_timeout: %q
+		starting: {exit_codes: [28], output: "(Loading|Verifying)[^\\n]*"}
+	}
+}
+`, startTimeout)
+		if err := os.WriteFile(filepath.Join(dir, "core.cue"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -3,6 +3,8 @@ package daemon
 import (
 	"net/http"
 
+	"archy.dev/archy/engine"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -29,6 +31,7 @@ type metrics struct {
 	rollbacks        *prometheus.CounterVec
 	up               *prometheus.GaugeVec
 	healthy          *prometheus.GaugeVec
+	health           *prometheus.GaugeVec
 	backoff          *prometheus.GaugeVec
 	connected        prometheus.Gauge
 }
@@ -45,10 +48,20 @@ func newMetrics() *metrics {
 		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_rollbacks_total", Help: "Upgrades that failed their proof and were rolled back."}, []string{"app"}),
 		up:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_up", Help: "1 when the app's container runs."}, []string{"app"}),
 		healthy:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_healthy", Help: "1 when the app's last probe passed."}, []string{"app"}),
+		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_health",
+			Help: "1 for the state of the app's last probe (healthy, starting: warming up, unhealthy), 0 for the others."}, []string{"app", "state"}),
 		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
 	}
-	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.up, m.healthy, m.backoff, m.connected,
+	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.up, m.healthy, m.health, m.backoff, m.connected,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// setHealth records the state of an app's last probe: one of the
+// archy_app_health series is 1, the others 0.
+func (m *metrics) setHealth(app, state string) {
+	for _, s := range []string{engine.Healthy, engine.Starting, engine.Unhealthy} {
+		m.health.WithLabelValues(app, s).Set(boolGauge(s == state))
+	}
 }

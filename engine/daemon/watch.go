@@ -220,6 +220,9 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 	c, err := rt.Inspect(ctx, container)
 	if err != nil || c.State != plan.StateRunning {
 		d.metrics.up.WithLabelValues(id).Set(0)
+		d.mu.Lock()
+		st.health, st.note = "", "" // the next start warms up afresh
+		d.mu.Unlock()
 		return // not running: events and the full reconcile deal with it
 	}
 	d.metrics.up.WithLabelValues(id).Set(1)
@@ -227,23 +230,38 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 		return
 	}
 	err = engine.Probe(ctx, rt, app)
+	note, starting := engine.IsStarting(err)
+	health := engine.HealthState(err)
 	d.mu.Lock()
-	was := st.unhealthy
-	if err == nil {
+	was, wasHealth, wasNote := st.unhealthy, st.health, st.note
+	st.health, st.note = health, note
+	switch {
+	case err == nil:
 		st.unhealthy, st.healthErr = 0, ""
 		if time.Since(st.startedAt) >= d.delays.backoffReset {
 			st.crashes, st.fastUsed = 0, false
 		}
-	} else {
+	case starting:
+		// Warming up is not failing: no count towards a restart.
+		st.unhealthy, st.healthErr = 0, ""
+	default:
 		st.unhealthy++
 		st.healthErr = err.Error()
 	}
 	now := st.unhealthy
 	d.mu.Unlock()
 	d.metrics.healthy.WithLabelValues(id).Set(boolGauge(err == nil))
+	d.metrics.setHealth(id, health)
 	switch {
+	case starting && (wasHealth != engine.Starting || note != wasNote):
+		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "starting: " + note,
+			Fields: map[string]string{"health": engine.Starting, "note": note}})
+	case err == nil && wasHealth == engine.Starting:
+		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "healthy: warm-up over",
+			Fields: map[string]string{"health": engine.Healthy}})
 	case err == nil && was >= app.HealthCheck.Retries:
-		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "healthy again"})
+		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "healthy again",
+			Fields: map[string]string{"health": engine.Healthy}})
 	case err != nil && now >= app.HealthCheck.Retries:
 		d.mu.Lock()
 		st.unhealthy = 0 // count afresh after the restart
@@ -336,5 +354,7 @@ func (d *Daemon) stillUnhealthy(ctx context.Context, rt engine.ProbeRuntime, nod
 	if c, err := rt.Inspect(ctx, app.ContainerName); err != nil || c.State != plan.StateRunning {
 		return false // not running: events and reconciles deal with it
 	}
-	return engine.Probe(ctx, rt, app) != nil
+	err = engine.Probe(ctx, rt, app)
+	_, starting := engine.IsStarting(err)
+	return err != nil && !starting // a warm-up is never restarted
 }

@@ -23,9 +23,10 @@ type Fake struct {
 	containers map[string]*plan.Container
 	images     map[string]*plan.Image // by tag
 	secrets    map[string][]byte
-	failBuild  map[string]bool // tags whose build fails
-	exitOnRun  map[string]bool // image ids whose containers exit right after start (BreakNext)
-	brokenNext map[string]bool // tags whose next image's containers exit right after start
+	failBuild  map[string]bool       // tags whose build fails
+	exitOnRun  map[string]bool       // image ids whose containers exit right after start (BreakNext)
+	brokenNext map[string]bool       // tags whose next image's containers exit right after start
+	execs      map[string]execResult // by container: what Exec answers (SetExec)
 	volumeRoot string
 	storeFree  int64            // bytes free where images are stored (SetImageStoreFree)
 	imageSize  map[string]int64 // by image id (SetImageSize)
@@ -40,7 +41,7 @@ var _ engine.Runtime = (*Fake)(nil)
 func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
 		secrets: map[string][]byte{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
-		brokenNext: map[string]bool{}, subs: map[*subscriber]struct{}{},
+		brokenNext: map[string]bool{}, execs: map[string]execResult{}, subs: map[*subscriber]struct{}{},
 		storeFree: 1 << 50, imageSize: map[string]int64{}}
 }
 
@@ -304,8 +305,25 @@ func (f *Fake) Inspect(ctx context.Context, name string) (plan.Container, error)
 	return *c, nil
 }
 
-func (f *Fake) Exec(ctx context.Context, name string, cmd []string) (int, error) {
-	return 0, nil
+// SetExec makes Exec in container name exit with code, writing output
+// (a health check's answer, say); the default is exit 0, no output.
+func (f *Fake) SetExec(name string, code int, output string) {
+	f.locked(func() { f.execs[name] = execResult{code, output} })
+}
+
+type execResult struct {
+	code   int
+	output string
+}
+
+func (f *Fake) Exec(ctx context.Context, name string, cmd []string, out io.Writer) (int, error) {
+	f.mu.Lock()
+	r := f.execs[name]
+	f.mu.Unlock()
+	if out != nil {
+		io.WriteString(out, r.output)
+	}
+	return r.code, nil
 }
 
 func (f *Fake) Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error {

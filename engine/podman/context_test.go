@@ -64,7 +64,7 @@ func TestConcurrentExec(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			for j := range 3 {
-				code, err := p.Exec(ctx, name, []string{busybox, "sh", "-c", fmt.Sprintf("exit %d", i+j)})
+				code, err := p.Exec(ctx, name, []string{busybox, "sh", "-c", fmt.Sprintf("exit %d", i+j)}, nil)
 				if err != nil || code != i+j {
 					errs <- fmt.Errorf("exec %d/%d: exit %d, %v; want exit %d", i, j, code, err, i+j)
 				}

@@ -126,7 +126,7 @@ func TestNotFound(t *testing.T) {
 	ctx := env.Context(t)
 	const name = "archy-missing"
 	_, inspectErr := p.Inspect(ctx, name)
-	_, execErr := p.Exec(ctx, name, []string{busybox, "true"})
+	_, execErr := p.Exec(ctx, name, []string{busybox, "true"}, nil)
 	for what, err := range map[string]error{
 		"Start":        p.Start(ctx, name),
 		"Stop":         p.Stop(ctx, name, time.Second),

@@ -18,9 +18,12 @@ import (
 const execExitWait = 5 * time.Second
 
 // Exec runs cmd in a running container, without a terminal or stdin, and
-// returns its exit code. Its output is discarded.
-func (p *Podman) Exec(ctx context.Context, name string, cmd []string) (int, error) {
-	return p.exec(ctx, name, cmd, io.Discard)
+// returns its exit code. Its stdout and stderr go to out (nil: discarded).
+func (p *Podman) Exec(ctx context.Context, name string, cmd []string, out io.Writer) (int, error) {
+	if out == nil {
+		out = io.Discard
+	}
+	return p.exec(ctx, name, cmd, out)
 }
 
 // exec is Exec with the command's stdout and stderr written to out.

@@ -95,13 +95,13 @@ func TestLifecycle(t *testing.T) {
 		{[]string{busybox, "sh", "-c", "exit 7"}, 7},
 		{[]string{busybox, "sh", "-c", `test "$GREETING" = "hello from archy"`}, 0},
 	} {
-		code, err := p.Exec(ctx, name, tc.cmd)
+		code, err := p.Exec(ctx, name, tc.cmd, nil)
 		if err != nil || code != tc.code {
 			t.Errorf("Exec(%q) = %d, %v; want %d", tc.cmd, code, err, tc.code)
 		}
 	}
 	// A missing binary is the shell's 127, not an error.
-	if code, err := p.Exec(ctx, name, []string{"/no/such/binary"}); err != nil || code != 127 {
+	if code, err := p.Exec(ctx, name, []string{"/no/such/binary"}, nil); err != nil || code != 127 {
 		t.Errorf("Exec of a missing binary = %d, %v; want 127", code, err)
 	}
 	sh(ctx, t, p, name, "echo kept-across-containers > /data/kept")
@@ -117,7 +117,7 @@ func TestLifecycle(t *testing.T) {
 	if err := p.Stop(ctx, name, time.Second); err != nil {
 		t.Fatalf("stopping a stopped container again: %v", err)
 	}
-	if _, err := p.Exec(ctx, name, []string{busybox, "true"}); err == nil || errors.Is(err, engine.ErrNotFound) {
+	if _, err := p.Exec(ctx, name, []string{busybox, "true"}, nil); err == nil || errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("Exec in a stopped container: %v, want an error other than ErrNotFound", err)
 	}
 	if c, err := p.Inspect(ctx, name); err != nil || c.State == plan.StateRunning {

@@ -2,16 +2,36 @@
 #
 # /data (a named volume) keeps data_id, made on the first start, and a count
 # of starts, so tests can tell a recreate that kept the data from a new one.
+#
+# Warm-up: for the first SIM_WARMUP_SECONDS (default 0) after each start,
+# /status.json answers what bitcoind's RPC answers while it loads: HTTP 503
+# with JSON-RPC error -28, "Loading block index…". httpd runs every *.json
+# through /status.cgi, which looks at the clock.
 set -eu
 bb=/bin/busybox
-$bb mkdir -p /data /www
+$bb mkdir -p /data /www /run /etc
 [ -s /data/data_id ] || $bb cat /proc/sys/kernel/random/uuid >/data/data_id
 starts=$(($($bb cat /data/starts 2>/dev/null || echo 0) + 1))
 echo "$starts" >/data/starts
 $bb cat >/www/status.json <<JSON
 {"app": "bitcoin-core", "sim": true, "chain": "${SIM_CHAIN:-regtest}", "blocks": 0, "data_id": "$($bb cat /data/data_id)", "starts": $starts}
 JSON
-echo "bitcoin-core (archy-sim): serving /status.json on :8332, start $starts"
+warmup=${SIM_WARMUP_SECONDS:-0}
+echo $(($($bb date +%s) + warmup)) >/run/warm_until
+$bb cat >/status.cgi <<'CGI'
+#!/bin/busybox sh
+if [ "$(/bin/busybox date +%s)" -lt "$(/bin/busybox cat /run/warm_until)" ]; then
+	printf 'Status: 503 Service Unavailable\r\nContent-Type: application/json\r\n\r\n'
+	echo '{"result":null,"error":{"code":-28,"message":"Loading block index…"},"id":null}'
+else
+	printf 'Content-Type: application/json\r\n\r\n'
+	/bin/busybox cat /www/status.json
+fi
+CGI
+$bb chmod 755 /status.cgi
+# httpd reads /etc/httpd.conf by itself (its command line stays the plain one).
+echo '*.json:/status.cgi' >/etc/httpd.conf
+echo "bitcoin-core (archy-sim): serving /status.json on :8332, start $starts, warm-up ${warmup}s"
 # PID 1 ignores SIGTERM unless it handles it: stop httpd and exit at once.
 $bb httpd -f -p 8332 -h /www &
 pid=$!
