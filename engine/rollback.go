@@ -67,7 +67,7 @@ func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *state.Gene
 		}
 		if err == nil {
 			a.stopping(app.ID)
-			if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := ignoreNotFound(a.removeContainer(ctx, app, app.ContainerName)); err != nil {
 				return err
 			}
 			if err := a.restoreVolumes(ctx, app, snapshot); err != nil {
@@ -105,7 +105,7 @@ func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot 
 // container the app has, and starts it unless start is unset.
 func (a *Applier) restore(ctx context.Context, app *schema.App, g state.Generation, keep []schema.Volume, snapshot string, start bool) (plan.Container, error) {
 	a.stopping(app.ID)
-	if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := ignoreNotFound(a.removeContainer(ctx, app, app.ContainerName)); err != nil {
 		return plan.Container{}, err
 	}
 	if err := a.restoreVolumes(ctx, app, snapshot); err != nil {

@@ -78,7 +78,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 		snapshot = filepath.Join(a.State.Dir, "snapshots", id, strconv.Itoa(prev.N))
 	}
 	kept := name + schema.KeptSuffix
-	if err := a.clearKept(ctx, id, kept); err != nil {
+	if err := a.clearKept(ctx, r.app, kept); err != nil {
 		return err
 	}
 	fl := state.InFlight{OldID: old.ID, Kept: kept, Time: time.Now().UTC(), Snapshot: snapshot, Keep: keep, Spec: plan.SpecJSON(r.app)}
@@ -99,7 +99,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	// The old container is set aside, stopped and renamed, until the new
 	// one is proved: a rollback puts back that very container.
 	a.stopping(id)
-	if err := a.Runtime.Stop(ctx, name, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := a.stopContainer(ctx, r.app, name); err != nil && !errors.Is(err, ErrNotFound) {
 		return a.abandon(id, err)
 	}
 	if snapshot != "" {
@@ -128,7 +128,8 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 // of app id (whose record was lost), so that this one can set its old
 // container aside. Any other container of that name is not archy's to
 // remove: the upgrade stops there.
-func (a *Applier) clearKept(ctx context.Context, id, kept string) error {
+func (a *Applier) clearKept(ctx context.Context, app *schema.App, kept string) error {
+	id := app.ID
 	c, err := a.Runtime.Inspect(ctx, kept)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -138,7 +139,7 @@ func (a *Applier) clearKept(ctx context.Context, id, kept string) error {
 	case c.Labels[plan.LabelApp] != id || !plan.CreatedByArchy(&c, id):
 		return fmt.Errorf("a container named %s is in the way of the upgrade (archy sets the old container aside under that name); remove or rename it", kept)
 	}
-	return a.Runtime.Remove(ctx, kept)
+	return ignoreNotFound(a.removeContainer(ctx, app, kept))
 }
 
 // abandon clears the in-flight record of a replacement that stopped
@@ -239,7 +240,7 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	switch {
 	case err == nil:
 		if back != nil {
-			a.dropKept(ctx, back.kept) // proved: the old one can go
+			a.dropKept(ctx, r.app, back.kept) // proved: the old one can go
 		}
 		a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 		return nil

@@ -70,8 +70,8 @@ var verbs = []Verb{
 	{Action: ActRestart, Remote: true, Starts: true, run: plain((*Node).Restart)},
 	{Action: ActInstall, Apply: true, Remote: true, Starts: true, run: applies((*Node).Start)},
 	{Action: ActUpgrade, Apply: true, Remote: true, run: applies((*Node).Upgrade)},
-	{Action: ActRemove, Option: "purge", Remote: true, run: func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, _ *Applier) (VerbResult, error) {
-		return VerbResult{}, n.Remove(ctx, cat, id, o.Purge)
+	{Action: ActRemove, Option: "purge", Remote: true, run: func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, a *Applier) (VerbResult, error) {
+		return VerbResult{}, n.Remove(ctx, cat, id, o.Purge, a)
 	}},
 	// Not the daemon's: the CLI takes the host-wide lock, and a running
 	// daemon then sees the app held at the generation it was returned to.
@@ -145,10 +145,7 @@ func (n *Node) Stop(ctx context.Context, cat *catalog.Catalog, id string, a *App
 	if err := n.setStopped(id, true); err != nil {
 		return err
 	}
-	err = n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout())
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
+	err = ignoreNotFound(a.stopContainer(ctx, app, app.ContainerName))
 	return wrap(err, "stopping %s", app.ContainerName)
 }
 
@@ -177,7 +174,7 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 	if err := n.setStopped(id, false); err != nil {
 		return err
 	}
-	if err := n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout()); err != nil {
+	if err := a.stopContainer(ctx, app, app.ContainerName); err != nil {
 		return wrap(err, "stopping %s", app.ContainerName)
 	}
 	return a.start(ctx, app)
@@ -186,12 +183,12 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 // Remove removes an app's container. Its named volumes are kept unless
 // purge is set; host paths are never touched. The app stays removed, by
 // apply and the daemon alike, until archy start.
-func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purge bool) error {
+func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purge bool, a *Applier) error {
 	app, err := cat.App(id)
 	if err != nil {
 		return err
 	}
-	if err := n.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := ignoreNotFound(a.removeContainer(ctx, app, app.ContainerName)); err != nil {
 		return wrap(err, "removing %s", app.ContainerName)
 	}
 	if purge {

@@ -27,6 +27,7 @@ type metrics struct {
 	failures         *prometheus.CounterVec
 	restarts         *prometheus.CounterVec
 	rollbacks        *prometheus.CounterVec
+	uncleanStops     *prometheus.CounterVec
 	up               *prometheus.GaugeVec
 	healthy          *prometheus.GaugeVec
 	backoff          *prometheus.GaugeVec
@@ -43,12 +44,14 @@ func newMetrics() *metrics {
 		failures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_failures_total", Help: "Failed reconciles of an app."}, []string{"app"}),
 		restarts:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_restarts_total", Help: "Times archy (re)started an app."}, []string{"app"}),
 		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_rollbacks_total", Help: "Upgrades that failed their proof and were rolled back."}, []string{"app"}),
+		uncleanStops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_unclean_stops_total",
+			Help: "Stops by archy that had to kill the app after its stop timeout."}, []string{"app"}),
 		up:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_up", Help: "1 when the app's container runs."}, []string{"app"}),
 		healthy:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_healthy", Help: "1 when the app's last probe passed."}, []string{"app"}),
 		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
 	}
-	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.up, m.healthy, m.backoff, m.connected,
+	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.uncleanStops, m.up, m.healthy, m.backoff, m.connected,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -27,6 +27,8 @@ type Fake struct {
 	exitOnRun  map[string]bool // image ids whose containers exit right after start (BreakNext)
 	brokenNext map[string]bool // tags whose next image's containers exit right after start
 	volumeRoot string
+	ignoreStop map[string]bool // containers whose process ignores its stop signal (IgnoreStop)
+	timeouts   []string        // "name timeout" of every Stop and Remove (StopTimeouts)
 	calls      []string
 	seq        int
 	subs       map[*subscriber]struct{}
@@ -38,7 +40,7 @@ var _ engine.Runtime = (*Fake)(nil)
 func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
 		secrets: map[string][]byte{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
-		brokenNext: map[string]bool{}, subs: map[*subscriber]struct{}{}}
+		brokenNext: map[string]bool{}, ignoreStop: map[string]bool{}, subs: map[*subscriber]struct{}{}}
 }
 
 // Calls returns the changes made so far, one line each ("start core",
@@ -104,6 +106,19 @@ func (f *Fake) ContainerNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// IgnoreStop makes the process of container name ignore its stop signal,
+// so that a Stop of it while it runs kills it after the timeout (exit
+// 137), as Podman does; ok false undoes it.
+func (f *Fake) IgnoreStop(name string, ok bool) { f.locked(func() { f.ignoreStop[name] = ok }) }
+
+// StopTimeouts returns the container and the timeout of every Stop and
+// Remove so far ("core 10s"), in order.
+func (f *Fake) StopTimeouts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.timeouts)
 }
 
 // Crash ends a running container's process on its own with code, as a
@@ -256,8 +271,13 @@ func (f *Fake) Start(ctx context.Context, name string) error {
 // event.
 func (f *Fake) Stop(ctx context.Context, name string, timeout time.Duration) error {
 	return f.change(name, "stop "+name, func(c *plan.Container) error {
+		f.timeouts = append(f.timeouts, fmt.Sprintf("%s %s", c.Name, timeout))
 		if c.State == plan.StateRunning {
-			f.exit(c, 0)
+			code := 0
+			if f.ignoreStop[c.Name] {
+				code = 137
+			}
+			f.exit(c, code)
 		}
 		c.State = plan.StateExited
 		f.emit("stop", c)
@@ -265,8 +285,9 @@ func (f *Fake) Stop(ctx context.Context, name string, timeout time.Duration) err
 	})
 }
 
-func (f *Fake) Remove(ctx context.Context, name string) error {
+func (f *Fake) Remove(ctx context.Context, name string, timeout time.Duration) error {
 	return f.change(name, "remove "+name, func(c *plan.Container) error {
+		f.timeouts = append(f.timeouts, fmt.Sprintf("%s %s", name, timeout))
 		delete(f.containers, name)
 		f.emit("remove", c)
 		return nil
