@@ -144,3 +144,26 @@ func TestStopSignalKillIsNoUncleanStop(t *testing.T) {
 		}
 	}
 }
+
+// A stop never gives a container less time than it was made with: a
+// rollback to a generation made with a shorter timeout stops the current
+// container with the current, longer one.
+func TestRollbackStopsWithTheLongerTimeout(t *testing.T) {
+	ctx := context.Background()
+	core := quick(buildApp(t, "core")) // generation 1: the default 10 s
+	h := newHarness(t, core)
+	a := h.node.Applier(&h.out)
+	h.apply(t, PlanOptions{})
+	core.Stop.Timeout = schema.Duration(90 * time.Second) // generation 2
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	if _, err := h.node.Rollback(ctx, h.cat, "core", 1, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range h.rt.StopTimeouts() {
+		if s == "core 10s" {
+			t.Errorf("core was stopped with 10 s: %v", h.rt.StopTimeouts())
+		}
+	}
+}
