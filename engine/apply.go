@@ -30,9 +30,6 @@ type Applier struct {
 	// WaitTimeout is the least time a dependent waits for a dependency's
 	// condition (default 60 s); a health check's own timing may extend it.
 	WaitTimeout time.Duration
-	// StopTimeout is how long a container gets to stop before it is
-	// killed (default 10 s).
-	StopTimeout time.Duration
 	// Lock, when set, takes an app's lock around its step (see state.AppLocks):
 	// for a plan made without holding the locks, whose steps are skipped
 	// when their container changed in the meantime.
@@ -343,10 +340,10 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 			}
 		case plan.Stop:
 			a.stopping(app.ID)
-			err = rt.Stop(ctx, app.ContainerName, a.stopTimeout())
-		case plan.Remove:
+			err = ignoreNotFound(a.stopContainer(ctx, app, app.ContainerName))
+		case plan.Remove: // an undeclared app's container (--prune)
 			a.stopping(s.App)
-			err = rt.Remove(ctx, s.Container)
+			err = ignoreNotFound(a.removeUndeclared(ctx, s.App, s.Container))
 			if err == nil {
 				err = a.updateState(func(st *state.State) { delete(st.Apps, s.App) })
 			}
@@ -425,13 +422,6 @@ func (a *Applier) start(ctx context.Context, app *schema.App) error {
 		return fmt.Errorf("%s %s (%d) right after it started; see archy logs %s", app.ContainerName, c.State, c.ExitCode, app.ID)
 	}
 	return nil
-}
-
-func (a *Applier) stopTimeout() time.Duration {
-	if a.StopTimeout > 0 {
-		return a.StopTimeout
-	}
-	return 10 * time.Second
 }
 
 // updateState changes the state file; state.Store.Update serialises the

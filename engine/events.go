@@ -24,6 +24,7 @@ const (
 	EventStep      = "step"      // an action on an app done
 	EventState     = "state"     // an app's state or health changed
 	EventFailure   = "failure"   // a step or probe failed
+	EventWarning   = "warning"   // done, but something went wrong on the way (an app killed after its stop timeout)
 	EventBackoff   = "backoff"   // an app is held back after crashing
 	EventRollback  = "rollback"  // an upgrade failed its proof; the previous generation runs again
 	EventConfig    = "config"    // the apps were reloaded, or an edit was rejected

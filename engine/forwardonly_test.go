@@ -137,7 +137,7 @@ func TestForwardOnlyRepeatedFailureThenFix(t *testing.T) {
 
 	// podman rm of the failed container: the good generation is made
 	// again, but not started on the data the failed one may have migrated.
-	h.rt.Remove(ctx, "db")
+	h.rt.Remove(ctx, "db", 0)
 	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
 		t.Fatal(rep.Err())
 	}

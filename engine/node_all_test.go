@@ -175,7 +175,7 @@ func TestStartAllSkipsDependentsOfAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	// electrs' container is gone and its image fails to build.
-	h.rt.Remove(ctx, "electrs")
+	h.rt.Remove(ctx, "electrs", 0)
 	h.cat.Apps["electrs"] = buildApp(t, "electrs", "bitcoin-core")
 	h.rt.FailBuild("localhost/electrs:local")
 	h.rt.ResetCalls()

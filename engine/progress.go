@@ -132,6 +132,17 @@ type (
 	}
 )
 
+// Stopping a container (stop.go).
+type (
+	// UncleanStop: archy stopped the app's container and had to kill it
+	// after its stop Timeout (a warning: its data may need recovery).
+	UncleanStop struct {
+		App     string
+		Timeout time.Duration
+		Time    time.Time
+	}
+)
+
 func (StepBlocked) progressEvent()         {}
 func (StepSkipped) progressEvent()         {}
 func (StepDone) progressEvent()            {}
@@ -151,6 +162,7 @@ func (WarmingUp) progressEvent()           {}
 func (RecoveryPuttingBack) progressEvent() {}
 func (RecoveryProving) progressEvent()     {}
 func (RecoveryFailed) progressEvent()      {}
+func (UncleanStop) progressEvent()         {}
 
 // emit reports an event to the Applier's Progress, if any.
 func (a *Applier) emit(ev ProgressEvent) {

@@ -58,7 +58,9 @@ func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 	app, declared := cat.Apps[id]
 	switch {
 	case !declared:
-		a.dropKept(ctx, fl.Kept) // the app is gone; its volumes stay
+		if fl.Kept != "" { // the app is gone; its volumes stay
+			a.removeUndeclared(ctx, id, fl.Kept)
+		}
 	default:
 		var prev *state.Generation
 		if g, known := st.Generation(id, fl.From); known {
@@ -104,7 +106,7 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, false)
 	}
 	if g, ok := st.GenerationOf(app.ID, c); ok && g.N > fl.From && g.Keep != "" {
-		a.dropKept(ctx, fl.Kept)
+		a.dropKept(ctx, app, fl.Kept)
 		return nil // proved already; only the record of the end was lost
 	}
 	a.emit(RecoveryProving{App: app.ID})
@@ -136,7 +138,7 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	if _, err := a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true); err != nil {
 		return err
 	}
-	a.dropKept(ctx, fl.Kept)
+	a.dropKept(ctx, app, fl.Kept)
 	return nil
 }
 
@@ -160,10 +162,11 @@ func (a *Applier) holdForwardRecovered(ctx context.Context, app *schema.App, c p
 	return a.holdForward(ctx, app, gen.N, prev, fl.Kept, fl.Target, why)
 }
 
-// dropKept removes an old container set aside, once its successor is
-// proved.
-func (a *Applier) dropKept(ctx context.Context, kept string) {
+// dropKept removes an old container of app set aside, once its successor
+// is proved (stopped already, but with the app's settings should someone
+// have started it).
+func (a *Applier) dropKept(ctx context.Context, app *schema.App, kept string) {
 	if kept != "" {
-		a.Runtime.Remove(ctx, kept)
+		a.removeContainer(ctx, app, kept)
 	}
 }

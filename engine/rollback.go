@@ -123,7 +123,7 @@ func (a *Applier) holdForward(ctx context.Context, app *schema.App, failed int, 
 		// hold) with nothing set aside behind it: that is no way back;
 		// the newest good generation is (archy rollback --force makes it
 		// again from its kept image).
-		a.dropKept(ctx, kept)
+		a.dropKept(ctx, app, kept)
 		kept, prev = "", 0
 		if st, err := a.State.Load(); err == nil {
 			for _, g := range st.Generations[id] {
@@ -140,7 +140,7 @@ func (a *Applier) holdForward(ctx context.Context, app *schema.App, failed int, 
 	}
 	a.emit(HoldingForward{App: id, Generation: failed, Reason: reason, Previous: prev, Kept: kept})
 	a.stopping(id)
-	if err := a.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := a.stopContainer(ctx, app, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("generation %d failed (%v), and stopping it failed too: %w", failed, reason, err)
 	}
 	ferr := &ForwardOnlyError{App: id, Failed: failed, Previous: prev, Kept: kept, Reason: reason}
@@ -200,7 +200,7 @@ func (a *Applier) replaceFailed(ctx context.Context, r replacement, start bool, 
 		return err
 	}
 	a.stopping(id)
-	if err := a.Runtime.Remove(ctx, r.app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := a.removeContainer(ctx, r.app, r.app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
 		return a.abandon(id, err)
 	}
 	return a.createGeneration(ctx, r, start, back)
@@ -217,7 +217,7 @@ func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *state.Gene
 		}
 		if err == nil {
 			a.stopping(app.ID)
-			if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := ignoreNotFound(a.removeContainer(ctx, app, app.ContainerName)); err != nil {
 				return err
 			}
 			if err := a.restoreVolumes(ctx, app, snapshot); err != nil {
@@ -255,7 +255,7 @@ func (a *Applier) restoreVolumes(ctx context.Context, app *schema.App, snapshot 
 // container the app has, and starts it unless start is unset.
 func (a *Applier) restore(ctx context.Context, app *schema.App, g state.Generation, keep []schema.Volume, snapshot string, start bool) (plan.Container, error) {
 	a.stopping(app.ID)
-	if err := a.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := ignoreNotFound(a.removeContainer(ctx, app, app.ContainerName)); err != nil {
 		return plan.Container{}, err
 	}
 	if err := a.restoreVolumes(ctx, app, snapshot); err != nil {

@@ -85,12 +85,13 @@ type Containers interface {
 
 	Start(ctx context.Context, name string) error
 
-	// Stop stops a container, waiting up to timeout before killing it.
+	// Stop stops a container with its stop signal, killing it after
+	// timeout (archy passes the app's: StopTimeout).
 	Stop(ctx context.Context, name string, timeout time.Duration) error
 
-	// Remove removes a container (stopping it first). Volumes are never
-	// removed here.
-	Remove(ctx context.Context, name string) error
+	// Remove removes a container, stopping it first as Stop does (with
+	// timeout, never Podman's default). Volumes are never removed here.
+	Remove(ctx context.Context, name string, timeout time.Duration) error
 
 	// Rename gives a container another name (archy sets the old container
 	// of an upgrade aside so until the new one is proved).

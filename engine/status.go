@@ -35,6 +35,11 @@ type AppStatus struct {
 	// DiskLow says why the daemon stopped the app for low disk space
 	// (docs/disk.md); it starts it again once the space is back.
 	DiskLow string `json:"disk_low,omitempty"`
+	// UncleanStop says archy had to kill the app after its stop timeout
+	// the last time it stopped it (UncleanStopMessage), and when; kept
+	// until archy next stops it cleanly.
+	UncleanStop   string    `json:"unclean_stop,omitempty"`
+	UncleanStopAt time.Time `json:"unclean_stop_at,omitzero"`
 	// Set by the daemon: restarts it made, and until when it holds the
 	// app back after crashes; why the app is degraded (a dependency down).
 	Restarts     int       `json:"restarts,omitempty"`
@@ -76,6 +81,9 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 		}
 		s.Held = st.Apps[app.ID].HeldWhy
 		s.DiskLow = st.Apps[app.ID].DiskLow
+		if u, ok := st.UncleanStops[app.ID]; ok {
+			s.UncleanStop, s.UncleanStopAt = UncleanStopMessage(app.ID, time.Duration(u.Timeout)), u.Time
+		}
 		if c, ok := byName[app.ContainerName]; ok {
 			s.State, s.ExitCode = c.State, c.ExitCode
 			if g, ok := st.GenerationOf(app.ID, c); ok {

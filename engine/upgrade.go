@@ -81,7 +81,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	if back, ok := a.keptBehindFailed(ctx, id, prev, kept); ok {
 		return a.replaceFailed(ctx, r, start, old, back)
 	}
-	if err := a.clearKept(ctx, id, kept); err != nil {
+	if err := a.clearKept(ctx, r.app, kept); err != nil {
 		return err
 	}
 	fl := state.InFlight{OldID: old.ID, Kept: kept, Snapshot: snapshot, Keep: keep}
@@ -94,7 +94,7 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	// The old container is set aside, stopped and renamed, until the new
 	// one is proved: a rollback puts back that very container.
 	a.stopping(id)
-	if err := a.Runtime.Stop(ctx, name, a.stopTimeout()); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := a.stopContainer(ctx, r.app, name); err != nil && !errors.Is(err, ErrNotFound) {
 		return a.abandon(id, err)
 	}
 	if snapshot != "" {
@@ -138,7 +138,8 @@ func (a *Applier) recordInFlight(ctx context.Context, r replacement, fl state.In
 // of app id (whose record was lost), so that this one can set its old
 // container aside. Any other container of that name is not archy's to
 // remove: the upgrade stops there.
-func (a *Applier) clearKept(ctx context.Context, id, kept string) error {
+func (a *Applier) clearKept(ctx context.Context, app *schema.App, kept string) error {
+	id := app.ID
 	c, err := a.Runtime.Inspect(ctx, kept)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -148,7 +149,7 @@ func (a *Applier) clearKept(ctx context.Context, id, kept string) error {
 	case c.Labels[plan.LabelApp] != id || !plan.CreatedByArchy(&c, id):
 		return fmt.Errorf("a container named %s is in the way of the upgrade (archy sets the old container aside under that name); remove or rename it", kept)
 	}
-	return a.Runtime.Remove(ctx, kept)
+	return ignoreNotFound(a.removeContainer(ctx, app, kept))
 }
 
 // abandon clears the in-flight record of a replacement that stopped
@@ -251,7 +252,7 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	switch {
 	case err == nil:
 		if back != nil {
-			a.dropKept(ctx, back.kept) // proved: the old one can go
+			a.dropKept(ctx, r.app, back.kept) // proved: the old one can go
 		}
 		a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 		return nil

@@ -212,7 +212,7 @@ func TestRecoverRestoresTheReplacedGeneration(t *testing.T) {
 	h.node.State.Update(func(s *state.State) {
 		s.InFlight = map[string]state.InFlight{"ui": {From: st.Generations["ui"][0].N}}
 	})
-	h.rt.Remove(context.Background(), "ui")
+	h.rt.Remove(context.Background(), "ui", 0)
 
 	a := h.node.Applier(&h.out)
 	if err := h.node.Recover(context.Background(), h.cat, a); err != nil {
@@ -250,7 +250,7 @@ func TestRepeatedFailuresKeepTheGoodGeneration(t *testing.T) {
 		t.Fatalf("ui runs %s, want generation 1's %s", c.ImageID, good.ImageID)
 	}
 
-	h.rt.Remove(context.Background(), "ui")
+	h.rt.Remove(context.Background(), "ui", 0)
 	h.rt.ResetCalls()
 	_, rep := h.apply(t, PlanOptions{})
 	if err := rep.Err(); err != nil {
@@ -290,7 +290,7 @@ func TestRollbackPutsBackTheVeryContainer(t *testing.T) {
 	}
 
 	// A container archy did not make (adopted) comes back too.
-	h.rt.Remove(ctx, "ui")
+	h.rt.Remove(ctx, "ui", 0)
 	h.rt.PutContainer(plan.Container{ID: "handmade", Name: "ui", State: plan.StateRunning,
 		ImageID: "other", Image: "example.org/ui:old", Labels: map[string]string{}})
 	changeBuild(t, ui, "broken again")

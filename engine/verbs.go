@@ -73,8 +73,8 @@ var verbs = []Verb{
 	{Action: ActRestart, Remote: true, Starts: true, run: plain((*Node).Restart)},
 	{Action: ActInstall, Apply: true, Remote: true, Starts: true, run: applies((*Node).Start)},
 	{Action: ActUpgrade, Apply: true, Remote: true, run: applies((*Node).Upgrade)},
-	{Action: ActRemove, Option: "purge", Remote: true, run: func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, _ *Applier) (VerbResult, error) {
-		return VerbResult{}, n.Remove(ctx, cat, id, o.Purge)
+	{Action: ActRemove, Option: "purge", Remote: true, run: func(ctx context.Context, n *Node, cat *catalog.Catalog, id string, o VerbOptions, a *Applier) (VerbResult, error) {
+		return VerbResult{}, n.Remove(ctx, cat, id, o.Purge, a)
 	}},
 	// Not the daemon's: the CLI takes the host-wide lock, and a running
 	// daemon then sees the app held at the generation it was returned to.
@@ -164,7 +164,7 @@ func (n *Node) stopApp(ctx context.Context, app *schema.App, a *Applier) error {
 // stopContainer stops an app's container: the one stop of archy stop and
 // archy stop --all. A missing container is ErrNotFound.
 func (n *Node) stopContainer(ctx context.Context, app *schema.App, a *Applier) error {
-	return wrap(n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout()), "stopping %s", app.ContainerName)
+	return wrap(a.stopContainer(ctx, app, app.ContainerName), "stopping %s", app.ContainerName)
 }
 
 // Start clears the operator's stop and brings the app (and what it
@@ -192,7 +192,7 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 	if err := n.setStopped(id, false); err != nil {
 		return err
 	}
-	if err := n.Runtime.Stop(ctx, app.ContainerName, a.stopTimeout()); err != nil {
+	if err := a.stopContainer(ctx, app, app.ContainerName); err != nil {
 		return wrap(err, "stopping %s", app.ContainerName)
 	}
 	return a.start(ctx, app)
@@ -201,12 +201,12 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 // Remove removes an app's container. Its named volumes are kept unless
 // purge is set; host paths are never touched. The app stays removed, by
 // apply and the daemon alike, until archy start.
-func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purge bool) error {
+func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purge bool, a *Applier) error {
 	app, err := cat.App(id)
 	if err != nil {
 		return err
 	}
-	if err := n.Runtime.Remove(ctx, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := ignoreNotFound(a.removeContainer(ctx, app, app.ContainerName)); err != nil {
 		return wrap(err, "removing %s", app.ContainerName)
 	}
 	if purge {

@@ -119,6 +119,8 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		s = fmt.Sprintf("%s: proving the container an interrupted upgrade made", e.App)
 	case engine.RecoveryFailed:
 		s = fmt.Sprintf("%s: it failed (%v); putting the old container back", e.App, e.Err)
+	case engine.UncleanStop:
+		s = "warning: " + engine.UncleanStopMessage(e.App, e.Timeout)
 	default:
 		return "", false
 	}

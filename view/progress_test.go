@@ -54,6 +54,7 @@ var progressLines = []struct {
 	{engine.RecoveryPuttingBack{App: "ui"}, "ui: an upgrade was interrupted after its old container was set aside; putting it back"},
 	{engine.RecoveryProving{App: "ui"}, "ui: proving the container an interrupted upgrade made"},
 	{engine.RecoveryFailed{App: "ui", Err: errors.New("exited (1) after it started")}, "ui: it failed (exited (1) after it started); putting the old container back"},
+	{engine.UncleanStop{App: "bitcoin-core", Timeout: 600 * time.Second}, "warning: bitcoin-core was killed after its 600s stop timeout: its data may need recovery"},
 }
 
 func TestProgressLines(t *testing.T) {

@@ -71,7 +71,16 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.App, a.Container, st.paint(color, state), health, url, note)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Unclean stops below the table: a sentence each, too long for a note.
+	for _, a := range apps {
+		if a.UncleanStop != "" {
+			fmt.Fprintf(w, "%s %s (%s)\n", st.paint(yellow, "warning:"), a.UncleanStop, a.UncleanStopAt.Local().Format(time.DateTime))
+		}
+	}
+	return nil
 }
 
 // StatusJSON writes the node's state as JSON.

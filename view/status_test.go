@@ -2,7 +2,9 @@ package view
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -43,5 +45,23 @@ electrs       electrs       missing  -         -    degraded: dependency bitcoin
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
+	}
+}
+
+// An unclean stop is a warning line below the table, with when it was.
+func TestStatusUncleanStop(t *testing.T) {
+	at := time.Date(2026, 5, 1, 12, 0, 4, 0, time.Local)
+	ns := engine.NodeStatus{Apps: []engine.AppStatus{{
+		App: "bitcoin-core", Container: "bitcoin-core", State: "exited", ExitCode: 137,
+		UncleanStop:   engine.UncleanStopMessage("bitcoin-core", 600*time.Second),
+		UncleanStopAt: at,
+	}}}
+	var b bytes.Buffer
+	if err := Status(&b, ns, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: bitcoin-core was killed after its 600s stop timeout: its data may need recovery (2026-05-01 12:00:04)\n"
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("status:\n%s\nwant it to end with %q", b.String(), want)
 	}
 }

@@ -124,6 +124,14 @@ func TestNode(t *testing.T) {
 			"notify-wait":      cmdNotifyWait,
 			"kube":             func(ts *testscript.TestScript, neg bool, args []string) { cmdKube(ts, env, neg, args) },
 			"tmpfs":            cmdTmpfs,
+			"took-at-least":    cmdTookAtLeast,
+			"volume-file":      func(ts *testscript.TestScript, neg bool, args []string) { cmdVolumeFile(ts, env, neg, args) },
+			"volume-rm": func(ts *testscript.TestScript, neg bool, args []string) {
+				v, err := volumes.Inspect(env.Conn, args[0], nil)
+				ts.Check(err)
+				ts.Check(os.Remove(filepath.Join(v.Mountpoint, args[1])))
+			},
+			"ctr-exit": func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrExit(ts, env, neg, args) },
 		},
 	})
 }
@@ -150,6 +158,12 @@ func prepareNode(t *testing.T, env *podmantest.Env) string {
 	}
 	if _, err := images.Remove(ctx, []string{ref}, nil); err != nil {
 		t.Fatalf("removing explorer after the push: %v", err)
+	}
+	// The stand-in daemon that takes time to stop (stop_*.txtar build it
+	// from $WORK/node/images/stopper).
+	stopper := filepath.Join("..", "..", "testdata", "images", "stopper")
+	if err := podmantest.CopyBusyboxContext(filepath.Join(dir, "images", "stopper"), stopper); err != nil {
+		t.Fatalf("preparing the stopper image's context: %v", err)
 	}
 	return dir
 }
@@ -468,6 +482,67 @@ func cmdSince(ts *testscript.TestScript, neg bool, args []string) {
 	took := time.Since(t).Round(time.Millisecond)
 	ts.Logf("%s: %s", args[1], took)
 	fmt.Fprintf(ts.Stdout(), "%s: %s\n", args[1], took)
+}
+
+// took-at-least DUR archy ARGS...: run archy (its output is the script's
+// stdout and stderr, as exec's) and fail unless it succeeded and took at
+// least DUR: a stop that let the app flush.
+func cmdTookAtLeast(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: took-at-least DUR archy ARGS...")
+	}
+	least, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	start := time.Now()
+	ts.Check(ts.Exec(args[1], args[2:]...))
+	took := time.Since(start).Round(time.Millisecond)
+	ts.Logf("%s took %s", strings.Join(args[1:], " "), took)
+	if took < least {
+		ts.Fatalf("%s took %s, less than %s", strings.Join(args[1:], " "), took, least)
+	}
+}
+
+// volume-file VOLUME FILE REGEXP [WAIT]: the file in a named volume (read
+// on this host, from its mountpoint) matches REGEXP, within WAIT if given;
+// its content goes to stdout. Negated: it does not match (or is missing).
+func cmdVolumeFile(ts *testscript.TestScript, env *podmantest.Env, neg bool, args []string) {
+	if len(args) < 3 || len(args) > 4 || (neg && len(args) == 4) {
+		ts.Fatalf("usage: volume-file VOLUME FILE REGEXP [WAIT]")
+	}
+	re, err := regexp.Compile(args[2])
+	ts.Check(err)
+	var wait time.Duration
+	if len(args) == 4 {
+		wait, err = time.ParseDuration(args[3])
+		ts.Check(err)
+	}
+	v, err := volumes.Inspect(env.Conn, args[0], nil)
+	ts.Check(err)
+	path := filepath.Join(v.Mountpoint, args[1])
+	var b []byte
+	for deadline := time.Now().Add(wait); ; time.Sleep(250 * time.Millisecond) {
+		b, _ = os.ReadFile(path)
+		if re.Match(b) != neg {
+			ts.Stdout().Write(b)
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	ts.Fatalf("%s in volume %s: match for %s is %t after %s; it holds %q", args[1], args[0], args[2], !neg, wait, b)
+}
+
+// ctr-exit NAME CODE: the container exited with CODE.
+func cmdCtrExit(ts *testscript.TestScript, env *podmantest.Env, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: ctr-exit NAME CODE")
+	}
+	data, err := containers.Inspect(env.Conn, args[0], nil)
+	ts.Check(err)
+	if got := strconv.Itoa(int(data.State.ExitCode)); (got == args[1]) == neg {
+		ts.Fatalf("%s exited with %s (%s)", args[0], got, data.State.Status)
+	}
 }
 
 // freePortRange finds n consecutive free ports on 127.0.0.1 and returns

@@ -12,6 +12,7 @@ import (
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
 	"archy.dev/archy/plan"
+	"archy.dev/archy/schema"
 )
 
 // Alive reports whether the daemon's loop answers within ctx: what the
@@ -136,12 +137,17 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 }
 
 // expectStop notes that archy itself is about to stop an app, so that its
-// death is not taken for a crash.
+// death (up to the app's stop timeout later) is taken neither for a crash
+// nor for a stop behind archy's back.
 func (d *Daemon) expectStop(id string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	timeout := schema.DefaultStopTimeout
+	if app := d.cat.Apps[id]; app != nil {
+		timeout = engine.StopTimeout(app)
+	}
 	if st := d.apps[id]; st != nil {
-		st.externalAt = time.Now()
+		st.ownStopUntil = time.Now().Add(timeout + externalWindow)
 	}
 }
 

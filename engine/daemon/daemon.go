@@ -99,7 +99,10 @@ type appState struct {
 	startedAt    time.Time // when archy last started it
 	backoffUntil time.Time
 	externalAt   time.Time // last stop or kill event
-	diedID       string    // the container of the last death seen, and its event time
+	// ownStopUntil: archy itself is stopping the app, which may take
+	// its whole stop timeout; a death until then is that stop's.
+	ownStopUntil time.Time
+	diedID       string // the container of the last death seen, and its event time
 	diedAt       time.Time
 	unhealthy    int // consecutive failed probes
 	healthErr    string

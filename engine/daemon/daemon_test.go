@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -246,7 +247,7 @@ func TestDriftAndCrashes(t *testing.T) {
 		{name: "killed by hand", do: func(rt *enginetest.Fake, c string) { rt.Kill(c) },
 			event: "stopped behind archy's back (exit 137)"},
 		{name: "stopped by hand", do: func(rt *enginetest.Fake, c string) { rt.Stop(context.Background(), c, 0) }},
-		{name: "removed by hand", do: func(rt *enginetest.Fake, c string) { rt.Remove(context.Background(), c) },
+		{name: "removed by hand", do: func(rt *enginetest.Fake, c string) { rt.Remove(context.Background(), c, 0) },
 			event: "container removed"},
 		{name: "exit 1", do: func(rt *enginetest.Fake, c string) { rt.Crash(c, 1) },
 			event: "exited (1) on its own; restarted at once", crash: true},
@@ -466,4 +467,31 @@ apps: core: {
 			t.Fatal(err)
 		}
 	})
+}
+
+// An app killed after its stop timeout is a warning event, counted in
+// archy_unclean_stops_total and shown by status.
+func TestUncleanStopIsAWarning(t *testing.T) {
+	n := start(t, "core")
+	ctx := context.Background()
+	n.rt.IgnoreStop(n.container("core"), true)
+	if err := n.d.Act(ctx, "core", engine.ActStop, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "core was killed after its 10s stop timeout: its data may need recovery"
+	if e := n.waitFor("core", engine.EventWarning, want); e.Message != want {
+		t.Errorf("warning %q, want %q", e.Message, want)
+	}
+	rec := httptest.NewRecorder()
+	n.d.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if m := `archy_unclean_stops_total{app="core"} 1`; !strings.Contains(rec.Body.String(), m) {
+		t.Errorf("metrics lack %s:\n%s", m, rec.Body)
+	}
+	ns, err := n.d.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.Apps) != 1 || ns.Apps[0].UncleanStop != want {
+		t.Errorf("status: %+v, want the unclean stop", ns.Apps)
+	}
 }

@@ -29,6 +29,7 @@ type metrics struct {
 	failures         *prometheus.CounterVec
 	restarts         *prometheus.CounterVec
 	rollbacks        *prometheus.CounterVec
+	uncleanStops     *prometheus.CounterVec
 	up               *prometheus.GaugeVec
 	healthy          *prometheus.GaugeVec
 	health           *prometheus.GaugeVec
@@ -46,14 +47,16 @@ func newMetrics() *metrics {
 		failures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_failures_total", Help: "Failed reconciles of an app."}, []string{"app"}),
 		restarts:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_restarts_total", Help: "Times archy (re)started an app."}, []string{"app"}),
 		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_rollbacks_total", Help: "Upgrades that failed their proof and were rolled back."}, []string{"app"}),
-		up:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_up", Help: "1 when the app's container runs."}, []string{"app"}),
-		healthy:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_healthy", Help: "1 when the app's last probe passed."}, []string{"app"}),
+		uncleanStops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archy_unclean_stops_total",
+			Help: "Stops by archy that had to kill the app after its stop timeout."}, []string{"app"}),
+		up:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_up", Help: "1 when the app's container runs."}, []string{"app"}),
+		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_healthy", Help: "1 when the app's last probe passed."}, []string{"app"}),
 		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_health",
 			Help: "1 for the state of the app's last probe (healthy, starting: warming up, unhealthy), 0 for the others."}, []string{"app", "state"}),
 		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
 	}
-	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.up, m.healthy, m.health, m.backoff, m.connected,
+	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.uncleanStops, m.up, m.healthy, m.health, m.backoff, m.connected,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

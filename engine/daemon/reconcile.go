@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +19,8 @@ import (
 // publish logs an event and sends it to the API's subscribers.
 func (d *Daemon) publish(e engine.Event) {
 	level := slog.LevelInfo
-	if e.Type == engine.EventFailure || e.Type == engine.EventBackoff || e.Type == engine.EventPodman {
+	switch e.Type {
+	case engine.EventFailure, engine.EventWarning, engine.EventBackoff, engine.EventPodman:
 		level = slog.LevelWarn
 	}
 	attrs := []any{"event", e.Type, "app", e.App}
@@ -158,9 +161,10 @@ func (d *Daemon) restartDependents(cat *catalog.Catalog, id string) {
 }
 
 // applier is an Applier for the daemon's work: progress to
-// Config.Progress, and archy's own stops known as such (no crash).
+// Config.Progress (warnings to the event stream), and archy's own stops
+// known as such (no crash).
 func (d *Daemon) applier(node *engine.Node, lock func(context.Context, string) (func(), error)) *engine.Applier {
-	a := node.Applier(d.cfg.Progress)
+	a := node.Applier(progress{d})
 	a.Lock, a.Stopping = lock, d.expectStop
 	return a
 }
@@ -172,6 +176,25 @@ func (d *Daemon) recover(ctx context.Context, node *engine.Node, cat *catalog.Ca
 	if err := node.Recover(ctx, cat, d.applier(node, d.locks.Lock)); err != nil {
 		d.log.Error("recovering an interrupted upgrade", "err", err)
 		d.publish(engine.Event{Type: engine.EventFailure, Message: err.Error()})
+	}
+}
+
+// progress passes the daemon's apply progress on to Config.Progress, and
+// makes events of what the node's UI must show: an unclean stop is a
+// warning event (logged as such, so not passed on) and counted.
+type progress struct{ d *Daemon }
+
+func (p progress) Event(ev engine.ProgressEvent) {
+	switch e := ev.(type) {
+	case engine.UncleanStop:
+		p.d.metrics.uncleanStops.WithLabelValues(e.App).Inc()
+		p.d.publish(engine.Event{Time: e.Time, Type: engine.EventWarning, App: e.App,
+			Message: engine.UncleanStopMessage(e.App, e.Timeout),
+			Fields:  map[string]string{"timeout_seconds": strconv.Itoa(int(math.Ceil(e.Timeout.Seconds())))}})
+	default:
+		if p.d.cfg.Progress != nil {
+			p.d.cfg.Progress.Event(ev)
+		}
 	}
 }
 

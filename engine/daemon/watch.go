@@ -68,6 +68,9 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	}
 	switch e.Action {
 	case "start":
+		d.mu.Lock()
+		st.ownStopUntil = time.Time{} // a stop that killed nothing is over
+		d.mu.Unlock()
 		go d.watchStarted(context.Background(), d.runtime(), id, e.Container)
 	case "kill", "stop", "restart":
 		// Someone stopped it (kill comes before its death, stop and
@@ -86,15 +89,22 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	case "died":
 		d.mu.Lock()
 		external := time.Since(st.externalAt) < externalWindow
+		own := time.Now().Before(st.ownStopUntil)
 		// Podman may report one death twice (and replays events after a
 		// reconnect): count each container's death once.
 		dup := st.diedID == e.ID && !e.Time.After(st.diedAt)
 		st.diedID, st.diedAt = e.ID, e.Time
-		d.mu.Unlock()
-		if dup {
-			return
+		if own && !dup {
+			st.ownStopUntil = time.Time{}
 		}
-		if external {
+		d.mu.Unlock()
+		switch {
+		case dup:
+			return
+		case own: // archy's own stop (which reports itself)
+			d.enqueueApp(id, false)
+			return
+		case external:
 			d.publish(engine.Event{Type: engine.EventState, App: id, Message: fmt.Sprintf("stopped behind archy's back (exit %d)", e.ExitCode)})
 			d.enqueueApp(id, false)
 			return

@@ -30,6 +30,8 @@ type Fake struct {
 	volumeRoot string
 	storeFree  int64            // bytes free where images are stored (SetImageStoreFree)
 	imageSize  map[string]int64 // by image id (SetImageSize)
+	ignoreStop map[string]bool  // containers whose process ignores its stop signal (IgnoreStop)
+	timeouts   []string         // "name timeout" of every Stop and Remove (StopTimeouts)
 	calls      []string
 	seq        int
 	subs       map[*subscriber]struct{}
@@ -41,7 +43,7 @@ var _ engine.Runtime = (*Fake)(nil)
 func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
 		secrets: map[string][]byte{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
-		brokenNext: map[string]bool{}, execs: map[string]execResult{}, subs: map[*subscriber]struct{}{},
+		brokenNext: map[string]bool{}, execs: map[string]execResult{}, ignoreStop: map[string]bool{}, subs: map[*subscriber]struct{}{},
 		storeFree: 1 << 50, imageSize: map[string]int64{}}
 }
 
@@ -124,6 +126,19 @@ func (f *Fake) ContainerNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// IgnoreStop makes the process of container name ignore its stop signal,
+// so that a Stop of it while it runs kills it after the timeout (exit
+// 137), as Podman does; ok false undoes it.
+func (f *Fake) IgnoreStop(name string, ok bool) { f.locked(func() { f.ignoreStop[name] = ok }) }
+
+// StopTimeouts returns the container and the timeout of every Stop and
+// Remove so far ("core 10s"), in order.
+func (f *Fake) StopTimeouts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.timeouts)
 }
 
 // Crash ends a running container's process on its own with code, as a
@@ -276,8 +291,13 @@ func (f *Fake) Start(ctx context.Context, name string) error {
 // event.
 func (f *Fake) Stop(ctx context.Context, name string, timeout time.Duration) error {
 	return f.change(name, "stop "+name, func(c *plan.Container) error {
+		f.timeouts = append(f.timeouts, fmt.Sprintf("%s %s", c.Name, timeout))
 		if c.State == plan.StateRunning {
-			f.exit(c, 0)
+			code := 0
+			if f.ignoreStop[c.Name] {
+				code = 137
+			}
+			f.exit(c, code)
 		}
 		c.State = plan.StateExited
 		f.emit("stop", c)
@@ -285,8 +305,9 @@ func (f *Fake) Stop(ctx context.Context, name string, timeout time.Duration) err
 	})
 }
 
-func (f *Fake) Remove(ctx context.Context, name string) error {
+func (f *Fake) Remove(ctx context.Context, name string, timeout time.Duration) error {
 	return f.change(name, "remove "+name, func(c *plan.Container) error {
+		f.timeouts = append(f.timeouts, fmt.Sprintf("%s %s", name, timeout))
 		delete(f.containers, name)
 		f.emit("remove", c)
 		return nil

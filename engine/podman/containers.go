@@ -13,6 +13,7 @@ import (
 	"github.com/containers/podman/v5/pkg/specgen"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
 	nettypes "go.podman.io/common/libnetwork/types"
+	"go.podman.io/common/pkg/signal"
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/plan"
@@ -57,6 +58,16 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 	s.Env = cs.Environment
 	s.Labels = cs.Labels
 	s.RestartPolicy = "no"
+	// The container carries its stop settings, so that a podman stop by
+	// hand and a host shutdown give it the time archy would.
+	// Podman's own parser: it knows every name the schema allows
+	// (SIGRTMIN+3 too, which x/sys/unix does not).
+	sig, err := signal.ParseSignal(cs.Stop.SignalName())
+	if err != nil {
+		return nil, fmt.Errorf("stop.signal %q: %w", cs.Stop.SignalName(), err)
+	}
+	stopSecs := seconds(cs.Stop.TimeoutOrDefault())
+	s.StopSignal, s.StopTimeout = &sig, &stopSecs
 	sec := cs.Security
 	s.User = sec.User
 	s.CapAdd = sec.CapAdd
@@ -198,18 +209,18 @@ func (p *Podman) Start(ctx context.Context, name string) error {
 // (rounded up to whole seconds, Podman's unit). Stopping a stopped
 // container is not an error.
 func (p *Podman) Stop(ctx context.Context, name string, timeout time.Duration) error {
-	secs := uint(max(0, (timeout+time.Second-1)/time.Second))
 	ctx, cancel := p.call(ctx)
 	defer cancel()
-	return wrap(containers.Stop(ctx, name, new(containers.StopOptions).WithTimeout(secs)), "stopping container %s", name)
+	return wrap(containers.Stop(ctx, name, new(containers.StopOptions).WithTimeout(seconds(timeout))), "stopping container %s", name)
 }
 
-// Remove removes a container, stopping it first (with its own stop
-// timeout) if it runs. Its volumes are never removed.
-func (p *Podman) Remove(ctx context.Context, name string) error {
+// Remove removes a container, stopping it first if it runs: its stop
+// signal, then SIGKILL after timeout. Its volumes are never removed.
+func (p *Podman) Remove(ctx context.Context, name string, timeout time.Duration) error {
 	ctx, cancel := p.call(ctx)
 	defer cancel()
-	reports, err := containers.Remove(ctx, name, new(containers.RemoveOptions).WithForce(true).WithVolumes(false))
+	opts := new(containers.RemoveOptions).WithForce(true).WithVolumes(false).WithTimeout(seconds(timeout))
+	reports, err := containers.Remove(ctx, name, opts)
 	if err == nil {
 		for _, r := range reports {
 			if r.Err != nil {
@@ -218,6 +229,12 @@ func (p *Podman) Remove(ctx context.Context, name string) error {
 		}
 	}
 	return wrap(err, "removing container %s", name)
+}
+
+// seconds is a stop timeout in Podman's unit, whole seconds, rounded up:
+// never less time than asked for.
+func seconds(timeout time.Duration) uint {
+	return uint(max(0, (timeout+time.Second-1)/time.Second))
 }
 
 // RemoveVolume removes a named volume and its data. A volume that a

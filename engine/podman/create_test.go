@@ -130,7 +130,7 @@ func TestNotFound(t *testing.T) {
 	for what, err := range map[string]error{
 		"Start":        p.Start(ctx, name),
 		"Stop":         p.Stop(ctx, name, time.Second),
-		"Remove":       p.Remove(ctx, name),
+		"Remove":       p.Remove(ctx, name, time.Second),
 		"Inspect":      inspectErr,
 		"Exec":         execErr,
 		"Logs":         p.Logs(ctx, name, 10, false, &strings.Builder{}),

@@ -19,7 +19,7 @@ func TestEvents(t *testing.T) {
 	if _, err := p.Create(ctx, engine.ContainerSpec{Name: name, Image: webTag, ContainerConfig: schema.ContainerConfig{Security: schema.Security{NetworkPolicy: "bridge"}}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Remove(context.Background(), name) })
+	t.Cleanup(func() { p.Remove(context.Background(), name, 0) })
 
 	sub, cancel := context.WithCancel(ctx)
 	events, errc := p.Events(sub, time.Time{})

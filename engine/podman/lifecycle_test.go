@@ -123,7 +123,7 @@ func TestLifecycle(t *testing.T) {
 	if c, err := p.Inspect(ctx, name); err != nil || c.State == plan.StateRunning {
 		t.Fatalf("Inspect after Stop: state %q, err %v", c.State, err)
 	}
-	if err := p.Remove(ctx, name); err != nil {
+	if err := p.Remove(ctx, name, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Inspect(ctx, name); !errors.Is(err, engine.ErrNotFound) {

@@ -180,7 +180,7 @@ func kill(t *testing.T, p *Podman, name string) {
 	if err := p.Stop(ctx, name, 0); err != nil && !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("cleanup: %v", err)
 	}
-	if err := p.Remove(ctx, name); err != nil && !errors.Is(err, engine.ErrNotFound) {
+	if err := p.Remove(ctx, name, 0); err != nil && !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("cleanup: %v", err)
 	}
 }

@@ -27,6 +27,16 @@ type State struct {
 	// InFlight are replacements under way, recorded before the old
 	// container goes: what the next run puts back if archy dies meanwhile.
 	InFlight map[string]InFlight `json:"in_flight,omitempty"`
+	// UncleanStops are the apps whose last stop by archy had to kill them
+	// after their stop timeout (by app): archy status shows it until archy
+	// next stops the app cleanly, however often it was started since.
+	UncleanStops map[string]UncleanStop `json:"unclean_stops,omitempty"`
+}
+
+// UncleanStop is a stop by archy that ended in SIGKILL after the timeout.
+type UncleanStop struct {
+	Time    time.Time       `json:"time"`
+	Timeout schema.Duration `json:"timeout"`
 }
 
 // Generation is one container of an app: what it was made from (enough to
