@@ -39,23 +39,44 @@ import (
 	"archy.dev/archy/schema"
 )
 
+// nodeServices is how many Podman services the node scripts share out.
+// A script needs a service of its own, emptied first (the node's
+// container names are fixed); with two, two scripts run side by side
+// (go test's -parallel defaults to the machine's 2 cores).
+const nodeServices = 2
+
 // TestNode runs testdata/node-script/*.txtar: archy against a real Podman
-// service (the harness's), on the simulated node of testdata/node. Each
-// script gets a fresh copy of the node (so it may edit build contexts), its
-// own ports, data dir and secrets file; scripts run one at a time because
-// the node's container names are fixed, and each starts from an empty
-// service.
+// service (one of the harness's), on the simulated node of testdata/node.
+// Each script gets a fresh copy of the node (so it may edit build
+// contexts), its own ports, data dir and secrets file, and a service of
+// its own for as long as it runs, emptied before it starts.
 func TestNode(t *testing.T) {
-	env := podmantest.Shared(t)
-	node := prepareNode(t, env)
-	var serial sync.Mutex
-	port := 0
+	envs := []*podmantest.Env{podmantest.Shared(t)}
+	for len(envs) < nodeServices {
+		envs = append(envs, podmantest.Own(t, podmantest.Options{}))
+	}
+	node := prepareNode(t)
+	pool := make(chan *podmantest.Env, len(envs))
+	for _, env := range envs {
+		publishExplorer(t, env, node)
+		pool <- env
+	}
+	var assigned sync.Map // $WORK -> the script's *podmantest.Env
+	envOf := func(ts *testscript.TestScript) *podmantest.Env {
+		env, _ := assigned.Load(ts.Getenv("WORK"))
+		return env.(*podmantest.Env)
+	}
+	var ports sync.Mutex
 	testscript.Run(t, testscript.Params{
 		Dir:                filepath.Join("testdata", "node-script"),
 		RequireUniqueNames: true,
 		Setup: func(e *testscript.Env) error {
-			serial.Lock()
-			e.Defer(serial.Unlock)
+			env := <-pool
+			assigned.Store(e.WorkDir, env)
+			e.Defer(func() {
+				assigned.Delete(e.WorkDir)
+				pool <- env
+			})
 			if err := emptyService(env); err != nil {
 				return err
 			}
@@ -63,8 +84,10 @@ func TestNode(t *testing.T) {
 			if err := os.CopyFS(work, os.DirFS(node)); err != nil {
 				return err
 			}
-			var err error
-			if port, err = freePortRange(10); err != nil {
+			ports.Lock()
+			port, err := freePortRange(10)
+			ports.Unlock()
+			if err != nil {
 				return err
 			}
 			for _, kv := range env.Environ() {
@@ -91,8 +114,8 @@ func TestNode(t *testing.T) {
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"http":         cmdHTTP,
-			"chaos":        func(ts *testscript.TestScript, neg bool, args []string) { cmdChaos(ts, env, neg, args) },
-			"ctr-stop-all": func(ts *testscript.TestScript, neg bool, args []string) { cmdStopAll(ts, env) },
+			"chaos":        func(ts *testscript.TestScript, neg bool, args []string) { cmdChaos(ts, envOf(ts), neg, args) },
+			"ctr-stop-all": func(ts *testscript.TestScript, neg bool, args []string) { cmdStopAll(ts, envOf(ts)) },
 			"api-get":      cmdAPIGet,
 			"api-wait":     cmdAPIWait,
 			"events-wait":  cmdEventsWait,
@@ -105,45 +128,57 @@ func TestNode(t *testing.T) {
 				ts.Check(err)
 			},
 			"http-field":   cmdHTTPField,
-			"ctr-id":       func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrID(ts, env, neg, args) },
-			"ctr-state":    func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrState(ts, env, neg, args) },
-			"ctr-handmade": func(ts *testscript.TestScript, neg bool, args []string) { cmdHandmade(ts, env, neg, args) },
+			"ctr-id":       func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrID(ts, envOf(ts), neg, args) },
+			"ctr-state":    func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrState(ts, envOf(ts), neg, args) },
+			"ctr-handmade": func(ts *testscript.TestScript, neg bool, args []string) { cmdHandmade(ts, envOf(ts), neg, args) },
 			"volume-exists": func(ts *testscript.TestScript, neg bool, args []string) {
-				ok, err := volumes.Exists(env.Conn, args[0], nil)
+				ok, err := volumes.Exists(envOf(ts).Conn, args[0], nil)
 				ts.Check(err)
 				if ok == neg {
 					ts.Fatalf("volume %s exists: %t", args[0], ok)
 				}
 			},
 			// Podman service restart (converge_podman_restart.txtar).
-			"podman-service":   func(ts *testscript.TestScript, neg bool, args []string) { cmdPodmanService(ts, env, neg, args) },
-			"ctr-kill-process": func(ts *testscript.TestScript, neg bool, args []string) { cmdKillProcess(ts, env, neg, args) },
-			"ctr-started":      func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrStarted(ts, env, neg, args) },
+			"podman-service":   func(ts *testscript.TestScript, neg bool, args []string) { cmdPodmanService(ts, envOf(ts), neg, args) },
+			"ctr-kill-process": func(ts *testscript.TestScript, neg bool, args []string) { cmdKillProcess(ts, envOf(ts), neg, args) },
+			"ctr-started":      func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrStarted(ts, envOf(ts), neg, args) },
 			"since":            cmdSince,
 			"notify-listen":    cmdNotifyListen,
 			"notify-wait":      cmdNotifyWait,
-			"kube":             func(ts *testscript.TestScript, neg bool, args []string) { cmdKube(ts, env, neg, args) },
+			"kube":             func(ts *testscript.TestScript, neg bool, args []string) { cmdKube(ts, envOf(ts), neg, args) },
 			"tmpfs":            cmdTmpfs,
 			"took-at-least":    cmdTookAtLeast,
-			"volume-file":      func(ts *testscript.TestScript, neg bool, args []string) { cmdVolumeFile(ts, env, neg, args) },
+			"volume-file":      func(ts *testscript.TestScript, neg bool, args []string) { cmdVolumeFile(ts, envOf(ts), neg, args) },
 			"volume-rm": func(ts *testscript.TestScript, neg bool, args []string) {
-				v, err := volumes.Inspect(env.Conn, args[0], nil)
+				v, err := volumes.Inspect(envOf(ts).Conn, args[0], nil)
 				ts.Check(err)
 				ts.Check(os.Remove(filepath.Join(v.Mountpoint, args[1])))
 			},
-			"ctr-exit": func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrExit(ts, env, neg, args) },
+			"ctr-exit": func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrExit(ts, envOf(ts), neg, args) },
 		},
 	})
 }
 
-// prepareNode copies testdata/node with busybox in every context and
-// publishes the explorer image to the harness's registry, once.
-func prepareNode(t *testing.T, env *podmantest.Env) string {
+// prepareNode copies testdata/node with busybox in every context, and the
+// stopper image's context beside it, once.
+func prepareNode(t *testing.T) string {
 	dir := t.TempDir()
 	prepare := exec.Command("bash", filepath.Join("..", "..", "testdata", "node", "prepare.sh"), dir)
 	if out, err := prepare.CombinedOutput(); err != nil {
 		t.Fatalf("preparing the simulated node: %v\n%s", err, out)
 	}
+	// The stand-in daemon that takes time to stop (stop_*.txtar build it
+	// from $WORK/node/images/stopper).
+	stopper := filepath.Join("..", "..", "testdata", "images", "stopper")
+	if err := podmantest.CopyBusyboxContext(filepath.Join(dir, "images", "stopper"), stopper); err != nil {
+		t.Fatalf("preparing the stopper image's context: %v", err)
+	}
+	return dir
+}
+
+// publishExplorer publishes the explorer image of the prepared node dir to
+// env's registry, so that archy pulls it from there.
+func publishExplorer(t *testing.T, env *podmantest.Env, dir string) {
 	ctx := env.Context(t)
 	ref := env.Registry + "/archy-sim/explorer:1.0"
 	explorer := filepath.Join(dir, "images", "explorer")
@@ -159,13 +194,6 @@ func prepareNode(t *testing.T, env *podmantest.Env) string {
 	if _, err := images.Remove(ctx, []string{ref}, nil); err != nil {
 		t.Fatalf("removing explorer after the push: %v", err)
 	}
-	// The stand-in daemon that takes time to stop (stop_*.txtar build it
-	// from $WORK/node/images/stopper).
-	stopper := filepath.Join("..", "..", "testdata", "images", "stopper")
-	if err := podmantest.CopyBusyboxContext(filepath.Join(dir, "images", "stopper"), stopper); err != nil {
-		t.Fatalf("preparing the stopper image's context: %v", err)
-	}
-	return dir
 }
 
 // emptyService removes every container, volume and secret a previous

@@ -340,7 +340,10 @@ func (e *Env) Close() error {
 		}
 	}
 	// Container monitors (conmon) leave the service's process group; catch
-	// any that survived a failed removal by their paths under Dir.
+	// any that survived a failed removal by their paths under Dir. A
+	// monitor of a container just removed may still be on its way out
+	// (it runs its exit command first): give those a moment.
+	waitLeftovers(e.Dir, leftoverGrace)
 	if err := killLeftovers(e.Dir); err != nil {
 		errs = append(errs, err)
 	}
@@ -391,13 +394,42 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// killLeftovers SIGKILLs every process whose command line mentions dir.
-func killLeftovers(dir string) error {
+// leftoverGrace is how long Close lets the processes of removed
+// containers end by themselves before it kills them as leftovers.
+const leftoverGrace = 10 * time.Second
+
+// waitLeftovers waits up to grace until no process but finished exec
+// sessions' monitors mentions dir.
+func waitLeftovers(dir string, grace time.Duration) {
+	for deadline := time.Now().Add(grace); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if len(leftovers(dir)) == 0 {
+			return
+		}
+	}
+}
+
+// leftovers are the processes whose command line mentions dir, except
+// finished exec sessions' monitors, which linger for Podman's
+// exit_command_delay and have no API to end them (Podman 4.3): not a leak
+// of the test's.
+func leftovers(dir string) []process {
+	all, _ := under(dir)
+	return slices.DeleteFunc(all, func(p process) bool { return strings.Contains(p.cmdline, "--exec-attach") })
+}
+
+// process is a process by pid and command line (arguments space-separated).
+type process struct {
+	pid     int
+	cmdline string
+}
+
+// under lists every process whose command line mentions dir.
+func under(dir string) ([]process, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return fmt.Errorf("listing processes: %w", err)
+		return nil, fmt.Errorf("listing processes: %w", err)
 	}
-	var killed []string
+	var out []process
 	for _, ent := range entries {
 		pid, err := strconv.Atoi(ent.Name())
 		if err != nil || pid == os.Getpid() {
@@ -407,12 +439,22 @@ func killLeftovers(dir string) error {
 		if err != nil || !strings.Contains(string(cmdline), dir+"/") {
 			continue
 		}
-		// A finished exec session's monitor lingers for Podman's
-		// exit_command_delay and has no API to end it (Podman 4.3): not
-		// a leak of the test's.
-		execMonitor := strings.Contains(string(cmdline), "--exec-attach")
-		if syscall.Kill(pid, syscall.SIGKILL) == nil && !execMonitor {
-			killed = append(killed, strings.ReplaceAll(strings.TrimSpace(string(cmdline)), "\x00", " "))
+		out = append(out, process{pid, strings.ReplaceAll(strings.TrimSpace(string(cmdline)), "\x00", " ")})
+	}
+	return out, nil
+}
+
+// killLeftovers SIGKILLs every process whose command line mentions dir,
+// and reports the leftovers (see leftovers) among them.
+func killLeftovers(dir string) error {
+	all, err := under(dir)
+	if err != nil {
+		return err
+	}
+	var killed []string
+	for _, p := range all {
+		if syscall.Kill(p.pid, syscall.SIGKILL) == nil && !strings.Contains(p.cmdline, "--exec-attach") {
+			killed = append(killed, p.cmdline)
 		}
 	}
 	if len(killed) > 0 {
