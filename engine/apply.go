@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -115,10 +116,11 @@ type readiness struct {
 	err  error
 }
 
-// Apply runs the plan level by level: removals first, then each level's
-// apps in parallel. An app whose dependency failed, was skipped or did
-// not meet its condition is skipped; one failure never stops unrelated
-// apps.
+// Apply runs the plan: removals first; then the steps that only stop an
+// app, dependents first (an app never loses a dependency while it still
+// runs, and a stop waits for no dependency); then each level's apps in
+// parallel. An app whose dependency failed, was skipped or did not meet
+// its condition is skipped; one failure never stops unrelated apps.
 func (a *Applier) Apply(ctx context.Context, p plan.Plan, desired map[string]plan.Desired) Report {
 	run := &applyRun{Applier: a, desired: desired, results: map[string]*Outcome{}, ready: map[string]*readiness{}}
 	parallel := a.Parallel
@@ -126,32 +128,50 @@ func (a *Applier) Apply(ctx context.Context, p plan.Plan, desired map[string]pla
 		parallel = 4
 	}
 	levels := map[int][]plan.Step{}
+	stops := map[int][]plan.Step{}
 	maxLevel := 0
 	for _, s := range p.Steps {
-		levels[s.Level] = append(levels[s.Level], s)
+		if onlyStops(s) {
+			stops[s.Level] = append(stops[s.Level], s)
+		} else {
+			levels[s.Level] = append(levels[s.Level], s)
+		}
 		maxLevel = max(maxLevel, s.Level)
 	}
-	var report Report
-	for level := 0; level <= maxLevel; level++ {
+	runLevel := func(steps []plan.Step, do func(plan.Step)) {
 		var g errgroup.Group
 		g.SetLimit(parallel)
-		for _, s := range levels[level] {
+		for _, s := range steps {
 			if len(s.Actions) == 0 && s.Blocked == "" {
 				continue
 			}
 			g.Go(func() error {
-				run.applyStep(ctx, s)
+				do(s)
 				return nil
 			})
 		}
 		g.Wait()
 	}
+	runLevel(levels[0], func(s plan.Step) { run.applyStep(ctx, s) })
+	for level := maxLevel; level >= 1; level-- {
+		runLevel(stops[level], func(s plan.Step) { run.stopStep(ctx, s) })
+	}
+	for level := 1; level <= maxLevel; level++ {
+		runLevel(levels[level], func(s plan.Step) { run.applyStep(ctx, s) })
+	}
+	var report Report
 	for _, s := range p.Steps {
 		if o, ok := run.results[s.App]; ok {
 			report.Outcomes = append(report.Outcomes, *o)
 		}
 	}
 	return report
+}
+
+// onlyStops reports whether a step of a declared app does nothing but
+// stop it.
+func onlyStops(s plan.Step) bool {
+	return s.Level > 0 && s.Blocked == "" && len(s.Actions) > 0 && !slices.ContainsFunc(s.Actions, func(a plan.Action) bool { return a != plan.Stop })
 }
 
 func (a *applyRun) applyStep(ctx context.Context, s plan.Step) {
@@ -185,6 +205,18 @@ func (a *applyRun) applyStep(ctx context.Context, s plan.Step) {
 		return
 	}
 	a.doLocked(ctx, s, d, o, start)
+}
+
+// stopStep performs a step that only stops its app: it waits for no
+// dependency.
+func (a *applyRun) stopStep(ctx context.Context, s plan.Step) {
+	start := time.Now()
+	o := &Outcome{App: s.App}
+	a.doLocked(ctx, s, a.desired[s.App], o, start)
+	o.Duration = time.Since(start)
+	a.mu.Lock()
+	a.results[s.App] = o
+	a.mu.Unlock()
 }
 
 // doLocked performs the step under the app's lock (see Applier.Lock).

@@ -161,6 +161,37 @@ func TestStoppedByOperatorStaysStopped(t *testing.T) {
 	}
 }
 
+// Apps the operator stopped are stopped dependents first, and a stop
+// waits for no dependency (which is being stopped too).
+func TestStopsGoDependentsFirst(t *testing.T) {
+	h := newHarness(t, testApp("core"), testApp("mid", "core"), testApp("ui", "mid"), testApp("side", "core"))
+	h.apply(t, PlanOptions{})
+	if err := h.node.State.Update(func(st *state.State) {
+		for _, id := range []string{"core", "mid", "ui", "side"} {
+			st.Apps[id] = plan.AppIntent{Stopped: true}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.rt.ResetCalls()
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	var stops []string
+	for _, c := range h.rt.Calls() {
+		if strings.HasPrefix(c, "stop ") {
+			stops = append(stops, strings.TrimPrefix(c, "stop "))
+		}
+	}
+	pos := map[string]int{}
+	for i, id := range stops {
+		pos[id] = i
+	}
+	if len(stops) != 4 || pos["ui"] > pos["mid"] || pos["mid"] > pos["core"] || pos["side"] > pos["core"] {
+		t.Errorf("stops in the order %v, want dependents first", stops)
+	}
+}
+
 func TestAdoptionRecordsAndStartsButNeverRecreates(t *testing.T) {
 	h := newHarness(t, testApp("core"))
 	h.rt.AddImage("example.org/core:1", nil)
