@@ -26,16 +26,30 @@ func (p *Podman) ImageSize(ctx context.Context, ref string) (int64, error) {
 // what is left to an unprivileged writer (statfs's f_bavail), which is
 // what a pull may fill.
 func (p *Podman) ImageStoreFree(ctx context.Context) (string, int64, error) {
+	path, err := p.imageStore(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	free, err := diskfree.Bytes(path)
+	return path, free, err
+}
+
+// imageStore is the service's graph root, asked once.
+func (p *Podman) imageStore(ctx context.Context) (string, error) {
+	p.graphRootMu.Lock()
+	defer p.graphRootMu.Unlock()
+	if p.graphRoot != "" {
+		return p.graphRoot, nil
+	}
 	cctx, cancel := p.call(ctx)
 	defer cancel()
 	info, err := system.Info(cctx, nil)
 	if err != nil {
-		return "", 0, wrap(err, "asking podman where it stores images")
+		return "", wrap(err, "asking podman where it stores images")
 	}
 	if info.Store == nil || info.Store.GraphRoot == "" {
-		return "", 0, errors.New("podman did not say where it stores images")
+		return "", errors.New("podman did not say where it stores images")
 	}
-	path := info.Store.GraphRoot
-	free, err := diskfree.Bytes(path)
-	return path, free, err
+	p.graphRoot = info.Store.GraphRoot
+	return p.graphRoot, nil
 }

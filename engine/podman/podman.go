@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/containers/podman/v5/pkg/bindings"
 	"github.com/containers/podman/v5/pkg/errorhandling"
@@ -22,6 +23,11 @@ type Podman struct {
 	conn  context.Context
 	close context.CancelFunc
 	url   string
+
+	// graphRoot is where the service stores images, asked once (a
+	// system info call is slow, and the answer does not change).
+	graphRootMu sync.Mutex
+	graphRoot   string
 }
 
 // New connects to the Podman service at url (unix:///run/podman/podman.sock,
