@@ -57,6 +57,8 @@ type Outcome struct {
 	Done    []plan.Action
 	Err     error
 	Skipped string // why it was not attempted
+	// Blocked: the plan said it cannot be brought up (Err says why).
+	Blocked bool
 	// Stale: skipped because its container changed after the plan was
 	// made (see Applier.Lock); planning again sorts it out.
 	Stale bool
@@ -184,7 +186,7 @@ func (a *applyRun) applyStep(ctx context.Context, s plan.Step) {
 		a.mu.Unlock()
 	}()
 	if s.Blocked != "" {
-		o.Err = errors.New(s.Blocked)
+		o.Err, o.Blocked = errors.New(s.Blocked), true
 		a.emit(StepBlocked{App: s.App, Reason: s.Blocked})
 		return
 	}
@@ -276,6 +278,9 @@ func (a *applyRun) waitForDependencies(ctx context.Context, app *schema.App) (st
 		a.mu.Unlock()
 		if attempted && res.RolledBack {
 			return "held back: dependency " + dep.AppID + " was rolled back", nil
+		}
+		if attempted && res.Blocked {
+			return "dependency " + dep.AppID + " was blocked", nil
 		}
 		if attempted && res.Err != nil {
 			return "dependency " + dep.AppID + " failed", nil

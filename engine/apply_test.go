@@ -213,16 +213,52 @@ func TestAdoptionRecordsAndStartsButNeverRecreates(t *testing.T) {
 	}
 }
 
-func TestMissingSecretIsAnErrorBeforeAnyChange(t *testing.T) {
-	a := testApp("core")
-	a.Secrets = []schema.Secret{{Name: "rpc-password", Env: "RPC_PASSWORD"}}
-	h := newHarness(t, a)
-	_, err := h.node.Plan(context.Background(), h.cat, PlanOptions{})
-	if err == nil || !strings.Contains(err.Error(), `secret "rpc-password" is missing`) {
-		t.Fatalf("err = %v, want the missing secret named", err)
+func TestMissingSecretBlocksOnlyItsConsumers(t *testing.T) {
+	lnd := testApp("lnd", "core")
+	lnd.Secrets = []schema.Secret{{Name: "lnd-wallet-password", Env: "WALLET_PASSWORD"}}
+	h := newHarness(t, testApp("core"), lnd, testApp("lnd-ui", "lnd"), testApp("other"))
+	p, rep := h.apply(t, PlanOptions{})
+
+	want := "secret lnd-wallet-password is missing: not in Podman and not in the secrets file"
+	for _, s := range p.Plan.Steps {
+		if got := s.Blocked; (s.App == "lnd") != (got != "") || (got != "" && got != want) {
+			t.Errorf("%s: blocked %q", s.App, got)
+		}
 	}
-	if len(h.rt.Calls()) != 0 {
-		t.Errorf("runtime was changed: %v", h.rt.Calls())
+	got := map[string]string{}
+	for _, o := range rep.Outcomes {
+		got[o.App] = o.Skipped
+		if o.Err != nil {
+			got[o.App] = "error: " + o.Err.Error()
+		}
+	}
+	wantOut := map[string]string{"core": "", "other": "", "lnd": "error: " + want, "lnd-ui": "dependency lnd was blocked"}
+	for app, w := range wantOut {
+		if got[app] != w {
+			t.Errorf("%s: outcome %q, want %q", app, got[app], w)
+		}
+	}
+	if err := rep.Err(); err == nil || !strings.Contains(err.Error(), "lnd") || strings.Contains(err.Error(), "lnd-ui") {
+		t.Errorf("report = %v; want lnd blocked, no knock-on", err)
+	}
+	for _, c := range []string{"create lnd", "create lnd-ui"} {
+		if slices.Contains(h.rt.Calls(), c) {
+			t.Errorf("%s happened: %v", c, h.rt.Calls())
+		}
+	}
+
+	// Once the secret exists, the next plan brings lnd and lnd-ui up.
+	if err := h.rt.SetSecret(context.Background(), "lnd-wallet-password", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	p, rep = h.apply(t, PlanOptions{})
+	if p.Plan.Blocked() || rep.Err() != nil {
+		t.Fatalf("blocked %t, err %v; want lnd and lnd-ui converged", p.Plan.Blocked(), rep.Err())
+	}
+	for _, app := range []string{"lnd", "lnd-ui"} {
+		if !slices.ContainsFunc(rep.Outcomes, func(o Outcome) bool { return o.App == app && slices.Contains(o.Done, plan.Create) }) {
+			t.Errorf("%s not created: %+v", app, rep.Outcomes)
+		}
 	}
 }
 

@@ -41,8 +41,8 @@ type Planned struct {
 }
 
 // Plan snapshots the runtime and diffs the catalogue against it. It
-// changes nothing; a secret that is nowhere to be found is an error here,
-// before anything changes.
+// changes nothing; an app whose secret is nowhere to be found is blocked
+// in the plan.
 func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions) (Planned, error) {
 	apps, err := cat.Select(opts.Only, true)
 	if err != nil {
@@ -52,16 +52,15 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	if err != nil {
 		return Planned{}, fmt.Errorf("listing secrets: %w", err)
 	}
-	if err := n.Secrets.Check(apps, existing); err != nil {
-		return Planned{}, err
-	}
 	desired := map[string]plan.Desired{}
 	var list []plan.Desired
 	for _, app := range apps {
 		if slices.Contains(opts.Upgrade, app.ID) && app.Container.Source.Type == schema.SourcePull {
 			app = withPullPolicy(app, "newer") // upgrade asks the registry
 		}
-		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app)}
+		// A missing secret blocks only its app (and, through the plan,
+		// its dependents): every other app still converges.
+		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app), Blocked: n.Secrets.Blocked(app, existing)}
 		if app.Container.Source.Type == schema.SourceBuild {
 			if d.ContextHash, err = ContextHash(app.Container.Source); err != nil {
 				return Planned{}, fmt.Errorf("%s: %w", app.ID, err)

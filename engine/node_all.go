@@ -135,7 +135,7 @@ func (n *Node) StartAll(ctx context.Context, cat *catalog.Catalog, a *Applier) (
 			res.Left = append(res.Left, app.ID)
 		}
 	}
-	down := map[string]string{} // app -> "failed" or "was skipped": its dependents are skipped
+	down := map[string]string{} // app -> "failed", "was blocked" or "was skipped": its dependents are skipped
 	for _, ids := range levels {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -176,6 +176,8 @@ func (n *Node) StartAll(ctx context.Context, cat *catalog.Catalog, a *Applier) (
 		for _, o := range rep.Outcomes {
 			res.Report.Outcomes = append(res.Report.Outcomes, o)
 			switch {
+			case o.Blocked:
+				down[o.App] = "was blocked"
 			case o.Err != nil:
 				down[o.App] = "failed"
 			case o.Skipped != "" && !o.Stale:

@@ -33,6 +33,10 @@ type Desired struct {
 	App         *schema.App
 	ContextHash string // build sources: hash of Dockerfile, context, build args
 	SecretsHash string // keyed hash of the secret values; "" when none
+	// Blocked says why the app cannot be brought up for a reason plan
+	// cannot see itself (a secret that is nowhere to be had): its step
+	// is blocked and its dependents are skipped.
+	Blocked string
 }
 
 // Input is everything a plan is made from.
@@ -181,9 +185,36 @@ func Diff(in Input) (Plan, error) {
 			p.Steps = append(p.Steps, s)
 		}
 	}
+	noteBlockedDependencies(p.Steps, apps)
 	p.Steps = append(p.Steps, orphans(in, apps)...)
 	p.Fingerprint = fingerprint(in)
 	return p, nil
+}
+
+// noteBlockedDependencies notes on each step that has something to do
+// but waits, directly or not, on a blocked app: apply skips it. steps are
+// in dependency order.
+func noteBlockedDependencies(steps []Step, apps map[string]Desired) {
+	via := map[string]string{} // app -> the blocked app it waits on
+	for _, s := range steps {
+		if s.Blocked != "" {
+			via[s.App] = s.App
+		}
+	}
+	for i, s := range steps {
+		if s.Blocked != "" {
+			continue
+		}
+		for _, dep := range apps[s.App].App.Dependencies {
+			if b := via[dep.AppID]; b != "" {
+				via[s.App] = b
+				if len(s.Actions) > 0 {
+					steps[i].Notes = append(steps[i].Notes, "skipped while dependency "+b+" is blocked")
+				}
+				break
+			}
+		}
+	}
 }
 
 // diffApp decides one app's actions.
@@ -206,6 +237,10 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		} else {
 			s.Notes = append(s.Notes, "removed by the operator: archy start "+app.ID+" brings it back")
 		}
+		return s
+	}
+	if d.Blocked != "" {
+		s.Blocked = d.Blocked
 		return s
 	}
 
@@ -452,6 +487,9 @@ func fingerprint(in Input) string {
 	sort.Slice(desired, func(i, j int) bool { return desired[i].App.ID < desired[j].App.ID })
 	for _, d := range desired {
 		fmt.Fprintf(&b, "app %s %s %s %s\n", d.App.ID, SpecHash(d.App), d.ContextHash, d.SecretsHash)
+		if d.Blocked != "" { // only then, so that the fingerprints of plans saved before it hold
+			fmt.Fprintf(&b, "blocked %s %s\n", d.App.ID, d.Blocked)
+		}
 	}
 	cs := append([]Container(nil), in.Observed.Containers...)
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })

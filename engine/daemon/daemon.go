@@ -90,6 +90,9 @@ type Daemon struct {
 	acting    map[string]bool           // apps an action (stop, restart, …) works on now
 	runs      map[string]*appRun        // app reconciles under way
 	watched   map[string]plan.Container // by app: the container whose process is watched
+	// blocks: by app, the block (or its knock-on skip) last reported:
+	// reported once, not on every reconcile while it lasts.
+	blocks map[string]string
 }
 
 // appState is what the daemon tracks per app.

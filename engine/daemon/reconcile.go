@@ -44,13 +44,16 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 	d.watchProcesses(pl.Observed)
 	d.holdBackingOff(&pl)
 	if pl.Plan.Changes() == 0 && !pl.Plan.Blocked() {
+		d.forgetBlocks(pl.Plan, engine.Report{})
 		return nil
 	}
 	scope := "all apps"
 	if len(only) > 0 {
 		scope = only[0]
 	}
-	d.publish(engine.Event{Type: engine.EventReconcile, Message: fmt.Sprintf("reconciling %s: %d changes", scope, pl.Plan.Changes())})
+	if pl.Plan.Changes() > 0 { // only blocked apps: reported below, once
+		d.publish(engine.Event{Type: engine.EventReconcile, Message: fmt.Sprintf("reconciling %s: %d changes", scope, pl.Plan.Changes())})
+	}
 	for _, s := range pl.Plan.Steps {
 		if s.Has(plan.Recreate) { // an upgrade: it may take a while (build, proof)
 			d.publish(engine.Event{Type: engine.EventStep, App: s.App,
@@ -63,8 +66,20 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 	if err != nil {
 		return err
 	}
+	d.forgetBlocks(pl.Plan, rep)
 	for _, o := range rep.Outcomes {
 		switch {
+		case o.Blocked, strings.HasSuffix(o.Skipped, " was blocked"):
+			// A block (a missing secret, say) lasts until the operator
+			// acts: each reconcile checks again, but it is reported once.
+			msg := "skipped: " + o.Skipped
+			if o.Blocked {
+				msg = o.Err.Error()
+			}
+			if d.newBlock(o.App, msg) {
+				d.metrics.failures.WithLabelValues(o.App).Inc()
+				d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: msg})
+			}
 		case o.Stale:
 			d.enqueueApp(o.App, false) // someone else acted on it: look again
 		case o.RolledBack:
@@ -86,6 +101,39 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		}
 	}
 	return rep.Err()
+}
+
+// newBlock records that app is blocked with msg and reports whether that
+// is news.
+func (d *Daemon) newBlock(app, msg string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.blocks == nil {
+		d.blocks = map[string]string{}
+	}
+	if d.blocks[app] == msg {
+		return false
+	}
+	d.blocks[app] = msg
+	return true
+}
+
+// forgetBlocks drops the recorded blocks of the apps this reconcile did
+// not find blocked, so that a later block is reported again.
+func (d *Daemon) forgetBlocks(p plan.Plan, rep engine.Report) {
+	still := map[string]bool{}
+	for _, o := range rep.Outcomes {
+		if o.Blocked || strings.HasSuffix(o.Skipped, " was blocked") {
+			still[o.App] = true
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range p.Steps {
+		if !still[s.App] {
+			delete(d.blocks, s.App)
+		}
+	}
 }
 
 // holdBackingOff drops the steps of apps whose backoff has not run out;

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -102,19 +103,32 @@ func New(dataDir, file string) (*Store, error) {
 	return s, nil
 }
 
-// Check reports every secret an app needs that is neither in the secrets
-// file nor already a Podman secret, before anything changes.
-func (s *Store) Check(apps []*schema.App, existing map[string]bool) error {
-	var errs []error
-	for _, app := range apps {
-		for i, sec := range app.Secrets {
-			if _, ok := s.values[sec.Name]; !ok && !existing[sec.Name] {
-				errs = append(errs, fmt.Errorf("%s: app %q: secret %q is missing: add it to the secrets file or create it with podman secret create",
-					app.PosOf(fmt.Sprintf("secrets[%d]", i)), app.ID, sec.Name))
-			}
+// Available decides whether a secret can be given to a container: it is
+// already a Podman secret (podman: the names Podman has) or the secrets
+// file sets it. This is the one place that decides; secrets archy can
+// generate join here as a third source.
+func (s *Store) Available(name string, podman map[string]bool) bool {
+	_, inFile := s.values[name]
+	return inFile || podman[name]
+}
+
+// Blocked says why app cannot be brought up: the secrets it needs that
+// are nowhere to be had ("" when all are available). It names secrets,
+// never values.
+func (s *Store) Blocked(app *schema.App, podman map[string]bool) string {
+	var missing []string
+	for _, sec := range app.Secrets {
+		if !s.Available(sec.Name, podman) && !slices.Contains(missing, sec.Name) {
+			missing = append(missing, sec.Name)
 		}
 	}
-	return errors.Join(errs...)
+	switch len(missing) {
+	case 0:
+		return ""
+	case 1:
+		return "secret " + missing[0] + " is missing: not in Podman and not in the secrets file"
+	}
+	return "secrets " + strings.Join(missing, ", ") + " are missing: not in Podman and not in the secrets file"
 }
 
 // Setter is what Sync needs of the container runtime (engine.Runtime
