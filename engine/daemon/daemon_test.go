@@ -495,3 +495,72 @@ func TestUncleanStopIsAWarning(t *testing.T) {
 		t.Errorf("status: %+v, want the unclean stop", ns.Apps)
 	}
 }
+
+// An app whose secret is missing is blocked, its dependent skipped, and
+// each reported once however often the daemon reconciles; once the
+// secret exists, the next reconcile brings both up.
+func TestMissingSecretIsReportedOnceAndRetried(t *testing.T) {
+	n := startWith(t, func(dir string) {
+		writeApp(t, dir, "core")
+		src := `package apps
+
+apps: lnd: {
+	name: "lnd", version: "1", role: "service"
+	container: source: {type: "pull", image: "example.org/lnd:1"}
+	secrets: [{name: "lnd-wallet-password", env: "WALLET_PASSWORD"}]
+}
+apps: "lnd-ui": {
+	name: "lnd-ui", version: "1", role: "service"
+	container: source: {type: "pull", image: "example.org/lnd-ui:1"}
+	dependencies: [{app_id: "lnd", condition: "started"}]
+}
+`
+		if err := os.WriteFile(filepath.Join(dir, "lnd.cue"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx := context.Background()
+	for range 2 {
+		if err := n.d.Reconcile(ctx); err == nil || !strings.Contains(err.Error(), "lnd-wallet-password") {
+			t.Fatalf("reconcile: %v, want lnd's block", err)
+		}
+	}
+	for drained := false; !drained; {
+		select {
+		case e := <-n.events:
+			n.seen = append(n.seen, e)
+		default:
+			drained = true
+		}
+	}
+	count := func(app, msg string) int {
+		c := 0
+		for _, e := range n.seen {
+			if e.App == app && e.Type == engine.EventFailure && strings.Contains(e.Message, msg) {
+				c++
+			}
+		}
+		return c
+	}
+	if c := count("lnd", "secret lnd-wallet-password is missing: not in Podman and not in the secrets file"); c != 1 {
+		t.Errorf("lnd's block reported %d times, want once; events: %v", c, n.seen)
+	}
+	if c := count("lnd-ui", "skipped: dependency lnd was blocked"); c != 1 {
+		t.Errorf("lnd-ui's skip reported %d times, want once; events: %v", c, n.seen)
+	}
+	if s := n.state("core"); s != plan.StateRunning {
+		t.Errorf("core is %s", s)
+	}
+
+	if err := n.rt.SetSecret(ctx, "lnd-wallet-password", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"lnd", "lnd-ui"} {
+		if s := n.state(id); s != plan.StateRunning {
+			t.Errorf("%s is %s once its secret exists", id, s)
+		}
+	}
+}
