@@ -246,3 +246,26 @@ func TestNormalizeRef(t *testing.T) {
 		}
 	}
 }
+
+// A blocked app (Desired.Blocked: a secret nowhere to be had) has no
+// actions; the apps waiting on it, directly or not, say apply skips them.
+func TestBlockedAppHoldsBackItsDependents(t *testing.T) {
+	lnd := Desired{App: app("lnd"), Blocked: "secret lnd-wallet-password is missing"}
+	p, err := Diff(Input{Desired: []Desired{lnd, {App: app("ui", dependsOn("lnd"))},
+		{App: app("plugin", dependsOn("ui"))}, {App: app("other")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"1 lnd: [] | [] | blocked: secret lnd-wallet-password is missing",
+		"1 other: [pull create start] | [image docker.io/example/other:1 missing container missing]",
+		"2 ui: [pull create start] | [image docker.io/example/ui:1 missing container missing] | notes: [skipped while dependency lnd is blocked]",
+		"3 plugin: [pull create start] | [image docker.io/example/plugin:1 missing container missing] | notes: [skipped while dependency lnd is blocked]",
+	}
+	if diff := cmp.Diff(want, summary(p)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if !p.Blocked() {
+		t.Error("plan not blocked")
+	}
+}
