@@ -121,6 +121,18 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 		}
 	}
 
+	for _, t := range cs.Tmpfs {
+		opts := []string{"rw", "nosuid", "nodev"}
+		if t.Size != "" {
+			size, err := schema.ParseSize(t.Size)
+			if err != nil {
+				return nil, fmt.Errorf("tmpfs at %s: %w", t.Target, err)
+			}
+			opts = append(opts, fmt.Sprintf("size=%d", size))
+		}
+		s.Mounts = append(s.Mounts, spec.Mount{Type: "tmpfs", Source: "tmpfs", Destination: t.Target, Options: opts})
+	}
+
 	for _, secret := range cs.Secrets {
 		if secret.Env != "" {
 			if s.EnvSecrets == nil {
