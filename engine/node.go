@@ -61,7 +61,7 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 		if slices.Contains(opts.Upgrade, app.ID) && app.Container.Source.Type == schema.SourcePull {
 			app = withPullPolicy(app, "newer") // upgrade asks the registry
 		}
-		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app)}
+		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app), Dirs: n.volumeDirs(ctx, app)}
 		if app.Container.Source.Type == schema.SourceBuild {
 			if d.ContextHash, err = ContextHash(app.Container.Source); err != nil {
 				return Planned{}, fmt.Errorf("%s: %w", app.ID, err)
