@@ -191,6 +191,12 @@ func (l *loader) checkVolumes(app *schema.App) {
 		}
 		targets[v.Target] = true
 	}
+	for i, t := range app.Tmpfs {
+		if targets[t.Target] {
+			l.errorf(app, fmt.Sprintf("tmpfs[%d].target", i), "%s is mounted twice (a volume or another tmpfs)", t.Target)
+		}
+		targets[t.Target] = true
+	}
 }
 
 func (l *loader) checkSecrets(app *schema.App) {

@@ -198,6 +198,8 @@ var boundHelp = map[string]string{
 	"#ID":            "an app id: lower-case letters, digits and dashes, starting with a letter",
 	"#AbsPath":       "an absolute path",
 	"#Capability":    "a capability such as NET_ADMIN or CAP_NET_ADMIN",
+	"#Owner":         "a numeric owner UID:GID, such as 1000:1000",
+	"#Mode":          "octal permissions such as 0750",
 }
 
 const (

@@ -60,7 +60,8 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 		}
 		// A missing secret blocks only its app (and, through the plan,
 		// its dependents): every other app still converges.
-		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app), Blocked: n.Secrets.Blocked(app, existing)}
+		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app), Blocked: n.Secrets.Blocked(app, existing),
+			Dirs: n.volumeDirs(ctx, app)}
 		if app.Container.Source.Type == schema.SourceBuild {
 			if d.ContextHash, err = ContextHash(app.Container.Source); err != nil {
 				return Planned{}, fmt.Errorf("%s: %w", app.ID, err)

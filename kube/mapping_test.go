@@ -253,3 +253,34 @@ func TestWaitScriptRuns(t *testing.T) {
 		t.Errorf("the script never said it waited:\n%s", out)
 	}
 }
+
+// TestTmpfs maps tmpfs mounts onto memory-backed emptyDirs with their size.
+func TestTmpfs(t *testing.T) {
+	a := app("web", func(a *schema.App) {
+		a.Tmpfs = []schema.Tmpfs{{Target: "/tmp", Size: "64Mi"}, {Target: "/run"}}
+	})
+	x, err := Build([]*schema.App{a}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := deployment(t, x, "web").Spec.Template.Spec
+	got := map[string]string{}
+	for _, m := range pod.Containers[0].VolumeMounts {
+		for _, v := range pod.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			if v.EmptyDir == nil || v.EmptyDir.Medium != corev1.StorageMediumMemory {
+				t.Errorf("volume %s at %s: %+v, want a memory emptyDir", v.Name, m.MountPath, v.VolumeSource)
+				continue
+			}
+			got[m.MountPath] = ""
+			if v.EmptyDir.SizeLimit != nil {
+				got[m.MountPath] = v.EmptyDir.SizeLimit.String()
+			}
+		}
+	}
+	if want := map[string]string{"/tmp": "64Mi", "/run": ""}; !cmp.Equal(got, want) {
+		t.Errorf("tmpfs mounts %v, want %v", got, want)
+	}
+}

@@ -152,8 +152,9 @@ func (x *exporter) secret(app *schema.App, i int, s schema.Secret) {
 	}
 }
 
-// volumes mounts named volumes as claims, host paths as hostPath and file
-// secrets as one key of their Secret at the target path.
+// volumes mounts named volumes as claims, host paths as hostPath, tmpfs
+// mounts as memory-backed emptyDirs and file secrets as one key of their
+// Secret at the target path.
 func (x *exporter) volumes(app *schema.App) ([]corev1.VolumeMount, []corev1.Volume) {
 	var mounts []corev1.VolumeMount
 	var vols []corev1.Volume
@@ -173,6 +174,21 @@ func (x *exporter) volumes(app *schema.App) ([]corev1.VolumeMount, []corev1.Volu
 		}
 		vols = append(vols, corev1.Volume{Name: name, VolumeSource: src})
 		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: v.Target, ReadOnly: v.Readonly})
+	}
+	for i, t := range app.Tmpfs {
+		// A tmpfs is a memory-backed emptyDir: empty at every start.
+		src := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+		if t.Size != "" {
+			q, err := resource.ParseQuantity(t.Size)
+			if err != nil {
+				x.errorf("%s: tmpfs[%d].size %q: %v", app.ID, i, t.Size, err)
+				continue
+			}
+			src.SizeLimit = &q
+		}
+		name := fmt.Sprintf("tmpfs-%d", i)
+		vols = append(vols, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: src}})
+		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: t.Target})
 	}
 	for i, s := range app.Secrets {
 		if s.Env != "" {

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"archy.dev/archy/graph"
@@ -37,6 +38,16 @@ type Desired struct {
 	// cannot see itself (a secret that is nowhere to be had): its step
 	// is blocked and its dependents are skipped.
 	Blocked string
+	// Dirs are the existing directories of the volumes that declare an
+	// owner or mode, as found on the host.
+	Dirs []Dir
+}
+
+// Dir is the top directory of an existing volume (named or host path).
+type Dir struct {
+	Volume int    // index in the app's volumes
+	Owner  string // "UID:GID"
+	Mode   string // octal, "0750"
 }
 
 // Input is everything a plan is made from.
@@ -317,6 +328,8 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		}
 	}
 
+	s.Notes = append(s.Notes, dirNotes(d)...)
+
 	// Running or not.
 	creating := s.Has(Create) || s.Has(Recreate)
 	heldStopped := !creating && !upgrade && intent.HeldStopped && intent.Held != "" && intent.Held == TargetKey(d, img)
@@ -339,6 +352,31 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		s.Notes = append(s.Notes, "stays stopped ("+why+")")
 	}
 	return s
+}
+
+// dirNotes reports existing volumes whose owner or mode is not the
+// declared one: they shape first creation only, and archy does not chown
+// data that is already there.
+func dirNotes(d Desired) []string {
+	var out []string
+	for _, dir := range d.Dirs {
+		v := d.App.Volumes[dir.Volume]
+		what := v.Name
+		if what == "" {
+			what = v.HostPath
+		}
+		var diffs []string
+		if v.Owner != "" && v.Owner != dir.Owner {
+			diffs = append(diffs, fmt.Sprintf("owned by %s, not %s", dir.Owner, v.Owner))
+		}
+		if want, err := strconv.ParseUint(v.Mode, 8, 32); v.Mode != "" && err == nil && fmt.Sprintf("%04o", want) != dir.Mode {
+			diffs = append(diffs, fmt.Sprintf("mode %s, not %04o", dir.Mode, want))
+		}
+		if len(diffs) > 0 {
+			out = append(out, fmt.Sprintf("volume %s is %s: archy sets them on creation only; change existing data by hand (docs/volumes.md)", what, strings.Join(diffs, ", ")))
+		}
+	}
+	return out
 }
 
 // publishedPorts are the ports the app's spec publishes on the host.

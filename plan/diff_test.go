@@ -269,3 +269,34 @@ func TestBlockedAppHoldsBackItsDependents(t *testing.T) {
 		t.Error("plan not blocked")
 	}
 }
+
+// TestDirNotes: an existing volume whose owner or mode is not the declared
+// one is a note, not a change (nor a recreate: owner and mode are not in
+// the spec hash).
+func TestDirNotes(t *testing.T) {
+	owned := func(a *schema.App) {
+		a.Volumes = []schema.Volume{
+			{Name: "db-data", Target: "/data", Owner: "1000:1000", Mode: "750"},
+			{HostPath: "/var/lib/archy/db/logs", Target: "/logs", Owner: "1000:1000"},
+			{Name: "db-cache", Target: "/cache"},
+		}
+	}
+	plain := Desired{App: app("db", func(a *schema.App) {
+		owned(a)
+		for i := range a.Volumes {
+			a.Volumes[i].Owner, a.Volumes[i].Mode = "", ""
+		}
+	})}
+	d := Desired{App: app("db", owned), Dirs: []Dir{
+		{Volume: 0, Owner: "0:0", Mode: "0755"},
+		{Volume: 1, Owner: "1000:1000", Mode: "0700"},
+	}}
+	p, err := Diff(Input{Desired: []Desired{d}, Observed: converged(plain)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1 db: [] | [] | notes: [volume db-data is owned by 0:0, not 1000:1000, mode 0755, not 0750: archy sets them on creation only; change existing data by hand (docs/volumes.md)]"}
+	if diff := cmp.Diff(want, summary(p)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}

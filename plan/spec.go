@@ -24,11 +24,12 @@ type containerSpec struct {
 // archy records it in the archy.spec label.
 func SpecJSON(app *schema.App) string {
 	s := containerSpec{Image: NormalizeRef(app.Container.Source.ImageRef()), ContainerConfig: app.ContainerConfig}
-	if slices.ContainsFunc(s.Volumes, func(v schema.Volume) bool { return v.MinFree != "" }) {
-		// min_free is the daemon's to watch; it does not shape the container.
+	if slices.ContainsFunc(s.Volumes, func(v schema.Volume) bool { return v.MinFree != "" || v.Owner != "" || v.Mode != "" }) {
+		// min_free is the daemon's to watch, owner and mode shape the
+		// volume's first creation: none shapes the container.
 		s.Volumes = slices.Clone(s.Volumes)
 		for i := range s.Volumes {
-			s.Volumes[i].MinFree = ""
+			s.Volumes[i].MinFree, s.Volumes[i].Owner, s.Volumes[i].Mode = "", "", ""
 		}
 	}
 	b, err := json.Marshal(s)

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 )
@@ -54,4 +55,31 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size %q", s)
 	}
 	return n * mult, nil
+}
+
+// OwnerIDs is Owner as numbers; ok is false when no owner is declared.
+func (v Volume) OwnerIDs() (uid, gid int, ok bool, err error) {
+	if v.Owner == "" {
+		return 0, 0, false, nil
+	}
+	u, g, found := strings.Cut(v.Owner, ":")
+	uid, errU := strconv.Atoi(u)
+	gid, errG := strconv.Atoi(g)
+	if !found || errU != nil || errG != nil || uid < 0 || gid < 0 {
+		return 0, 0, false, fmt.Errorf("owner %q: want numeric UID:GID", v.Owner)
+	}
+	return uid, gid, true, nil
+}
+
+// FileMode is Mode as permission bits; ok is false when no mode is
+// declared.
+func (v Volume) FileMode() (mode fs.FileMode, ok bool, err error) {
+	if v.Mode == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(v.Mode, 8, 32)
+	if err != nil || n > 0o777 {
+		return 0, false, fmt.Errorf("mode %q: want octal permissions such as 0750", v.Mode)
+	}
+	return fs.FileMode(n), true, nil
 }

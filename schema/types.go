@@ -66,6 +66,7 @@ type ContainerConfig struct {
 	Ports       []Port            `json:"ports,omitempty"`
 	Volumes     []Volume          `json:"volumes,omitempty"`
 	Secrets     []Secret          `json:"secrets,omitempty"`
+	Tmpfs       []Tmpfs           `json:"tmpfs,omitempty"`
 	Resources   Resources         `json:"resources"`
 	Security    Security          `json:"security"`
 	// Stop is left out of the JSON while it is the default, so that the
@@ -147,6 +148,18 @@ type Volume struct {
 	// MinFree is watched by the daemon; it does not shape the container
 	// (plan.SpecJSON leaves it out).
 	MinFree string `json:"min_free,omitempty"`
+	// Owner ("UID:GID") and Mode ("0750") shape the volume's first
+	// creation only, not the container (plan.SpecJSON leaves them out;
+	// the plan reports a live volume that differs).
+	Owner string `json:"owner,omitempty"`
+	Mode  string `json:"mode,omitempty"`
+}
+
+// Tmpfs is a memory-backed mount; Size is a #Size, empty for Podman's
+// default.
+type Tmpfs struct {
+	Target string `json:"target"`
+	Size   string `json:"size,omitempty"`
 }
 
 type Secret struct {

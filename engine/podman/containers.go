@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
+	"os"
 	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings/containers"
@@ -25,7 +28,7 @@ import (
 const cpuPeriod = 100_000
 
 // Create creates the container of cs (not started), creating its missing
-// named volumes first, and returns its id. The restart policy is always
+// named volumes and host paths first, and returns its id. The restart policy is always
 // "no": archy owns restarts.
 func (p *Podman) Create(ctx context.Context, cs engine.ContainerSpec) (string, error) {
 	s, err := specFor(cs)
@@ -35,10 +38,13 @@ func (p *Podman) Create(ctx context.Context, cs engine.ContainerSpec) (string, e
 	ctx, cancel := p.call(ctx)
 	defer cancel()
 	for _, v := range cs.Volumes {
-		if v.Name == "" {
-			continue
+		var err error
+		if v.Name != "" {
+			err = p.ensureVolume(ctx, v, cs.Labels[plan.LabelApp])
+		} else {
+			err = ensureHostPath(v)
 		}
-		if err := p.ensureVolume(ctx, v.Name, cs.Labels[plan.LabelApp]); err != nil {
+		if err != nil {
 			return "", fmt.Errorf("creating container %s: %w", cs.Name, err)
 		}
 	}
@@ -121,6 +127,18 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 		}
 	}
 
+	for _, t := range cs.Tmpfs {
+		opts := []string{"rw", "nosuid", "nodev"}
+		if t.Size != "" {
+			size, err := schema.ParseSize(t.Size)
+			if err != nil {
+				return nil, fmt.Errorf("tmpfs at %s: %w", t.Target, err)
+			}
+			opts = append(opts, fmt.Sprintf("size=%d", size))
+		}
+		s.Mounts = append(s.Mounts, spec.Mount{Type: "tmpfs", Source: "tmpfs", Destination: t.Target, Options: opts})
+	}
+
 	for _, secret := range cs.Secrets {
 		if secret.Env != "" {
 			if s.EnvSecrets == nil {
@@ -170,28 +188,119 @@ func portMapping(pm schema.Port) (nettypes.PortMapping, error) {
 	}, nil
 }
 
-// ensureVolume creates the named volume unless it exists; app, if set,
-// labels it with the app that asked first.
-func (p *Podman) ensureVolume(ctx context.Context, name, app string) error {
-	ok, err := volumes.Exists(ctx, name, nil)
+// ensureVolume creates the named volume of v unless it exists; app, if
+// set, labels it with the app that asked first. A declared owner and mode
+// are given on creation, and to an existing volume only while it is empty
+// (one adopted or made by hand before): data already there keeps what it
+// has, and the plan reports the difference.
+func (p *Podman) ensureVolume(ctx context.Context, v schema.Volume, app string) error {
+	own, err := ownershipOf(v)
 	if err != nil {
-		return wrap(err, "checking volume %s", name)
+		return fmt.Errorf("volume %s: %w", v.Name, err)
 	}
-	if ok {
+	ok, err := volumes.Exists(ctx, v.Name, nil)
+	if err != nil {
+		return wrap(err, "checking volume %s", v.Name)
+	}
+	if !ok {
+		opts := entitiesTypes.VolumeCreateOptions{Name: v.Name}
+		if app != "" {
+			opts.Labels = map[string]string{plan.LabelApp: app}
+		}
+		if own.owned {
+			// The local driver takes uid and gid as its own options (no
+			// mount): Podman creates the data directory owned by them.
+			opts.Options = map[string]string{"o": fmt.Sprintf("uid=%d,gid=%d", own.uid, own.gid)}
+		}
+		if _, err := volumes.Create(ctx, opts, nil); err != nil {
+			// Someone else may have created it since: that is fine.
+			if ok, exErr := volumes.Exists(ctx, v.Name, nil); exErr == nil && ok {
+				return nil
+			}
+			return wrap(err, "creating volume %s", v.Name)
+		}
+	}
+	if !own.owned && !own.moded {
 		return nil
 	}
-	opts := entitiesTypes.VolumeCreateOptions{Name: name}
-	if app != "" {
-		opts.Labels = map[string]string{plan.LabelApp: app}
+	info, err := volumes.Inspect(ctx, v.Name, nil)
+	if err != nil {
+		return wrap(err, "inspecting volume %s", v.Name)
 	}
-	if _, err := volumes.Create(ctx, opts, nil); err != nil {
-		// Someone else may have created it since: that is fine.
-		if ok, exErr := volumes.Exists(ctx, name, nil); exErr == nil && ok {
-			return nil
+	if info.Mountpoint == "" {
+		return nil // a driver's volume: nothing on this host to prepare
+	}
+	if ok {
+		empty, err := emptyDir(info.Mountpoint)
+		if err != nil || !empty {
+			return err
 		}
-		return wrap(err, "creating volume %s", name)
+	}
+	return own.apply(info.Mountpoint)
+}
+
+// ensureHostPath creates the host path of v when it is missing, owned and
+// moded as declared. The catalogue's checks keep host paths below the
+// allowed roots; an existing directory is left as it is.
+func ensureHostPath(v schema.Volume) error {
+	own, err := ownershipOf(v)
+	if err != nil {
+		return fmt.Errorf("host path %s: %w", v.HostPath, err)
+	}
+	if _, err := os.Stat(v.HostPath); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(v.HostPath, 0o755); err != nil {
+		return fmt.Errorf("creating host path: %w", err)
+	}
+	return own.apply(v.HostPath)
+}
+
+// ownership is the declared owner and mode of a volume's directory.
+type ownership struct {
+	uid, gid     int
+	mode         fs.FileMode
+	owned, moded bool // whether each is declared
+}
+
+func ownershipOf(v schema.Volume) (ownership, error) {
+	var o ownership
+	var err error
+	if o.uid, o.gid, o.owned, err = v.OwnerIDs(); err != nil {
+		return o, err
+	}
+	o.mode, o.moded, err = v.FileMode()
+	return o, err
+}
+
+// apply gives dir the declared owner and mode.
+func (o ownership) apply(dir string) error {
+	if o.owned {
+		if err := os.Lchown(dir, o.uid, o.gid); err != nil {
+			return fmt.Errorf("setting the owner of %s: %w", dir, err)
+		}
+	}
+	if o.moded {
+		// After the chown, which may clear setgid bits.
+		if err := os.Chmod(dir, o.mode); err != nil {
+			return fmt.Errorf("setting the mode of %s: %w", dir, err)
+		}
 	}
 	return nil
+}
+
+// emptyDir reports whether dir has no entries.
+func emptyDir(dir string) (bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", dir, err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return len(names) == 0, err
 }
 
 // Start starts a container; starting a running one is not an error.

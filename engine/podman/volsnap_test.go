@@ -21,7 +21,7 @@ func TestVolumeSnapshot(t *testing.T) {
 	ctx := env.Context(t)
 	buildWeb(ctx, t, p, nil)
 	const name, volume, absent = "archy-snap", "archy-snap-data", "archy-snap-absent"
-	if err := p.ensureVolume(ctx, volume, ""); err != nil {
+	if err := p.ensureVolume(ctx, schema.Volume{Name: volume}, ""); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
