@@ -198,6 +198,7 @@ var boundHelp = map[string]string{
 	"#ID":            "an app id: lower-case letters, digits and dashes, starting with a letter",
 	"#AbsPath":       "an absolute path",
 	"#Capability":    "a capability such as NET_ADMIN or CAP_NET_ADMIN",
+	"#RPCUser":       "a user name without : or white space",
 }
 
 const (
