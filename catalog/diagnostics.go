@@ -200,6 +200,7 @@ var boundHelp = map[string]string{
 	"#Capability":    "a capability such as NET_ADMIN or CAP_NET_ADMIN",
 	"#Owner":         "a numeric owner UID:GID, such as 1000:1000",
 	"#Mode":          "octal permissions such as 0750",
+	"#RPCUser":       "a user name without : or white space",
 }
 
 const (

@@ -44,8 +44,10 @@ type Options struct {
 
 // Catalog is a loaded, checked set of apps.
 type Catalog struct {
-	Dir      string
-	Apps     map[string]*schema.App
+	Dir  string
+	Apps map[string]*schema.App
+	// Secrets are the generated secrets declared beside apps, by name.
+	Secrets  map[string]*schema.SecretGen
 	Warnings Diagnostics
 }
 
@@ -173,10 +175,13 @@ func (l *loader) load() (*Catalog, error) {
 		l.add(positions.first(), "", "", "no apps declared: write each app as apps: <id>: {...}")
 		return nil, l.diags
 	}
+	// Before apps meet #Apps: a catalogue that embeds apps at the top
+	// would otherwise grow the apps' own secrets lists there.
+	secrets := l.decodeSecrets(v, sch, positions)
 	v = v.FillPath(cue.ParsePath("apps"), sch.LookupPath(cue.ParsePath("#Apps")))
 	apps = v.LookupPath(cue.ParsePath("apps"))
 
-	cat := &Catalog{Dir: l.dir, Apps: map[string]*schema.App{}}
+	cat := &Catalog{Dir: l.dir, Apps: map[string]*schema.App{}, Secrets: secrets}
 	known := map[string]bool{}
 	iter, err := apps.Fields()
 	if err != nil {
@@ -350,10 +355,62 @@ func (l *loader) checkTopLevel(v cue.Value, positions posIndex) {
 	}
 	for iter.Next() {
 		name := iter.Selector().String()
-		if name != "apps" {
-			l.add(positions.at([]string{name}), "", "", fmt.Sprintf("unknown top-level field %s: apps are declared under apps: <id>: {...}", name))
+		if name != "apps" && name != "secrets" {
+			l.add(positions.at([]string{name}), "", "", fmt.Sprintf("unknown top-level field %s: apps are declared under apps: <id>: {...}, generated secrets under secrets: <name>: generate: {...}", name))
 		}
 	}
+}
+
+// secretName is #SecretName.
+var secretName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// decodeSecrets validates the generated secrets (secrets: <name>:
+// generate: {...}) against #Secrets and decodes them; bad ones are
+// recorded and left out.
+func (l *loader) decodeSecrets(v, sch cue.Value, positions posIndex) map[string]*schema.SecretGen {
+	out := map[string]*schema.SecretGen{}
+	if !v.LookupPath(cue.ParsePath("secrets")).Exists() {
+		return out
+	}
+	v = v.FillPath(cue.ParsePath("secrets"), sch.LookupPath(cue.ParsePath("#Secrets")))
+	iter, err := v.LookupPath(cue.ParsePath("secrets")).Fields()
+	if err != nil {
+		l.addCUE(err, positions)
+		return out
+	}
+	for iter.Next() {
+		name := iter.Selector().Unquoted()
+		sv := iter.Value()
+		if !secretName.MatchString(name) { // else CUE blames its fields
+			l.add(positions.at([]string{"secrets", name}), "", pathString([]string{"secrets", name}), "invalid secret name; want "+nameHelp)
+			continue
+		}
+		if err := sv.Validate(cue.Concrete(true)); err != nil {
+			l.addCUE(err, positions)
+			continue
+		}
+		var decl struct {
+			Generate schema.SecretGen `json:"generate"`
+		}
+		if err := sv.Decode(&decl); err != nil {
+			l.addCUE(err, positions)
+			continue
+		}
+		g := decl.Generate
+		g.Name = name
+		g.Pos = positions.at([]string{"secrets", name})
+		out[name] = &g
+	}
+	// An rpcauth generator also makes <name>-rpcauth: no other generated
+	// secret may have that name.
+	for _, g := range out {
+		for _, n := range g.SecretNames()[1:] {
+			if other, ok := out[n]; ok {
+				l.add(other.Pos, "", "secrets."+n, fmt.Sprintf("name taken by the rpcauth line of secret %s (%s)", g.Name, g.Pos))
+			}
+		}
+	}
+	return out
 }
 
 // decodeApp validates one app against the schema and decodes it. It

@@ -190,3 +190,32 @@ apps: c: {name: "c", version: "1", container: image: "docker.io/library/busybox:
 		t.Errorf("diagnostics (-want +got):\n%s", diff)
 	}
 }
+
+// TestLoadGeneratedSecrets checks the declarations beside apps: defaults
+// filled in, the name set, and where each is declared.
+func TestLoadGeneratedSecrets(t *testing.T) {
+	dir := writeTree(t, map[string]string{"apps/apps.cue": `package apps
+
+apps: a: {name: "A", version: "1", container: image: "example.org/a:1"}
+secrets: tok: generate: type: "random"
+secrets: rpc: generate: {type: "rpcauth", user: "lnd"}
+`})
+	cat := mustLoad(t, dir)
+	got := map[string]schema.SecretGen{}
+	for n, g := range cat.Secrets {
+		got[n] = *g
+		if g.Pos.Line == 0 {
+			t.Errorf("%s has no position", n)
+		}
+	}
+	want := map[string]schema.SecretGen{
+		"tok": {Name: "tok", Type: "random", Length: 32, Alphabet: "hex"},
+		"rpc": {Name: "rpc", Type: "rpcauth", User: "lnd"},
+	}
+	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Pos" }, cmp.Ignore())); diff != "" {
+		t.Errorf("secrets (-want +got):\n%s", diff)
+	}
+	if got := cat.Secrets["rpc"].SecretNames(); strings.Join(got, " ") != "rpc rpc-rpcauth" {
+		t.Errorf("rpc makes %v", got)
+	}
+}

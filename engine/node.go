@@ -38,6 +38,9 @@ type Planned struct {
 	Plan     plan.Plan
 	Desired  map[string]plan.Desired
 	Observed plan.Observed // the snapshot it was made from
+	// Generated are the generated secrets (declarations, never values)
+	// that the planned apps consume: Apply makes the missing ones.
+	Generated map[string]*schema.SecretGen
 }
 
 // Plan snapshots the runtime and diffs the catalogue against it. It
@@ -51,6 +54,14 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	existing, err := n.Runtime.SecretNames(ctx)
 	if err != nil {
 		return Planned{}, fmt.Errorf("listing secrets: %w", err)
+	}
+	// Generated secrets count as there: Apply makes them before any
+	// container needs them.
+	gens := consumedGenerators(cat.Secrets, apps)
+	for _, g := range gens {
+		for _, sn := range g.SecretNames() {
+			existing[sn] = true
+		}
 	}
 	desired := map[string]plan.Desired{}
 	var list []plan.Desired
@@ -92,7 +103,27 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	if len(opts.Only) > 0 { // undeclared containers are not this plan's business
 		p.Steps = withoutOrphans(p.Steps, desired)
 	}
-	return Planned{Plan: p, Desired: desired, Observed: obs}, nil
+	return Planned{Plan: p, Desired: desired, Observed: obs, Generated: gens}, nil
+}
+
+// consumedGenerators are the generators of gens whose secrets (the
+// name, or an rpcauth generator's name-rpcauth) apps consume.
+func consumedGenerators(gens map[string]*schema.SecretGen, apps []*schema.App) map[string]*schema.SecretGen {
+	byName := map[string]*schema.SecretGen{}
+	for _, g := range gens {
+		for _, sn := range g.SecretNames() {
+			byName[sn] = g
+		}
+	}
+	out := map[string]*schema.SecretGen{}
+	for _, app := range apps {
+		for _, sec := range app.Secrets {
+			if g, ok := byName[sec.Name]; ok {
+				out[g.Name] = g
+			}
+		}
+	}
+	return out
 }
 
 // withPullPolicy returns a copy of app pulling with policy.

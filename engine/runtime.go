@@ -117,6 +117,10 @@ type SecretStore interface {
 	// SecretNames lists the Podman secrets that exist.
 	SecretNames(ctx context.Context) (map[string]bool, error)
 
+	// SecretsCreated says when each Podman secret was created (never a
+	// value), for archy secrets.
+	SecretsCreated(ctx context.Context) (map[string]time.Time, error)
+
 	// SetSecret creates or replaces a Podman secret.
 	SetSecret(ctx context.Context, name string, value []byte) error
 }

@@ -122,15 +122,19 @@ func (n *Node) Act(ctx context.Context, cat *catalog.Catalog, id string, action 
 	return v.run(ctx, n, cat, id, o, a)
 }
 
-// Apply stores the secrets of the apps about to be created or started in
-// Podman (a start needs them too, should someone have removed one), then
-// carries out the plan.
+// Apply generates the missing generated secrets and stores the secrets
+// file's values of the apps about to be created or started in Podman (a
+// start needs them too, should someone have removed one), then carries
+// out the plan.
 func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error) {
 	var fresh []*schema.App
 	for _, s := range pl.Plan.Steps {
 		if d, ok := pl.Desired[s.App]; ok && (s.Has(plan.Create) || s.Has(plan.Recreate) || s.Has(plan.Start)) {
 			fresh = append(fresh, d.App)
 		}
+	}
+	if _, err := n.Secrets.Generate(ctx, n.Runtime, consumedGenerators(pl.Generated, fresh)); err != nil {
+		return Report{}, err
 	}
 	if err := n.Secrets.Sync(ctx, n.Runtime, fresh); err != nil {
 		return Report{}, err

@@ -309,3 +309,36 @@ func ParentPath(p string) string {
 	}
 	return ""
 }
+
+// Generator types and random alphabets, as spelled in the CUE schema.
+const (
+	GenRandom, GenRPCAuth                         = "random", "rpcauth"
+	AlphabetHex, AlphabetBase64URL, AlphabetAlnum = "hex", "base64url", "alnum"
+)
+
+// SecretGen is a generated secret declared in the catalogue
+// (secrets: <name>: generate: {...}); Type says which fields apply.
+type SecretGen struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Length   int    `json:"length,omitempty"`   // random
+	Alphabet string `json:"alphabet,omitempty"` // random
+	User     string `json:"user,omitempty"`     // rpcauth
+
+	// Pos is where the secret is declared.
+	Pos Pos `json:"-"`
+}
+
+// RPCAuthSuffix ends the name of the secret holding an rpcauth
+// generator's line; the secret named after the generator holds the
+// password.
+const RPCAuthSuffix = "-rpcauth"
+
+// SecretNames are the Podman secrets the generator makes: its name, and
+// for rpcauth also <name>-rpcauth.
+func (g SecretGen) SecretNames() []string {
+	if g.Type == GenRPCAuth {
+		return []string{g.Name, g.Name + RPCAuthSuffix}
+	}
+	return []string{g.Name}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"archy.dev/archy/engine"
 	"archy.dev/archy/view"
 )
@@ -12,21 +14,16 @@ type HistoryCmd struct {
 }
 
 func (c *HistoryCmd) Run(g *Globals) error {
-	ctx, stop := signalContext()
-	defer stop()
-	s, err := g.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	h, err := s.node.History(ctx, s.cat, c.App)
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return view.HistoryJSON(g.stdout, h)
-	}
-	return view.History(g.stdout, h)
+	return g.read(func(ctx context.Context, s *session) error {
+		h, err := s.node.History(ctx, s.cat, c.App)
+		if err != nil {
+			return err
+		}
+		if c.JSON {
+			return view.HistoryJSON(g.stdout, h)
+		}
+		return view.History(g.stdout, h)
+	})
 }
 
 // RollbackCmd returns an app to an earlier generation.

@@ -66,6 +66,19 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 	return s, nil
 }
 
+// read runs f with a session opened without the lock: for commands that
+// change nothing.
+func (g *Globals) read(f func(ctx context.Context, s *session) error) error {
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := g.open(ctx, false)
+	if err == nil {
+		defer s.close()
+		err = f(ctx, s)
+	}
+	return err
+}
+
 func (s *session) close() {
 	if s.unlock != nil {
 		s.unlock()

@@ -361,6 +361,16 @@ func (f *Fake) SecretNames(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
+// SecretsCreated has the zero time for every secret: the fake keeps none.
+func (f *Fake) SecretsCreated(ctx context.Context) (map[string]time.Time, error) {
+	names, _ := f.SecretNames(ctx)
+	out := map[string]time.Time{}
+	for k := range names {
+		out[k] = time.Time{}
+	}
+	return out, nil
+}
+
 func (f *Fake) SetSecret(ctx context.Context, name string, value []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

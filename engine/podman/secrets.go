@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings/secrets"
 )
@@ -22,6 +23,22 @@ func (p *Podman) SecretNames(ctx context.Context) (map[string]bool, error) {
 		names[s.Spec.Name] = true
 	}
 	return names, nil
+}
+
+// SecretsCreated says when each Podman secret was created (never its
+// value).
+func (p *Podman) SecretsCreated(ctx context.Context) (map[string]time.Time, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	list, err := secrets.List(ctx, nil)
+	if err != nil {
+		return nil, wrap(err, "listing secrets")
+	}
+	out := make(map[string]time.Time, len(list))
+	for _, s := range list {
+		out[s.Spec.Name] = s.CreatedAt
+	}
+	return out, nil
 }
 
 // SetSecret creates the Podman secret name with value, replacing one of
