@@ -576,9 +576,20 @@ func cmdCtrExit(ts *testscript.TestScript, env *podmantest.Env, neg bool, args [
 // freePortRange finds n consecutive free ports on 127.0.0.1 and returns
 // the one before the first (the node's port_base): test processes running
 // at once must not publish the same ports.
+// handedOut marks the blocks of 16 ports that freePortRange handed out
+// (callers serialise calls).
+var handedOut = map[int]bool{}
+
 func freePortRange(n int) (int, error) {
 	for try := 0; try < 50; try++ {
-		base := 20000 + mathrand.IntN(30000)
+		// Below Linux's ephemeral ports (32768 and up), which the
+		// system hands out to outgoing connections meanwhile; and never a
+		// range handed out before in this run (scripts run side by side
+		// and bind their ports only later).
+		base := 10000 + mathrand.IntN(22000-n)
+		if handedOut[base/16] || handedOut[(base+n)/16] {
+			continue
+		}
 		free := true
 		for p := base + 1; p <= base+n && free; p++ {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
@@ -589,6 +600,7 @@ func freePortRange(n int) (int, error) {
 			l.Close()
 		}
 		if free {
+			handedOut[base/16], handedOut[(base+n)/16] = true, true
 			return base, nil
 		}
 	}
