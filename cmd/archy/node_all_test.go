@@ -12,7 +12,6 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
-	"archy.dev/archy/engine/api"
 )
 
 // stepLine is a line of progress or of the event stream, "APP: WHAT".
@@ -94,11 +93,8 @@ func cmdEventsOrder(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := api.Dial(ctx, ts.Getenv("ARCHY_SOCKET"))
-	ts.Check(err)
-	defer c.Close()
-	events, err := c.Events(ctx)
-	ts.Check(err)
+	events, closeEvents := subscribe(ts, ctx)
+	defer closeEvents()
 	if err := ts.Exec("archy", action, "--all"); err != nil {
 		ts.Fatalf("archy %s --all: %v\n%s%s", action, err, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
 	}

@@ -667,11 +667,8 @@ func cmdEventsWait(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := api.Dial(ctx, ts.Getenv("ARCHY_SOCKET"))
-	ts.Check(err)
-	defer c.Close()
-	events, err := c.Events(ctx)
-	ts.Check(err)
+	events, closeEvents := subscribe(ts, ctx)
+	defer closeEvents()
 	go ts.Exec("archy", args[3:]...) // its outcome is not this command's business
 	for {
 		select {
@@ -687,4 +684,17 @@ func cmdEventsWait(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("no %s event matching %s within %s", args[0], args[1], wait)
 		}
 	}
+}
+
+// subscribe follows the daemon's event stream (over $ARCHY_SOCKET) until
+// ctx ends or close is called.
+func subscribe(ts *testscript.TestScript, ctx context.Context) (events <-chan engine.Event, close func()) {
+	c, err := api.Dial(ctx, ts.Getenv("ARCHY_SOCKET"))
+	ts.Check(err)
+	events, err = c.Events(ctx)
+	if err != nil {
+		c.Close()
+		ts.Fatalf("following events: %v", err)
+	}
+	return events, func() { c.Close() }
 }
