@@ -43,9 +43,12 @@ type App struct {
 	ContainerName string       `json:"container_name"`
 	Dependencies  []Dependency `json:"dependencies"`
 	ContainerConfig
-	HealthCheck *HealthCheck   `json:"health_check,omitempty"`
-	Upgrade     Upgrade        `json:"upgrade"`
-	Extensions  map[string]any `json:"extensions"`
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
+	// Jobs run to completion around the container; they do not shape it
+	// (they are outside ContainerConfig, so not in the spec hash).
+	Jobs       []Job          `json:"jobs,omitempty"`
+	Upgrade    Upgrade        `json:"upgrade"`
+	Extensions map[string]any `json:"extensions"`
 
 	// Pos is where the app is declared; positions of its fields are kept
 	// by path (see PosOf) so that later checks can point at them.
@@ -67,8 +70,11 @@ type ContainerConfig struct {
 	Volumes     []Volume          `json:"volumes,omitempty"`
 	Secrets     []Secret          `json:"secrets,omitempty"`
 	Tmpfs       []Tmpfs           `json:"tmpfs,omitempty"`
-	Resources   Resources         `json:"resources"`
-	Security    Security          `json:"security"`
+	// Networks are app networks the container joins (its container name
+	// is its DNS name there).
+	Networks  []string  `json:"networks,omitempty"`
+	Resources Resources `json:"resources"`
+	Security  Security  `json:"security"`
 	// Stop is left out of the JSON while it is the default, so that the
 	// containers made before it existed keep their hash.
 	Stop Stop `json:"stop,omitzero"`
@@ -154,6 +160,31 @@ type Volume struct {
 	Owner string `json:"owner,omitempty"`
 	Mode  string `json:"mode,omitempty"`
 }
+
+// Job is a one-shot container of an app (#Job): Image, or the app's own
+// image when SameAsApp.
+type Job struct {
+	Name       string            `json:"name"`
+	Image      string            `json:"image,omitempty"`
+	SameAsApp  bool              `json:"same_as_app,omitempty"`
+	Command    []string          `json:"command"`
+	Entrypoint []string          `json:"entrypoint,omitempty"`
+	Env        map[string]string `json:"env,omitempty"`
+	Secrets    []Secret          `json:"secrets,omitempty"`
+	Volumes    []Volume          `json:"volumes,omitempty"`
+	When       string            `json:"when"`  // JobFirstCreate, JobEveryStart or JobEveryUpgrade
+	Phase      string            `json:"phase"` // JobBefore or JobAfterHealthy
+	Timeout    Duration          `json:"timeout"`
+}
+
+// Job.When and Job.Phase values, as spelled in the CUE schema.
+const (
+	JobFirstCreate  = "first-create"
+	JobEveryStart   = "every-start"
+	JobEveryUpgrade = "every-upgrade"
+	JobBefore       = "before"
+	JobAfterHealthy = "after-healthy"
+)
 
 // Tmpfs is a memory-backed mount; Size is a #Size, empty for Podman's
 // default.
