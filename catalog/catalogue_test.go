@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -97,4 +98,116 @@ func TestStockCueVetAgrees(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `apps/a.cue:4:12: app "a": security.network_policy: "hots" is not allowed`) {
 		t.Errorf("archy vet: %v", err)
 	}
+}
+
+// handSteps are phrases of an app file that ask a person to do something
+// before the node can boot, or that stand for a value someone must fill in.
+var handSteps = regexp.MustCompile(`(?i)by hand|manually|run lncli|lncli create|rpcauth\.py|before (the )?first boot|openssl rand|\btodo\b|\bfixme\b|\bxxx\b|change[ -_]?me|replace[ -_]?me|placeholder|<password>|password123|hunter2`)
+
+// secretLike are variable names whose value is a credential: they must come
+// from secrets, or name a mounted secret file (*_FILE).
+var secretLike = regexp.MustCompile(`(?i)pass(word)?|secret|token|(^|_)key$|auth`)
+
+// TestShippedCatalogueNeedsNoHuman fails when the shipped catalogue needs a
+// person on first boot: an app file asking for a hand step, a credential in
+// plain environment, or a secret consumed that is not generated (first boot
+// must need no secrets file). lnd's wallet must be made by its job.
+func TestShippedCatalogueNeedsNoHuman(t *testing.T) {
+	cat, err := Load(shippedApps, Options{HostPathRoots: []string{"/var/lib/archy"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(shippedApps, "*.cue"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no app files in %s: %v", shippedApps, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := handSteps.FindString(line); m != "" {
+				t.Errorf("%s:%d: asks for a hand step (%q): %s", f, i+1, m, strings.TrimSpace(line))
+			}
+		}
+	}
+
+	generated := map[string]bool{}
+	for name, g := range cat.Secrets {
+		generated[name] = true
+		if g.Type == schema.GenRPCAuth {
+			generated[name+schema.RPCAuthSuffix] = true
+		}
+	}
+	consumed := map[string]bool{}
+	check := func(where string, secrets []schema.Secret, env map[string]string) {
+		mounted := map[string]bool{}
+		for _, s := range secrets {
+			consumed[s.Name] = true
+			if !generated[s.Name] {
+				t.Errorf("%s consumes secret %s, which the catalogue does not generate: first boot would need a secrets file", where, s.Name)
+			}
+			if s.Env == "" {
+				target := s.Target
+				if target == "" {
+					target = "/run/secrets/" + s.Name
+				}
+				mounted[target] = true
+			}
+		}
+		for k, v := range env {
+			switch {
+			case strings.HasSuffix(k, "_FILE") && strings.HasPrefix(v, "/run/secrets/"):
+				if !mounted[v] {
+					t.Errorf("%s: %s=%s names no mounted secret", where, k, v)
+				}
+			case secretLike.MatchString(k) && !strings.HasSuffix(k, "_FILE"):
+				t.Errorf("%s: %s is a credential in plain environment (%q): use a generated secret", where, k, v)
+			}
+		}
+	}
+	for _, app := range cat.List() {
+		check("app "+app.ID, app.Secrets, app.Environment)
+		for _, j := range app.Jobs {
+			check("app "+app.ID+" job "+j.Name, j.Secrets, j.Env)
+		}
+	}
+	for name := range cat.Secrets {
+		if !consumed[name] && !consumed[name+schema.RPCAuthSuffix] {
+			t.Errorf("generated secret %s is consumed by no app", name)
+		}
+	}
+
+	lnd := cat.Apps["lnd"]
+	if lnd == nil {
+		t.Fatal("no app lnd")
+	}
+	var wallet *schema.Job
+	for i, j := range lnd.Jobs {
+		if j.Phase == schema.JobAfterHealthy && j.When == schema.JobFirstCreate && strings.Contains(strings.Join(j.Command, " "), "/v1/initwallet") {
+			wallet = &lnd.Jobs[i]
+		}
+	}
+	if wallet == nil {
+		t.Errorf("lnd has no after-healthy, first-create job calling /v1/initwallet: its wallet would need a person")
+	}
+	unlock := false
+	for _, a := range lnd.Command {
+		if f, ok := strings.CutPrefix(a, "--wallet-unlock-password-file=/run/secrets/"); ok {
+			unlock = generated[f] && wallet != nil && slicesContainsSecret(wallet.Secrets, f)
+		}
+	}
+	if !unlock {
+		t.Errorf("lnd does not unlock with the generated password its wallet job creates the wallet with")
+	}
+}
+
+func slicesContainsSecret(ss []schema.Secret, name string) bool {
+	for _, s := range ss {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }
