@@ -165,6 +165,17 @@ func (l *loader) checkSecurity(app *schema.App) {
 			}
 		}
 	}
+	seen := map[string]bool{}
+	for i, n := range app.Networks {
+		path := fmt.Sprintf("networks[%d]", i)
+		if p := app.Security.NetworkPolicy; p != schema.NetworkBridge {
+			l.errorf(app, path, "network %s needs network_policy \"bridge\" (it is %q)", n, p)
+		}
+		if seen[n] {
+			l.errorf(app, path, "network %s is listed twice", n)
+		}
+		seen[n] = true
+	}
 }
 
 func (l *loader) checkVolumes(app *schema.App) {

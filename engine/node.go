@@ -85,6 +85,12 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	if err != nil {
 		return Planned{}, fmt.Errorf("reading podman state: %w", err)
 	}
+	prune := opts.Prune && len(opts.Only) == 0
+	if prune { // only a prune needs them: keep the plain snapshot's calls
+		if obs.Networks, err = n.Runtime.ArchyNetworks(ctx); err != nil {
+			return Planned{}, fmt.Errorf("listing networks: %w", err)
+		}
+	}
 	st, err := n.State.Load()
 	if err != nil {
 		return Planned{}, err
@@ -95,7 +101,7 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	}
 	p, err := plan.Diff(plan.Input{
 		Desired: list, Observed: obs, Intent: st.Apps,
-		Prune: opts.Prune && len(opts.Only) == 0, Upgrade: upgrade,
+		Prune: prune, Upgrade: upgrade,
 	})
 	if err != nil {
 		return Planned{}, err

@@ -40,6 +40,13 @@ type (
 	}
 )
 
+// NetworkRemoved: a --prune apply removed an app network archy created
+// (Err: it could not).
+type NetworkRemoved struct {
+	Name string
+	Err  error
+}
+
 // Images.
 type (
 	// Building: the app's image is built from its context.
@@ -146,6 +153,7 @@ type (
 func (StepBlocked) progressEvent()         {}
 func (StepSkipped) progressEvent()         {}
 func (StepDone) progressEvent()            {}
+func (NetworkRemoved) progressEvent()      {}
 func (Building) progressEvent()            {}
 func (Pulling) progressEvent()             {}
 func (Output) progressEvent()              {}

@@ -26,6 +26,7 @@ type Runtime interface {
 	Images
 	Containers
 	Volumes
+	Networks
 	SecretStore
 }
 
@@ -110,6 +111,17 @@ type Volumes interface {
 	// VolumeMountpoint is where a named volume's data lives on the host
 	// (for volume snapshots; only for a Podman on this host).
 	VolumeMountpoint(ctx context.Context, name string) (string, error)
+}
+
+// Networks reaches the app networks archy creates (a create makes the
+// missing ones of its container, labelled plan.LabelNetwork).
+type Networks interface {
+	// ArchyNetworks lists the networks archy created.
+	ArchyNetworks(ctx context.Context) ([]string, error)
+
+	// RemoveNetwork removes a network archy created; it refuses one that
+	// a container is attached to.
+	RemoveNetwork(ctx context.Context, name string) error
 }
 
 // SecretStore holds Podman secrets.

@@ -139,7 +139,16 @@ func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error
 	if err := n.Secrets.Sync(ctx, n.Runtime, fresh); err != nil {
 		return Report{}, err
 	}
-	return a.Apply(ctx, pl.Plan, pl.Desired), nil
+	rep := a.Apply(ctx, pl.Plan, pl.Desired)
+	// Networks go last: the containers the plan removed were attached.
+	for _, name := range pl.Plan.RemoveNetworks {
+		err := n.Runtime.RemoveNetwork(ctx, name)
+		a.emit(NetworkRemoved{Name: name, Err: err})
+		if err != nil {
+			rep.Outcomes = append(rep.Outcomes, Outcome{App: "network " + name, Err: err})
+		}
+	}
+	return rep, nil
 }
 
 // Stop stops an app and records that the operator wants it stopped, so

@@ -284,3 +284,35 @@ func TestTmpfs(t *testing.T) {
 		t.Errorf("tmpfs mounts %v, want %v", got, want)
 	}
 }
+
+func TestNetworksWarnWhereKubernetesDiffers(t *testing.T) {
+	mk := func(id, container string, ports ...schema.Port) *schema.App {
+		return &schema.App{ID: id, ContainerName: container, Role: "service",
+			Container: schema.Container{Source: &schema.Source{Type: "pull", Image: "docker.io/example/" + id + ":1"}},
+			ContainerConfig: schema.ContainerConfig{Networks: []string{"bitcoin"}, Ports: ports,
+				Security: schema.Security{NetworkPolicy: "bridge"}}}
+	}
+	rpc := schema.Port{Container: 8332, Protocol: "tcp"}
+	for _, tc := range []struct {
+		app  *schema.App
+		want string
+	}{
+		{mk("bitcoin-core", "bitcoin-core", rpc), ""},
+		{mk("lnd-ui", "archy-lnd-ui", rpc), "other pods reach it as lnd-ui (its Service), not archy-lnd-ui"},
+		{mk("worker", "worker"), "declares no port"},
+	} {
+		x, err := Build([]*schema.App{tc.app}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, w := range x.Warnings {
+			if strings.Contains(w.String(), "networks") {
+				got = w.String()
+			}
+		}
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: networks warning %q, want %q", tc.app.ID, got, tc.want)
+		}
+	}
+}

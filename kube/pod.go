@@ -47,6 +47,17 @@ func (x *exporter) podSpec(app *schema.App) corev1.PodSpec {
 	case schema.NetworkNone:
 		x.warn(app, "security.network_policy", `"none" has no Kubernetes equivalent: the pod joins the cluster network`)
 	}
+	// App networks have no Kubernetes equivalent: pods reach each other
+	// through Services, named by app id, on the declared ports. Say so
+	// where the names or the reach differ.
+	if len(app.Networks) > 0 {
+		switch {
+		case len(servicePorts(app)) == 0:
+			x.warn(app, "networks", "no Kubernetes equivalent, and the app declares no port: other pods cannot reach it by name")
+		case app.ContainerName != app.ID:
+			x.warn(app, "networks", "no Kubernetes equivalent: other pods reach it as %s (its Service), not %s", app.ID, app.ContainerName)
+		}
+	}
 	if !app.Stop.IsZero() {
 		// What Podman's stop timeout is to archy: the time between the stop
 		// signal and SIGKILL.

@@ -118,14 +118,18 @@ func (s Step) Has(a Action) bool {
 // Plan is the ordered steps for every app.
 type Plan struct {
 	Steps []Step `json:"steps"`
+	// RemoveNetworks are archy's own app networks that no declared app
+	// joins and no container that stays is attached to (--prune only).
+	RemoveNetworks []string `json:"remove_networks,omitempty"`
 	// Fingerprint identifies the live state and inputs the plan was made
 	// from: a saved plan is refused once it no longer matches.
 	Fingerprint string `json:"fingerprint"`
 }
 
-// Changes counts the steps that change something.
+// Changes counts the steps that change something, and the networks to
+// remove.
 func (p Plan) Changes() int {
-	n := 0
+	n := len(p.RemoveNetworks)
 	for _, s := range p.Steps {
 		if s.Changes() {
 			n++
@@ -147,6 +151,9 @@ func (p Plan) Blocked() bool {
 // Busy reports whether applying the plan does anything at all: changes,
 // refresh pulls, or blocked apps to report.
 func (p Plan) Busy() bool {
+	if len(p.RemoveNetworks) > 0 {
+		return true
+	}
 	for _, s := range p.Steps {
 		if len(s.Actions) > 0 || s.Blocked != "" {
 			return true
@@ -198,6 +205,9 @@ func Diff(in Input) (Plan, error) {
 	}
 	noteBlockedDependencies(p.Steps, apps)
 	p.Steps = append(p.Steps, orphans(in, apps)...)
+	if in.Prune {
+		p.RemoveNetworks = unusedNetworks(in, p.Steps)
+	}
 	p.Fingerprint = fingerprint(in)
 	return p, nil
 }
@@ -518,6 +528,39 @@ func orphans(in Input, apps map[string]Desired) []Step {
 	return out
 }
 
+// unusedNetworks are archy's networks that no desired app declares and no
+// observed container is attached to, but for those the steps remove.
+func unusedNetworks(in Input, steps []Step) []string {
+	used := map[string]bool{}
+	for _, d := range in.Desired {
+		for _, n := range d.App.Networks {
+			used[n] = true
+		}
+	}
+	removed := map[string]bool{}
+	for _, s := range steps {
+		if s.Has(Remove) {
+			removed[s.Container] = true
+		}
+	}
+	for _, c := range in.Observed.Containers {
+		if removed[c.Name] {
+			continue
+		}
+		for _, n := range c.Networks {
+			used[n] = true
+		}
+	}
+	var out []string
+	for _, n := range in.Observed.Networks {
+		if !used[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // fingerprint hashes what the plan depends on, in a stable order.
 func fingerprint(in Input) string {
 	var b strings.Builder
@@ -557,5 +600,10 @@ func fingerprint(in Input) string {
 		}
 	}
 	fmt.Fprintf(&b, "prune %t\n", in.Prune)
+	nets := append([]string(nil), in.Observed.Networks...)
+	sort.Strings(nets)
+	for _, n := range nets { // only with --prune, so earlier fingerprints hold
+		fmt.Fprintf(&b, "net %s\n", n)
+	}
 	return hash(b.String())
 }

@@ -17,6 +17,9 @@ type Document struct {
 	Changes       int            `json:"changes"`
 	Summary       map[Action]int `json:"summary"`
 	Steps         []Step         `json:"steps"`
+	// RemoveNetworks are archy's own app networks a --prune apply
+	// removes (nothing uses them).
+	RemoveNetworks []string `json:"remove_networks,omitempty"`
 	// Options are the flags a saved plan was made with (plan --out), so
 	// that apply --plan covers the same apps.
 	Options *Options `json:"options,omitempty"`
@@ -39,5 +42,5 @@ func (p Plan) Document() Document {
 	if steps == nil {
 		steps = []Step{}
 	}
-	return Document{FormatVersion: FormatVersion, Fingerprint: p.Fingerprint, Changes: p.Changes(), Summary: summary, Steps: steps}
+	return Document{FormatVersion: FormatVersion, Fingerprint: p.Fingerprint, Changes: p.Changes(), Summary: summary, Steps: steps, RemoveNetworks: p.RemoveNetworks}
 }

@@ -10,6 +10,9 @@ const (
 	LabelApp         = "archy.app"          // the app id
 	LabelSpecHash    = "archy.spec-hash"    // SpecHash of the spec the container was made from
 	LabelContextHash = "archy.context-hash" // on built images: hash of Dockerfile, context and build args
+	// LabelNetwork marks the app networks archy created ("true"): only
+	// those are ever removed (--prune), and only once nothing uses them.
+	LabelNetwork = "archy.network"
 )
 
 // Container states as Podman reports them.
@@ -32,9 +35,10 @@ type Container struct {
 	Image     string // the reference it was created from
 	Labels    map[string]string
 	StartedAt time.Time
-	Pid       int     // of its main process on the host; 0 when not running
-	Ports     []Port  // published ports
-	Mounts    []Mount // volume mounts; only Inspect fills them
+	Pid       int      // of its main process on the host; 0 when not running
+	Ports     []Port   // published ports
+	Networks  []string // the networks it is attached to
+	Mounts    []Mount  // volume mounts; only Inspect fills them
 }
 
 // Mount is a volume mounted in a container; an anonymous volume (an
@@ -72,6 +76,9 @@ type Image struct {
 type Observed struct {
 	Containers []Container
 	Images     []Image
+	// Networks are the app networks archy created (LabelNetwork); the
+	// engine lists them only for a --prune plan.
+	Networks []string
 }
 
 // Intent is what the operator asked for and archy recorded, persisted

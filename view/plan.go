@@ -111,6 +111,10 @@ func Plan(w io.Writer, p plan.Plan, st Style) error {
 			fmt.Fprintf(w, "    %*s  %s\n", width, "", r)
 		}
 	}
+	for _, n := range p.RemoveNetworks {
+		fmt.Fprintf(w, "  %s network %s  %s\n", st.paint(red, "-"), n, st.paint(bold, "remove"))
+		fmt.Fprintf(w, "    no declared app joins it and no container is attached\n")
+	}
 	fmt.Fprintln(w)
 	if unchanged > 0 {
 		fmt.Fprintf(w, "%d unchanged.\n", unchanged)

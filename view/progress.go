@@ -76,6 +76,12 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		} else {
 			s = fmt.Sprintf("%s: %s (%s)", e.App, pastTense(e.Done), took)
 		}
+	case engine.NetworkRemoved:
+		if e.Err != nil {
+			s = fmt.Sprintf("network %s: not removed: %v", e.Name, e.Err)
+		} else {
+			s = fmt.Sprintf("network %s: removed", e.Name)
+		}
 	case engine.Building:
 		s = fmt.Sprintf("%s: building %s from %s", e.App, e.Tag, e.Context)
 	case engine.Pulling:

@@ -26,6 +26,8 @@ var progressLines = []struct {
 }{
 	{engine.StepBlocked{App: "explorer", Reason: "image x is missing and pull_policy is never"}, "explorer: blocked: image x is missing and pull_policy is never"},
 	{engine.StepSkipped{App: "ui-plugin", Reason: "dependency ui failed"}, "ui-plugin: skipped: dependency ui failed"},
+	{engine.NetworkRemoved{Name: "archy-sim"}, "network archy-sim: removed"},
+	{engine.NetworkRemoved{Name: "lan", Err: errors.New("network lan is in use by web")}, "network lan: not removed: network lan is in use by web"},
 	{engine.StepDone{App: "ui", Done: []plan.Action{plan.Build, plan.Recreate, plan.Start}, Took: 1249 * time.Millisecond}, "ui: built, recreated, started (1.2s)"},
 	{engine.StepDone{App: "core", Took: 30 * time.Millisecond}, "core: nothing to do (0s)"},
 	{engine.StepDone{App: "ui", Done: []plan.Action{plan.Build}, Took: 2260 * time.Millisecond, Err: errors.New("building ui: boom")}, "ui: failed after 2.3s: building ui: boom"},

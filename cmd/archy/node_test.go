@@ -24,6 +24,7 @@ import (
 	"github.com/containers/buildah/define"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/bindings/images"
+	"github.com/containers/podman/v5/pkg/bindings/network"
 	"github.com/containers/podman/v5/pkg/bindings/secrets"
 	"github.com/containers/podman/v5/pkg/bindings/volumes"
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
@@ -216,6 +217,17 @@ func emptyService(env *podmantest.Env) error {
 	}
 	if _, errs := images.Remove(ctx, nil, new(images.RemoveOptions).WithAll(true).WithForce(true)); len(errs) > 0 {
 		return errors.Join(errs...)
+	}
+	nets, err := network.List(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, n := range nets { // app networks a script made; the service's own stays
+		if n.Name != env.Network && n.Name != "podman" {
+			if _, err := network.Remove(ctx, n.Name, new(network.RemoveOptions).WithForce(true)); err != nil {
+				return err
+			}
+		}
 	}
 	ss, err := secrets.List(ctx, nil)
 	if err != nil {

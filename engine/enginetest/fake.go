@@ -23,6 +23,7 @@ type Fake struct {
 	containers map[string]*plan.Container
 	images     map[string]*plan.Image // by tag
 	secrets    map[string][]byte
+	networks   map[string]bool       // name -> made by archy (Create's, or AddNetwork's)
 	failBuild  map[string]bool       // tags whose build fails
 	exitOnRun  map[string]bool       // image ids whose containers exit right after start (BreakNext)
 	brokenNext map[string]bool       // tags whose next image's containers exit right after start
@@ -42,7 +43,7 @@ var _ engine.Runtime = (*Fake)(nil)
 // New returns an empty Fake.
 func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
-		secrets: map[string][]byte{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
+		secrets: map[string][]byte{}, networks: map[string]bool{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
 		brokenNext: map[string]bool{}, execs: map[string]execResult{}, ignoreStop: map[string]bool{}, subs: map[*subscriber]struct{}{},
 		storeFree: 1 << 50, imageSize: map[string]int64{}}
 }
@@ -241,9 +242,16 @@ func (f *Fake) Create(ctx context.Context, spec engine.ContainerSpec) (string, e
 	if !ok {
 		return "", fmt.Errorf("image %s: %w", spec.Image, engine.ErrNotFound)
 	}
+	for _, n := range spec.Networks {
+		if _, ok := f.networks[n]; !ok {
+			f.networks[n] = true
+			f.record("create network %s", n)
+		}
+	}
 	f.seq++
 	c := &plan.Container{ID: fmt.Sprintf("c%d", f.seq), Name: spec.Name, State: plan.StateCreated,
-		ImageID: img.ID, Image: plan.NormalizeRef(spec.Image), Labels: spec.Labels}
+		ImageID: img.ID, Image: plan.NormalizeRef(spec.Image), Labels: spec.Labels,
+		Networks: slices.Clone(spec.Networks)}
 	f.containers[spec.Name] = c
 	f.emit("create", c)
 	return c.ID, nil
@@ -315,6 +323,54 @@ func (f *Fake) Remove(ctx context.Context, name string, timeout time.Duration) e
 }
 
 func (f *Fake) RemoveVolume(ctx context.Context, name string) error { return nil }
+
+// AddNetwork makes a network as if by hand (archy false) or by archy.
+func (f *Fake) AddNetwork(name string, archy bool) { f.locked(func() { f.networks[name] = archy }) }
+
+// Networks are the networks that exist.
+func (f *Fake) Networks() []string {
+	var out []string
+	f.locked(func() {
+		for n := range f.networks {
+			out = append(out, n)
+		}
+	})
+	slices.Sort(out)
+	return out
+}
+
+func (f *Fake) ArchyNetworks(ctx context.Context) ([]string, error) {
+	var out []string
+	f.locked(func() {
+		for n, archy := range f.networks {
+			if archy {
+				out = append(out, n)
+			}
+		}
+	})
+	slices.Sort(out)
+	return out, nil
+}
+
+func (f *Fake) RemoveNetwork(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	archy, ok := f.networks[name]
+	switch {
+	case !ok:
+		return fmt.Errorf("network %s: %w", name, engine.ErrNotFound)
+	case !archy:
+		return fmt.Errorf("network %s was not created by archy: left alone", name)
+	}
+	for _, c := range f.containers {
+		if slices.Contains(c.Networks, name) {
+			return fmt.Errorf("network %s is in use by %s", name, c.Name)
+		}
+	}
+	delete(f.networks, name)
+	f.record("remove network %s", name)
+	return nil
+}
 
 func (f *Fake) Inspect(ctx context.Context, name string) (plan.Container, error) {
 	f.mu.Lock()

@@ -37,6 +37,11 @@ func (p *Podman) Create(ctx context.Context, cs engine.ContainerSpec) (string, e
 	}
 	ctx, cancel := p.call(ctx)
 	defer cancel()
+	for _, n := range cs.Networks {
+		if err := p.ensureNetwork(ctx, n); err != nil {
+			return "", fmt.Errorf("creating container %s: %w", cs.Name, err)
+		}
+	}
 	for _, v := range cs.Volumes {
 		var err error
 		if v.Name != "" {
@@ -85,8 +90,16 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 	published := cs.PublishedPorts()
 	switch sec.NetworkPolicy {
 	case "", schema.NetworkBridge:
-		// No named network: the service's default network.
+		// No app network: the service's default network. With app
+		// networks, only those: an app reaches what it shares a network
+		// with, by container name (its alias there).
 		s.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
+		if len(cs.Networks) > 0 {
+			s.Networks = map[string]nettypes.PerNetworkOptions{}
+			for _, n := range cs.Networks {
+				s.Networks[n] = nettypes.PerNetworkOptions{Aliases: []string{cs.Name}}
+			}
+		}
 		for _, pm := range published {
 			m, err := portMapping(pm)
 			if err != nil {
@@ -95,9 +108,15 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 			s.PortMappings = append(s.PortMappings, m)
 		}
 	case schema.NetworkHost:
+		if len(cs.Networks) > 0 {
+			return nil, errors.New("networks need network_policy bridge")
+		}
 		// Ports are the host's own: nothing to publish.
 		s.NetNS = specgen.Namespace{NSMode: specgen.Host}
 	case schema.NetworkNone:
+		if len(cs.Networks) > 0 {
+			return nil, errors.New("networks need network_policy bridge")
+		}
 		if len(published) > 0 {
 			return nil, errors.New("network none cannot publish ports")
 		}

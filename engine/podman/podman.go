@@ -28,6 +28,10 @@ type Podman struct {
 	// system info call is slow, and the answer does not change).
 	graphRootMu sync.Mutex
 	graphRoot   string
+
+	// networkMu makes the creates of one app network one at a time: the
+	// apps of a level are created in parallel, and may share it.
+	networkMu sync.Mutex
 }
 
 // New connects to the Podman service at url (unix:///run/podman/podman.sock,

@@ -43,6 +43,7 @@ func (p *Podman) Snapshot(ctx context.Context) (plan.Observed, error) {
 			StartedAt: unixTime(c.StartedAt),
 			Pid:       c.Pid,
 			Ports:     ports(c.Ports),
+			Networks:  c.Networks,
 		})
 	}
 	for _, img := range imgs {

@@ -1,0 +1,78 @@
+package podman
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/containers/podman/v5/pkg/bindings/network"
+	nettypes "go.podman.io/common/libnetwork/types"
+
+	"archy.dev/archy/plan"
+)
+
+// ensureNetwork creates the app network name unless it exists: a bridge
+// with DNS on (aardvark-dns answers its containers' names), labelled as
+// archy's own so that only archy's are ever pruned. An existing network
+// is used as it is, archy's or not.
+func (p *Podman) ensureNetwork(ctx context.Context, name string) error {
+	p.networkMu.Lock()
+	defer p.networkMu.Unlock()
+	ok, err := network.Exists(ctx, name, nil)
+	if err != nil {
+		return wrap(err, "looking up network %s", name)
+	}
+	if ok {
+		return nil
+	}
+	_, err = network.Create(ctx, &nettypes.Network{
+		Name:       name,
+		Driver:     "bridge",
+		DNSEnabled: true,
+		Labels:     map[string]string{plan.LabelNetwork: "true"},
+	})
+	return wrap(err, "creating network %s", name)
+}
+
+// ArchyNetworks lists the networks archy created (one call).
+func (p *Podman) ArchyNetworks(ctx context.Context) ([]string, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	list, err := network.List(ctx, new(network.ListOptions).WithFilters(map[string][]string{
+		"label": {plan.LabelNetwork + "=true"},
+	}))
+	if err != nil {
+		return nil, wrap(err, "listing networks")
+	}
+	var out []string
+	for _, n := range list {
+		if n.Labels[plan.LabelNetwork] == "true" {
+			out = append(out, n.Name)
+		}
+	}
+	return out, nil
+}
+
+// RemoveNetwork removes a network archy created. Without force Podman
+// refuses one that a container is attached to; so does this, and it
+// never removes a network that does not carry archy's label.
+func (p *Podman) RemoveNetwork(ctx context.Context, name string) error {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	n, err := network.Inspect(ctx, name, nil)
+	if err != nil {
+		return wrap(err, "inspecting network %s", name)
+	}
+	if n.Labels[plan.LabelNetwork] != "true" {
+		return fmt.Errorf("network %s was not created by archy: left alone", name)
+	}
+	reports, err := network.Remove(ctx, name, new(network.RemoveOptions).WithForce(false))
+	if err != nil {
+		return wrap(err, "removing network %s", name)
+	}
+	for _, r := range reports {
+		if r.Err != nil {
+			return fmt.Errorf("removing network %s: %w", name, r.Err)
+		}
+	}
+	return nil
+}
