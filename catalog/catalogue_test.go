@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -210,4 +211,98 @@ func slicesContainsSecret(ss []schema.Secret, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestShippedEntrypoints runs the shell wrappers of the shipped apps with
+// /run moved into a temporary directory and the final exec made a printf:
+// bitcoin-core must get one -rpcauth= per mounted line, lnd and electrs a
+// config file holding their RPC password, and each the rest of its command.
+// The jobs' scripts must at least parse.
+func TestShippedEntrypoints(t *testing.T) {
+	for _, sh := range []string{"sh", "bash"} {
+		if _, err := exec.LookPath(sh); err != nil {
+			t.Fatalf("%s is needed: %v", sh, err)
+		}
+	}
+	cat, err := Load(shippedApps, Options{HostPathRoots: []string{"/var/lib/archy"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(app *schema.App, files map[string]string) (string, string) {
+		t.Helper()
+		ep := app.Entrypoint
+		if len(ep) < 4 || ep[0] != "/bin/sh" || ep[1] != "-c" {
+			t.Fatalf("%s: entrypoint %q is not /bin/sh -c SCRIPT NAME", app.ID, ep)
+		}
+		dir := t.TempDir()
+		for name, v := range files {
+			p := filepath.Join(dir, "run", name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range app.Tmpfs { // the container's tmpfs, here a directory
+			if err := os.MkdirAll(filepath.Join(dir, m.Target), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		script := strings.ReplaceAll(ep[2], "/run/", dir+"/run/")
+		script = strings.ReplaceAll(script, "exec ", `exec printf '%s\n' `)
+		args := append([]string{"-c", script}, ep[3:]...)
+		out, err := exec.Command("sh", append(args, app.Command...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: entrypoint: %v\n%s", app.ID, err, out)
+		}
+		return string(out), dir
+	}
+
+	core := cat.Apps["bitcoin-core"]
+	files := map[string]string{}
+	var want []string
+	for _, s := range core.Secrets {
+		files["secrets/"+s.Name] = "line-of-" + s.Name
+		want = append(want, "-rpcauth=line-of-"+s.Name)
+	}
+	sort.Strings(want) // the shell's glob order
+	out, _ := run(core, files)
+	args := strings.Split(strings.TrimSpace(out), "\n")
+	if args[0] != "/entrypoint.sh" || args[1] != "bitcoind" || !strings.HasSuffix(strings.Join(args, "\n"), strings.Join(want, "\n")) ||
+		len(args) != 1+len(core.Command)+len(want) {
+		t.Errorf("bitcoin-core runs %q; want /entrypoint.sh, its command and %q", args, want)
+	}
+
+	for id, conf := range map[string]string{
+		"lnd":     "lnd/lnd.conf",
+		"electrs": "electrs/electrs.toml",
+	} {
+		app := cat.Apps[id]
+		pw := "pw-" + id + "_x="
+		out, dir := run(app, map[string]string{"secrets/bitcoin-rpc-" + id: pw})
+		b, err := os.ReadFile(filepath.Join(dir, "run", conf))
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if !strings.Contains(string(b), pw) || !strings.Contains(string(b), id) {
+			t.Errorf("%s: config %s lacks user and password:\n%s", id, conf, b)
+		}
+		if strings.Contains(out, pw) || !strings.HasSuffix(strings.TrimSpace(out), strings.Join(append([]string{conf}, app.Command...), "\n")) {
+			t.Errorf("%s: runs %q: the password must stay out of the arguments, the command must follow", id, out)
+		}
+	}
+
+	for _, app := range cat.List() {
+		for _, j := range app.Jobs {
+			if len(j.Entrypoint) != 2 || j.Entrypoint[1] != "-c" || len(j.Command) != 1 {
+				t.Errorf("%s job %s: want entrypoint SHELL -c and one script", app.ID, j.Name)
+				continue
+			}
+			if out, err := exec.Command(filepath.Base(j.Entrypoint[0]), "-n", "-c", j.Command[0]).CombinedOutput(); err != nil {
+				t.Errorf("%s job %s: script does not parse: %v\n%s", app.ID, j.Name, err, out)
+			}
+		}
+	}
 }
