@@ -27,10 +27,9 @@ testdata/node/prepare.sh "$dir/node" >/dev/null
 explorer=$ARCHY_TEST_REGISTRY/archy-sim/explorer:1.0
 podman --remote build -q -t "$explorer" "$dir/node/images/explorer" >/dev/null
 podman --remote push -q "$explorer"
-(umask 077 && echo "lnd-wallet-password=archy-sim-wallet-password" >"$dir/secrets.env")
 
 archy() {
-	"$dir/archy" --apps "$dir/node/apps" --data-dir "$dir/state" --secrets-file "$dir/secrets.env" \
+	"$dir/archy" --apps "$dir/node/apps" --data-dir "$dir/state" \
 		-t port_base=18000 -t "registry=$ARCHY_TEST_REGISTRY" "$@"
 }
 compose() {

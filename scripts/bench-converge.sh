@@ -33,11 +33,10 @@ testdata/node/prepare.sh "$dir/node" >/dev/null
 explorer=$ARCHY_TEST_REGISTRY/archy-sim/explorer:1.0
 podman --remote build -q -t "$explorer" "$dir/node/images/explorer" >/dev/null
 podman --remote push -q "$explorer"
-(umask 077 && echo "lnd-wallet-password=bench" >"$dir/secrets.env")
 
 base=18000
 start_archy() {
-	"$dir/archy" --apps "$dir/node/apps" --data-dir "$dir/state" --secrets-file "$dir/secrets.env" \
+	"$dir/archy" --apps "$dir/node/apps" --data-dir "$dir/state" \
 		--socket "$dir/archy.sock" -t port_base=$base -t "registry=$ARCHY_TEST_REGISTRY" \
 		converge --interval 30s 2>>"$dir/converge.log" &
 	pid=$!

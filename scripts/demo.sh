@@ -51,13 +51,11 @@ if ! curl -fsS "http://$ARCHY_TEST_REGISTRY/v2/archy-sim/explorer/tags/list" 2>/
 	podman --remote rmi "$explorer" >/dev/null
 fi
 
-# The node's one secret, in a root-only file archy syncs into Podman.
-if [[ ! -f $dir/secrets.env ]]; then
-	(umask 077 && echo "lnd-wallet-password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$dir/secrets.env")
-fi
-
+# No secrets file: archy generates the node's secrets (the RPC password
+# and its rpcauth line, lnd's wallet password) in Podman on first apply,
+# and a job creates lnd's wallet.
 run_archy() {
-	"$archy" --apps "$dir/node/apps" --data-dir "$dir/state" --secrets-file "$dir/secrets.env" \
+	"$archy" --apps "$dir/node/apps" --data-dir "$dir/state" \
 		-t "port_base=$port_base" -t "registry=$ARCHY_TEST_REGISTRY" "$@"
 }
 

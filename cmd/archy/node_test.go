@@ -95,16 +95,13 @@ func TestNode(t *testing.T) {
 				k, v, _ := strings.Cut(kv, "=")
 				e.Setenv(k, v)
 			}
-			secretsFile := filepath.Join(e.WorkDir, "secrets.env")
-			if err := os.WriteFile(secretsFile, []byte("lnd-wallet-password=s3cret-wallet-value\n"), 0o600); err != nil {
-				return err
-			}
 			e.Setenv("HOME", e.WorkDir)
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("ARCHY_SOCKET", filepath.Join(e.WorkDir, "archy.sock"))
 			e.Setenv("ARCHY_APPS", filepath.Join(work, "apps"))
 			e.Setenv("ARCHY_DATA_DIR", filepath.Join(e.WorkDir, "state"))
-			e.Setenv("ARCHY_SECRETS_FILE", secretsFile)
+			// No secrets file: the node's secrets are generated. A script
+			// that wants one writes it and sets ARCHY_SECRETS_FILE.
 			e.Setenv("ARCHY_TAGS", fmt.Sprintf("port_base=%d,registry=%s", port, env.Registry))
 			for n := 1; n <= 9; n++ { // the node's host ports: port_base + n
 				e.Setenv(fmt.Sprintf("P%d", n), fmt.Sprint(port+n))

@@ -67,7 +67,7 @@ done
 # The list is read whole first: `--list | grep -q` fails under pipefail
 # whenever grep exits before busybox has written everything (SIGPIPE).
 applets=$("$busybox" --list) || die "$busybox --list failed"
-for applet in sh httpd nc; do
+for applet in sh httpd nc sha256sum base64 od wget; do
 	grep -qx "$applet" <<<"$applets" || die "$busybox has no $applet applet"
 done
 

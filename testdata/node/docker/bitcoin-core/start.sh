@@ -10,6 +10,16 @@
 set -eu
 bb=/bin/busybox
 $bb mkdir -p /data /www /run /etc
+rpcauth=${SIM_RPCAUTH:-$($bb cat /run/secrets/bitcoin-rpc-rpcauth 2>/dev/null || true)}
+case "$rpcauth" in
+*:*\$*) printf '%s\n' "$rpcauth" >/run/rpcauth ;;
+*)
+	echo "bitcoin-core (archy-sim): no -rpcauth line: secret bitcoin-rpc-rpcauth was not injected; refusing to start" >&2
+	exit 1
+	;;
+esac
+: >/run/rpc_ok
+: >/run/rpc_refused
 [ -s /data/data_id ] || $bb cat /proc/sys/kernel/random/uuid >/data/data_id
 starts=$(($($bb cat /data/starts 2>/dev/null || echo 0) + 1))
 echo "$starts" >/data/starts
@@ -25,15 +35,19 @@ if [ "$(/bin/busybox date +%s)" -lt "$(/bin/busybox cat /run/warm_until)" ]; the
 	echo '{"result":null,"error":{"code":-28,"message":"Loading block index…"},"id":null}'
 else
 	printf 'Content-Type: application/json\r\n\r\n'
-	/bin/busybox cat /www/status.json
+	ok=$(/bin/busybox wc -l </run/rpc_ok) refused=$(/bin/busybox wc -l </run/rpc_refused)
+	/bin/busybox sed "s/}\$/, \"rpc_ok\": $ok, \"rpc_refused\": $refused}/" /www/status.json
 fi
 CGI
 $bb chmod 755 /status.cgi
 # httpd reads /etc/httpd.conf by itself (its command line stays the plain one).
 echo '*.json:/status.cgi' >/etc/httpd.conf
 echo "bitcoin-core (archy-sim): serving /status.json on :8332, start $starts, warm-up ${warmup}s"
-# PID 1 ignores SIGTERM unless it handles it: stop httpd and exit at once.
+# -ll: keep listening after each connection.
+$bb nc -ll -p 18443 -e $bb sh /rpc.sh &
+rpc=$!
+# PID 1 ignores SIGTERM unless it handles it: stop both and exit at once.
 $bb httpd -f -p 8332 -h /www &
 pid=$!
-trap '$bb kill $pid; exit 0' TERM INT
+trap '$bb kill $pid $rpc; exit 0' TERM INT
 wait $pid

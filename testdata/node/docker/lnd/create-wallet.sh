@@ -1,0 +1,22 @@
+# The create-wallet job of the LND stand-in (testdata/node/apps/lnd.cue):
+# like a first boot's `lncli create`, through the REST API of the running
+# lnd, by name on the app network. The password comes from secret
+# lnd-wallet-password (WALLET_PASSWORD); it is never printed. A wallet that
+# exists is success, so the job can run again.
+set -eu
+bb=/bin/busybox
+api=${LND_REST:-http://lnd:8080}
+state=$($bb wget -q -O- "$api/v1/state")
+case "$state" in
+*NON_EXISTING*) ;;
+*)
+	echo "create-wallet: lnd already has a wallet ($state)"
+	exit 0
+	;;
+esac
+pw=$(printf %s "$WALLET_PASSWORD" | $bb base64 | $bb tr -d '\n')
+if ! out=$($bb wget -q -O- --post-data "{\"wallet_password\": \"$pw\"}" "$api/v1/initwallet" 2>&1); then
+	echo "create-wallet: lnd refused to create the wallet: $out" >&2
+	exit 1
+fi
+echo "create-wallet: wallet created"
