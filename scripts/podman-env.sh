@@ -30,7 +30,7 @@ usage() { die "usage: $0 start|stop|env DIR"; }
 render() {
 	sed -e "s|@NETWORK@|$network|g" -e "s|@NETWORK_ID@|$network_id|g" \
 		-e "s|@NETWORK_DIR@|$dir/networks|g" -e "s|@BRIDGE@|$bridge|g" \
-		-e "s|@SUBNET@|$subnet|g" -e "s|@REGISTRY@|$registry|g" \
+		-e "s|@SUBNET@|$subnet|g" -e "s|@SUBNET_POOL@|$subnet.0/20|g" -e "s|@REGISTRY@|$registry|g" \
 		-e "s|@REGISTRY_DIR@|$dir/registry|g" -e "s|@ROOT@|$dir/root|g" \
 		-e "s|@RUNROOT@|$dir/runroot|g" "$conf/$1" >"$2"
 	# A leftover placeholder means this script and podmantest drifted apart.
@@ -54,13 +54,17 @@ free_port() {
 	die "no free port found"
 }
 
-# free_subnet: 10.x.y (a /24) outside Podman's default pools and unused here.
+# free_subnet: 10.x.y, y a multiple of 16, outside Podman's default pools
+# with no host address in 10.x.y.0/20. The default network takes the first
+# /24, networks the service creates the rest (default_subnet_pools): like
+# podmantest's pickSubnet, so services running at once never share a subnet.
 free_subnet() {
-	local s
+	local x y
 	for _ in $(seq 50); do
-		s=10.$((100 + RANDOM % 150)).$((RANDOM % 256))
-		if ! command -v ip >/dev/null || ! ip -o -4 addr | grep " $s\." >/dev/null; then
-			echo "$s"
+		x=$((100 + RANDOM % 150)) y=$((16 * (RANDOM % 16)))
+		if ! command -v ip >/dev/null || ! ip -o -4 addr |
+			awk -v x="$x" -v y="$y" '{ split($4, a, "[./]") } a[1] == 10 && a[2] == x && a[3] >= y && a[3] < y + 16 { f = 1 } END { exit !f }'; then
+			echo "10.$x.$y"
 			return
 		fi
 	done

@@ -13,7 +13,10 @@ import (
 // ensureNetwork creates the app network name unless it exists: a bridge
 // with DNS on (aardvark-dns answers its containers' names), labelled as
 // archy's own so that only archy's are ever pruned. An existing network
-// is used as it is, archy's or not.
+// is used as it is, archy's or not. networkMu orders the creates of this
+// process; another process (the CLI beside the daemon) may create the same
+// network between the look-up and the create, so a failed create whose
+// network exists after all is that race lost, and fine.
 func (p *Podman) ensureNetwork(ctx context.Context, name string) error {
 	p.networkMu.Lock()
 	defer p.networkMu.Unlock()
@@ -30,6 +33,13 @@ func (p *Podman) ensureNetwork(ctx context.Context, name string) error {
 		DNSEnabled: true,
 		Labels:     map[string]string{plan.LabelNetwork: "true"},
 	})
+	// Podman 4.3.1 answers a taken name with a 500, newer ones with a
+	// 409: look again rather than read the code.
+	if err != nil {
+		if ok, xerr := network.Exists(ctx, name, nil); xerr == nil && ok {
+			return nil
+		}
+	}
 	return wrap(err, "creating network %s", name)
 }
 
@@ -54,11 +64,15 @@ func (p *Podman) ArchyNetworks(ctx context.Context) ([]string, error) {
 
 // RemoveNetwork removes a network archy created. Without force Podman
 // refuses one that a container is attached to; so does this, and it
-// never removes a network that does not carry archy's label.
+// never removes a network that does not carry archy's label. One already
+// gone (removed since the plan was made) is done.
 func (p *Podman) RemoveNetwork(ctx context.Context, name string) error {
 	ctx, cancel := p.call(ctx)
 	defer cancel()
 	n, err := network.Inspect(ctx, name, nil)
+	if isNotFound(err) {
+		return nil
+	}
 	if err != nil {
 		return wrap(err, "inspecting network %s", name)
 	}
@@ -66,6 +80,9 @@ func (p *Podman) RemoveNetwork(ctx context.Context, name string) error {
 		return fmt.Errorf("network %s was not created by archy: left alone", name)
 	}
 	reports, err := network.Remove(ctx, name, new(network.RemoveOptions).WithForce(false))
+	if isNotFound(err) {
+		return nil
+	}
 	if err != nil {
 		return wrap(err, "removing network %s", name)
 	}

@@ -47,29 +47,35 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// pickSubnet returns the first three octets of a random 10.x.y.0/24 that no
-// host interface uses. The range avoids Podman's default pools (10.88/16,
-// 10.89/16) so a test service never collides with the host's own Podman.
-func pickSubnet() (string, error) {
+// pickSubnet returns the first two octets and the third octet of a random
+// 10.x.y.0/20 that no host interface uses: the service's default network
+// takes its first /24 and the networks the service creates (archy's app
+// networks) the other fifteen, through default_subnet_pools. Without a pool
+// of its own every service would hand out 10.89.0.0/24 first, and two
+// services creating a network at once would get the same subnet on two
+// bridges (netavark only sees bridges that already exist). The range
+// avoids Podman's default pools (10.88/16, 10.89/16) so a test service never
+// collides with the host's own Podman.
+func pickSubnet() (prefix string, third int, err error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
-		return "", fmt.Errorf("listing host addresses: %w", err)
+		return "", 0, fmt.Errorf("listing host addresses: %w", err)
 	}
 	for range 100 {
 		x, _ := rand.Int(rand.Reader, big.NewInt(150))
-		y, _ := rand.Int(rand.Reader, big.NewInt(256))
-		prefix := fmt.Sprintf("10.%d.%d", 100+x.Int64(), y.Int64())
-		_, subnet, _ := net.ParseCIDR(prefix + ".0/24")
+		y, _ := rand.Int(rand.Reader, big.NewInt(16))
+		prefix, third = fmt.Sprintf("10.%d", 100+x.Int64()), 16*int(y.Int64())
+		_, pool, _ := net.ParseCIDR(fmt.Sprintf("%s.%d.0/20", prefix, third))
 		used := false
 		for _, a := range addrs {
-			if ipnet, ok := a.(*net.IPNet); ok && (subnet.Contains(ipnet.IP) || ipnet.Contains(subnet.IP)) {
+			if ipnet, ok := a.(*net.IPNet); ok && (pool.Contains(ipnet.IP) || ipnet.Contains(pool.IP)) {
 				used = true
 				break
 			}
 		}
 		if !used {
-			return prefix, nil
+			return prefix, third, nil
 		}
 	}
-	return "", fmt.Errorf("no free 10.x.y.0/24 subnet found")
+	return "", 0, fmt.Errorf("no free 10.x.y.0/20 subnet pool found")
 }

@@ -40,6 +40,7 @@ type Env struct {
 	Registry      string // the registry's address, "127.0.0.1:PORT"
 	Dir           string // temp dir holding all state; removed by Close
 	Network       string // the service's default (bridge) network
+	SubnetPool    string // "10.x.y.0/20": the default network's /24 and those of networks the service creates
 	StorageDriver string // "overlay", or "vfs" where overlay does not work
 
 	containersConf string
@@ -126,13 +127,14 @@ func (e *Env) writeConfs() error {
 	if err != nil {
 		return err
 	}
-	subnet, err := pickSubnet()
+	prefix, third, err := pickSubnet()
 	if err != nil {
 		return err
 	}
 	suffix := randomHex(3)
 	e.Registry = "127.0.0.1:" + strconv.Itoa(port)
 	e.Network = "archytest-" + suffix
+	e.SubnetPool = fmt.Sprintf("%s.%d.0/20", prefix, third)
 	netDir := filepath.Join(e.Dir, "networks")
 	if err := os.Mkdir(netDir, 0o755); err != nil {
 		return fmt.Errorf("creating network config dir: %w", err)
@@ -142,7 +144,8 @@ func (e *Env) writeConfs() error {
 		"NETWORK_ID":   randomHex(32),
 		"NETWORK_DIR":  netDir,
 		"BRIDGE":       "archy" + suffix, // interface names are at most 15 bytes
-		"SUBNET":       subnet,
+		"SUBNET":       fmt.Sprintf("%s.%d", prefix, third),
+		"SUBNET_POOL":  e.SubnetPool,
 		"REGISTRY":     e.Registry,
 		"REGISTRY_DIR": filepath.Join(e.Dir, "registry"),
 		"ROOT":         filepath.Join(e.Dir, "root"),
