@@ -2,6 +2,8 @@ package podman
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/containers/podman/v5/pkg/bindings/network"
@@ -27,11 +29,16 @@ func (p *Podman) ensureNetwork(ctx context.Context, name string) error {
 	if ok {
 		return nil
 	}
+	store, err := p.imageStore(ctx)
+	if err != nil {
+		return err
+	}
 	_, err = network.Create(ctx, &nettypes.Network{
-		Name:       name,
-		Driver:     "bridge",
-		DNSEnabled: true,
-		Labels:     map[string]string{plan.LabelNetwork: "true"},
+		Name:             name,
+		Driver:           "bridge",
+		NetworkInterface: bridgeName(store, name),
+		DNSEnabled:       true,
+		Labels:           map[string]string{plan.LabelNetwork: "true"},
 	})
 	// Podman 4.3.1 answers a taken name with a 500, newer ones with a
 	// 409: look again rather than read the code.
@@ -41,6 +48,18 @@ func (p *Podman) ensureNetwork(ctx context.Context, name string) error {
 		}
 	}
 	return wrap(err, "creating network %s", name)
+}
+
+// bridgeName is the host interface of archy's network name on the Podman
+// whose store is at store: "archy" and 8 hex digits of a hash of both.
+// Podman would pick podmanN, the first N that its own networks and the
+// host's live interfaces leave free; two Podman services on one host (the
+// tests', or a rootful and a rootless one) that create networks before
+// either bridge is up both take podman1 and then share, and tear down, one
+// bridge. The name also tells archy's bridges apart in `ip link`.
+func bridgeName(store, name string) string {
+	sum := sha256.Sum256([]byte(store + "\x00" + name))
+	return "archy" + hex.EncodeToString(sum[:4])
 }
 
 // ArchyNetworks lists the networks archy created (one call).

@@ -127,3 +127,18 @@ func TestNetworkCreateRace(t *testing.T) {
 		t.Errorf("removing a vanished network: %v, want nil", err)
 	}
 }
+
+func TestBridgeName(t *testing.T) {
+	a := bridgeName("/var/lib/containers/storage", "bitcoin")
+	if len(a) > 15 || !strings.HasPrefix(a, "archy") {
+		t.Errorf("bridge name %q: want archy… of at most 15 bytes (IFNAMSIZ)", a)
+	}
+	if a != bridgeName("/var/lib/containers/storage", "bitcoin") {
+		t.Error("bridge name is not stable")
+	}
+	for _, other := range []string{bridgeName("/tmp/test/root", "bitcoin"), bridgeName("/var/lib/containers/storage", "lightning")} {
+		if other == a {
+			t.Errorf("two networks share bridge %s", a)
+		}
+	}
+}

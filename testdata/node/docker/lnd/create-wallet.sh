@@ -6,7 +6,17 @@
 set -eu
 bb=/bin/busybox
 api=${LND_REST:-http://lnd:8080}
-state=$($bb wget -q -O- "$api/v1/state")
+# lnd is healthy when the job runs, but its name may take a moment to
+# resolve on the app network: try for up to 10 s.
+tries=0
+until state=$($bb wget -q -O- "$api/v1/state" 2>&1); do
+	tries=$((tries + 1))
+	if [ $tries -ge 10 ]; then
+		echo "create-wallet: cannot reach lnd at $api: $state" >&2
+		exit 1
+	fi
+	$bb sleep 1
+done
 case "$state" in
 *NON_EXISTING*) ;;
 *)
