@@ -102,7 +102,10 @@ func TestNode(t *testing.T) {
 			e.Setenv("ARCHY_DATA_DIR", filepath.Join(e.WorkDir, "state"))
 			// No secrets file: the node's secrets are generated. A script
 			// that wants one writes it and sets ARCHY_SECRETS_FILE.
-			e.Setenv("ARCHY_TAGS", fmt.Sprintf("port_base=%d,registry=%s", port, env.Registry))
+			// Its own app network name: Podman 4.3 shares a network's DNS
+			// table among all the services of the host, by name.
+			e.Setenv("ARCHY_TAGS", fmt.Sprintf("port_base=%d,registry=%s,network=archy-sim-%d", port, env.Registry, port))
+			e.Setenv("NETWORK", fmt.Sprintf("archy-sim-%d", port))
 			for n := 1; n <= 9; n++ { // the node's host ports: port_base + n
 				e.Setenv(fmt.Sprintf("P%d", n), fmt.Sprint(port+n))
 			}
