@@ -85,11 +85,21 @@ func (a *Applier) runJobs(ctx context.Context, app *schema.App, names []string, 
 			err = serr
 		}
 		if err != nil {
-			return fmt.Errorf("job %s: %w", j.Name, err)
+			return &JobError{Job: j.Name, Err: err}
 		}
 	}
 	return nil
 }
+
+// JobError is a job that failed: its app failed with it (the daemon
+// retries it under backoff; status names the job).
+type JobError struct {
+	Job string
+	Err error
+}
+
+func (e *JobError) Error() string { return "job " + e.Job + ": " + e.Err.Error() }
+func (e *JobError) Unwrap() error { return e.Err }
 
 // runJob runs one job to completion in its own container, keeps its log
 // and removes the container. A job still running after its timeout is
