@@ -103,7 +103,7 @@ type appState struct {
 	restarts     int       // restarts the daemon made
 	startedAt    time.Time // when archy last started it
 	backoffUntil time.Time
-	jobFailures  int // consecutive reconciles failed by a job
+	jobFailures  int       // consecutive reconciles failed by a job
 	externalAt   time.Time // last stop or kill event
 	// ownStopUntil: archy itself is stopping the app, which may take
 	// its whole stop timeout; a death until then is that stop's.
