@@ -68,10 +68,16 @@ func (a *Applier) runJobs(ctx context.Context, app *schema.App, names []string, 
 		start := time.Now()
 		a.emit(JobRunning{App: app.ID, Job: j.Name, When: j.When})
 		err := a.runJob(ctx, app, j)
-		rec := plan.JobRecord{Pending: err != nil}
+		rec := plan.JobRecord{}
 		if err == nil {
 			rec.Volumes, err = VolumesKey(ctx, a.Runtime, app)
-			rec.Pending = err != nil
+		}
+		if err != nil {
+			rec.Pending, rec.Failed = true, err.Error()
+			var f jobFailure
+			if errors.As(err, &f) {
+				rec.Failed = f.reason
+			}
 		}
 		a.emit(JobDone{App: app.ID, Job: j.Name, Took: time.Since(start), Err: err})
 		if serr := a.updateState(func(st *state.State) {
@@ -162,14 +168,19 @@ func (a *Applier) runJob(ctx context.Context, app *schema.App, j schema.Job) err
 	log := a.keepJobLog(ctx, app.ID, j.Name, name)
 	switch {
 	case timedOut:
-		return fmt.Errorf("still running after its %s timeout: stopped%s", timeout, logTail(log))
+		return jobFailure{fmt.Sprintf("still running after its %s timeout: stopped", timeout), logTail(log)}
 	case werr != nil:
 		return werr
 	case code != 0:
-		return fmt.Errorf("exited %d%s", code, logTail(log))
+		return jobFailure{fmt.Sprintf("exited %d", code), logTail(log)}
 	}
 	return nil
 }
+
+// jobFailure is how a job's run failed, and the tail of its log.
+type jobFailure struct{ reason, tail string }
+
+func (f jobFailure) Error() string { return f.reason + f.tail }
 
 // keepJobLog saves the end of the job container's output as the job's
 // log and returns it (nil when it could not be read or kept: a job's

@@ -124,6 +124,9 @@ type JobRecord struct {
 	// Pending: the last run failed; the job runs on the next apply
 	// whatever its when says.
 	Pending bool `json:"pending,omitempty"`
+	// Failed says how the last run failed ("exited 3"; never its log,
+	// which may hold what a secret gave it).
+	Failed string `json:"failed,omitempty"`
 }
 
 // KeptStopped reports whether the app must not run: the operator stopped
