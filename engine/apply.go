@@ -448,7 +448,13 @@ func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageI
 		return nil
 	}
 	a.emit(NewImagePulled{App: d.App.ID})
-	if err := a.replace(ctx, target(d), !it.KeptStopped()); err != nil {
+	replace := func() error { return a.replace(ctx, target(d), !it.KeptStopped()) }
+	if !it.KeptStopped() { // a replacement: every-upgrade jobs run around it
+		err = a.withJobs(ctx, d.App, []plan.Action{plan.Recreate, plan.Start}, replace)
+	} else {
+		err = replace()
+	}
+	if err != nil {
 		return err
 	}
 	o.Done = append(o.Done, plan.Recreate)

@@ -58,6 +58,34 @@ func VolumesKey(ctx context.Context, rt Volumes, app *schema.App) (string, error
 	return plan.JobVolumesKey(names, created), nil
 }
 
+// withJobs runs change (a verb's start or replacement, outside a plan)
+// between the app's jobs that a step of actions would run: the due
+// before jobs first, the due after-healthy ones once it is healthy.
+func (a *Applier) withJobs(ctx context.Context, app *schema.App, actions []plan.Action, change func() error) error {
+	if len(app.Jobs) == 0 {
+		return change()
+	}
+	st, err := a.State.Load()
+	if err != nil {
+		return err
+	}
+	d := plan.Desired{App: app}
+	if d.Volumes, err = VolumesKey(ctx, a.Runtime, app); err != nil {
+		return err
+	}
+	s := plan.Step{App: app.ID, Actions: actions}
+	for _, j := range plan.DueJobs(d, st.Apps[app.ID], actions) {
+		s.Jobs = append(s.Jobs, j.Name)
+	}
+	if err := a.runJobs(ctx, app, s.Jobs, schema.JobBefore); err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	return a.runAfterHealthy(ctx, s, app)
+}
+
 // runJobs runs the step's due jobs (names) of phase, in declaration
 // order, and records each outcome; the first failure ends the run.
 func (a *Applier) runJobs(ctx context.Context, app *schema.App, names []string, phase string) error {

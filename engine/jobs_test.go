@@ -97,3 +97,60 @@ func TestJobTimeout(t *testing.T) {
 		t.Errorf("stops: %v", h.rt.StopTimeouts())
 	}
 }
+
+// Jobs' secrets count as the app's: a missing one blocks the app, and
+// archy secrets lists the job as a consumer.
+func TestJobSecretsBlockAndAreListed(t *testing.T) {
+	j := oneJob("wallet", schema.JobAfterHealthy)
+	j.Secrets = []schema.Secret{{Name: "lnd-wallet-password", Env: "PW"}}
+	h := newHarness(t, jobApp("lnd", j))
+	p, rep := h.apply(t, PlanOptions{})
+	if s := p.Plan.Steps[0]; !strings.Contains(s.Blocked, "lnd-wallet-password") || rep.Err() == nil {
+		t.Errorf("step %+v, err %v: want lnd blocked on its job's secret", s, rep.Err())
+	}
+	h.cat.Secrets = map[string]*schema.SecretGen{"lnd-wallet-password": {Name: "lnd-wallet-password", Type: schema.GenRandom}}
+	list, err := GeneratedSecrets(t.Context(), h.rt, h.cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || !slices.Equal(list[0].Consumers, []string{"lnd (job wallet)"}) {
+		t.Errorf("secrets list %+v", list)
+	}
+}
+
+// A job's every-upgrade runs on a replacement, not on a restart; an
+// every-start one on both.
+func TestJobsOfRestartAndUpgrade(t *testing.T) {
+	up, start := oneJob("up", schema.JobBefore), oneJob("st", schema.JobBefore)
+	up.When, start.When = schema.JobEveryUpgrade, schema.JobEveryStart
+	h := newHarness(t, jobApp("lnd", up, start))
+	h.rt.SetJob("lnd-job-up", 0, "", false)
+	h.rt.SetJob("lnd-job-st", 0, "", false)
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	runs := func(job string) int {
+		n := 0
+		for _, c := range h.rt.Calls() {
+			if c == "create lnd-job-"+job {
+				n++
+			}
+		}
+		return n
+	}
+	if runs("up") != 1 || runs("st") != 1 {
+		t.Fatalf("first apply: %v", h.rt.Calls())
+	}
+	if err := h.node.Restart(t.Context(), h.cat, "lnd", h.node.Applier(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if runs("up") != 1 || runs("st") != 2 {
+		t.Errorf("after restart: up %d, st %d", runs("up"), runs("st"))
+	}
+	if _, err := h.node.Upgrade(t.Context(), h.cat, "lnd", h.node.Applier(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if runs("up") != 2 || runs("st") != 3 {
+		t.Errorf("after upgrade: up %d, st %d: %v", runs("up"), runs("st"), h.rt.Calls())
+	}
+}

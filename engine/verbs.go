@@ -199,29 +199,8 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 	if err := a.stopContainer(ctx, app, app.ContainerName); err != nil {
 		return wrap(err, "stopping %s", app.ContainerName)
 	}
-	if len(app.Jobs) == 0 {
-		return a.start(ctx, app)
-	}
 	// A start like apply's: its every-start jobs (and any other due) run.
-	st, err := n.State.Load()
-	if err != nil {
-		return err
-	}
-	d := plan.Desired{App: app}
-	if d.Volumes, err = VolumesKey(ctx, n.Runtime, app); err != nil {
-		return err
-	}
-	s := plan.Step{App: id, Actions: []plan.Action{plan.Start}}
-	for _, j := range plan.DueJobs(d, st.Apps[id], s.Actions) {
-		s.Jobs = append(s.Jobs, j.Name)
-	}
-	if err := a.runJobs(ctx, app, s.Jobs, schema.JobBefore); err != nil {
-		return err
-	}
-	if err := a.start(ctx, app); err != nil {
-		return err
-	}
-	return a.runAfterHealthy(ctx, s, app)
+	return a.withJobs(ctx, app, []plan.Action{plan.Start}, func() error { return a.start(ctx, app) })
 }
 
 // Remove removes an app's container. Its named volumes are kept unless
