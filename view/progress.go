@@ -170,6 +170,7 @@ func pastTense(done []plan.Action) string {
 	words := map[plan.Action]string{
 		plan.Adopt: "adopted", plan.Build: "built", plan.Pull: "pulled", plan.Create: "created",
 		plan.Recreate: "recreated", plan.Start: "started", plan.Stop: "stopped", plan.Remove: "removed",
+		plan.RunJobs: "ran its jobs",
 	}
 	parts := make([]string, len(done))
 	for i, d := range done {
