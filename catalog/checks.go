@@ -27,6 +27,7 @@ func (l *loader) check(cat *Catalog, known map[string]bool) {
 		l.checkSecurity(app)
 		l.checkVolumes(app)
 		l.checkSecrets(app)
+		l.checkJobs(app)
 		l.checkUpgrade(app)
 		l.checkHealthCheck(app)
 	}
@@ -179,9 +180,21 @@ func (l *loader) checkSecurity(app *schema.App) {
 }
 
 func (l *loader) checkVolumes(app *schema.App) {
+	targets := l.checkVolumeList(app, "", app.Volumes)
+	for i, t := range app.Tmpfs {
+		if targets[t.Target] {
+			l.errorf(app, fmt.Sprintf("tmpfs[%d].target", i), "%s is mounted twice (a volume or another tmpfs)", t.Target)
+		}
+		targets[t.Target] = true
+	}
+}
+
+// checkVolumeList checks the volumes of the app's container or of a job
+// (at prefix "jobs[i].") and returns the targets they mount.
+func (l *loader) checkVolumeList(app *schema.App, prefix string, volumes []schema.Volume) map[string]bool {
 	targets := map[string]bool{}
-	for i, v := range app.Volumes {
-		path := fmt.Sprintf("volumes[%d]", i)
+	for i, v := range volumes {
+		path := fmt.Sprintf("%svolumes[%d]", prefix, i)
 		switch {
 		case v.Name == "" && v.HostPath == "":
 			l.errorf(app, path, "a volume needs name (a named volume) or host_path")
@@ -202,19 +215,20 @@ func (l *loader) checkVolumes(app *schema.App) {
 		}
 		targets[v.Target] = true
 	}
-	for i, t := range app.Tmpfs {
-		if targets[t.Target] {
-			l.errorf(app, fmt.Sprintf("tmpfs[%d].target", i), "%s is mounted twice (a volume or another tmpfs)", t.Target)
-		}
-		targets[t.Target] = true
-	}
+	return targets
 }
 
 func (l *loader) checkSecrets(app *schema.App) {
+	l.checkSecretList(app, "", app.Secrets, app.Environment)
+}
+
+// checkSecretList checks the secrets of the app's container or of a job
+// (at prefix "jobs[i]."), whose plain variables are env.
+func (l *loader) checkSecretList(app *schema.App, prefix string, secrets []schema.Secret, env map[string]string) {
 	seen := map[schema.Secret]bool{}
 	envs := map[string]string{}
-	for i, s := range app.Secrets {
-		path := fmt.Sprintf("secrets[%d]", i)
+	for i, s := range secrets {
+		path := fmt.Sprintf("%ssecrets[%d]", prefix, i)
 		if seen[s] {
 			l.errorf(app, path, "secret %q is listed twice the same way", s.Name)
 			continue
@@ -227,9 +241,30 @@ func (l *loader) checkSecrets(app *schema.App) {
 		if s.Env != "" && s.Target != "" {
 			l.errorf(app, path, "secret %q has both env and target; inject it one way", s.Name)
 		}
-		if _, ok := app.Environment[s.Env]; ok && s.Env != "" {
+		if _, ok := env[s.Env]; ok && s.Env != "" {
 			l.errorf(app, path+".env", "variable %s is set both in environment and by secret %q", s.Env, s.Name)
 		}
+	}
+}
+
+// checkJobs checks an app's jobs: one image each (image or same_as_app),
+// unique names, and their volumes and secrets as the app's.
+func (l *loader) checkJobs(app *schema.App) {
+	names := map[string]bool{}
+	for i, j := range app.Jobs {
+		prefix := fmt.Sprintf("jobs[%d].", i)
+		switch {
+		case j.Image == "" && !j.SameAsApp:
+			l.errorf(app, fmt.Sprintf("jobs[%d]", i), "job %s has no image: set image or same_as_app: true", j.Name)
+		case j.Image != "" && j.SameAsApp:
+			l.errorf(app, prefix+"image", "job %s has both image and same_as_app: true; set one", j.Name)
+		}
+		if names[j.Name] {
+			l.errorf(app, prefix+"name", "job %s is declared twice", j.Name)
+		}
+		names[j.Name] = true
+		l.checkVolumeList(app, prefix, j.Volumes)
+		l.checkSecretList(app, prefix, j.Secrets, j.Env)
 	}
 }
 

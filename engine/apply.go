@@ -335,8 +335,20 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 	rt := a.Runtime
 	var pulledID string
 	started := false // by Create or Recreate, which prove the new container
+	beforeRan := false
 	for _, act := range s.Actions {
 		var err error
+		switch act {
+		case plan.Create, plan.Recreate, plan.Start, plan.RunJobs:
+			// "before" jobs run ahead of the container's (re)creation or
+			// start: failing, they leave the container as it was.
+			if !beforeRan && len(s.Jobs) > 0 {
+				beforeRan = true
+				if err := a.runJobs(ctx, app, s.Jobs, schema.JobBefore); err != nil {
+					return err
+				}
+			}
+		}
 		switch act {
 		case plan.Build:
 			src := app.Container.Source
@@ -390,7 +402,26 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 		}
 		o.Done = append(o.Done, act)
 	}
-	return nil
+	return a.runAfterHealthy(ctx, s, app)
+}
+
+// runAfterHealthy runs the step's due after-healthy jobs once the app's
+// container is healthy (running, without a health check). The step ends
+// with them, so dependents (a later level) wait for them too.
+func (a *Applier) runAfterHealthy(ctx context.Context, s plan.Step, app *schema.App) error {
+	if !slices.ContainsFunc(app.Jobs, func(j schema.Job) bool {
+		return j.Phase == schema.JobAfterHealthy && slices.Contains(s.Jobs, j.Name)
+	}) {
+		return nil
+	}
+	wait := a.WaitTimeout
+	if wait <= 0 {
+		wait = 60 * time.Second
+	}
+	if err := WaitHealthy(ctx, a.Runtime, app, max(wait, upgradeTimeout(app))); err != nil {
+		return fmt.Errorf("not healthy for its after-healthy jobs: %w", err)
+	}
+	return a.runJobs(ctx, app, s.Jobs, schema.JobAfterHealthy)
 }
 
 // recreateIfNewImage recreates a container archy made after a pull
@@ -417,7 +448,13 @@ func (a *Applier) recreateIfNewImage(ctx context.Context, d plan.Desired, imageI
 		return nil
 	}
 	a.emit(NewImagePulled{App: d.App.ID})
-	if err := a.replace(ctx, target(d), !it.KeptStopped()); err != nil {
+	replace := func() error { return a.replace(ctx, target(d), !it.KeptStopped()) }
+	if !it.KeptStopped() { // a replacement: every-upgrade jobs run around it
+		err = a.withJobs(ctx, d.App, []plan.Action{plan.Recreate, plan.Start}, replace)
+	} else {
+		err = replace()
+	}
+	if err != nil {
 		return err
 	}
 	o.Done = append(o.Done, plan.Recreate)

@@ -73,6 +73,11 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 		// its dependents): every other app still converges.
 		d := plan.Desired{App: app, SecretsHash: n.Secrets.Hash(app), Blocked: n.Secrets.Blocked(app, existing),
 			Dirs: n.volumeDirs(ctx, app)}
+		if len(app.Jobs) > 0 {
+			if d.Volumes, err = VolumesKey(ctx, n.Runtime, app); err != nil {
+				return Planned{}, fmt.Errorf("%s: %w", app.ID, err)
+			}
+		}
 		if app.Container.Source.Type == schema.SourceBuild {
 			if d.ContextHash, err = ContextHash(app.Container.Source); err != nil {
 				return Planned{}, fmt.Errorf("%s: %w", app.ID, err)
@@ -123,7 +128,7 @@ func consumedGenerators(gens map[string]*schema.SecretGen, apps []*schema.App) m
 	}
 	out := map[string]*schema.SecretGen{}
 	for _, app := range apps {
-		for _, sec := range app.Secrets {
+		for _, sec := range app.AllSecrets() {
 			if g, ok := byName[sec.Name]; ok {
 				out[g.Name] = g
 			}

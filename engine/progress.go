@@ -47,6 +47,18 @@ type NetworkRemoved struct {
 	Err  error
 }
 
+// Jobs.
+type (
+	// JobRunning: one of the app's jobs runs (When is why it is due).
+	JobRunning struct{ App, Job, When string }
+	// JobDone: the job ended; Err is set when it failed.
+	JobDone struct {
+		App, Job string
+		Took     time.Duration
+		Err      error
+	}
+)
+
 // Images.
 type (
 	// Building: the app's image is built from its context.
@@ -171,6 +183,8 @@ func (RecoveryPuttingBack) progressEvent() {}
 func (RecoveryProving) progressEvent()     {}
 func (RecoveryFailed) progressEvent()      {}
 func (UncleanStop) progressEvent()         {}
+func (JobRunning) progressEvent()          {}
+func (JobDone) progressEvent()             {}
 
 // emit reports an event to the Applier's Progress, if any.
 func (a *Applier) emit(ev ProgressEvent) {

@@ -319,7 +319,13 @@ func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to
 	d := pl.Desired[id]
 	held := plan.TargetKey(d, pl.Observed.Image(d.App.Container.Source.ImageRef()))
 	r := replacement{app: old, image: g.ImageID, gen: g.N, secretsHash: n.Secrets.Hash(app)}
-	if err := a.replace(ctx, r, !st.Apps[id].KeptStopped()); err != nil {
+	replace := func() error { return a.replace(ctx, r, !st.Apps[id].KeptStopped()) }
+	if st.Apps[id].KeptStopped() {
+		err = replace()
+	} else { // a replacement: every-upgrade jobs run around it
+		err = a.withJobs(ctx, old, []plan.Action{plan.Recreate, plan.Start}, replace)
+	}
+	if err != nil {
 		var fo *ForwardOnlyError
 		if errors.As(err, &fo) { // kept stopped: hold the catalogue's target too
 			n.State.Update(func(st *state.State) {

@@ -98,6 +98,10 @@ type Containers interface {
 	// of an upgrade aside so until the new one is proved).
 	Rename(ctx context.Context, name, newName string) error
 
+	// Wait blocks until the container is no longer running (or ctx
+	// ends) and returns its exit code: archy runs jobs to completion.
+	Wait(ctx context.Context, name string) (int, error)
+
 	// Exec runs cmd in a running container and returns its exit code;
 	// its stdout and stderr go to out (nil: discarded).
 	Exec(ctx context.Context, name string, cmd []string, out io.Writer) (int, error)
@@ -111,6 +115,10 @@ type Volumes interface {
 	// VolumeMountpoint is where a named volume's data lives on the host
 	// (for volume snapshots; only for a Podman on this host).
 	VolumeMountpoint(ctx context.Context, name string) (string, error)
+
+	// VolumesCreated says when each existing named volume was created:
+	// a first-create job runs once per volume set.
+	VolumesCreated(ctx context.Context) (map[string]time.Time, error)
 }
 
 // Networks reaches the app networks archy creates (a create makes the

@@ -35,6 +35,11 @@ func GeneratedSecrets(ctx context.Context, rt SecretStore, cat *catalog.Catalog)
 		for _, sec := range app.Secrets {
 			consumers[sec.Name] = append(consumers[sec.Name], app.ID)
 		}
+		for _, j := range app.Jobs {
+			for _, sec := range j.Secrets {
+				consumers[sec.Name] = append(consumers[sec.Name], app.ID+" (job "+j.Name+")")
+			}
+		}
 	}
 	out := []GeneratedSecret{}
 	for _, g := range cat.Secrets {

@@ -45,6 +45,9 @@ type AppStatus struct {
 	Restarts     int       `json:"restarts,omitempty"`
 	BackoffUntil time.Time `json:"backoff_until,omitzero"`
 	Degraded     string    `json:"degraded,omitempty"`
+	// Job says which of the app's jobs failed its last run, and how
+	// (docs/jobs.md); the app's step fails until it passes.
+	Job string `json:"job,omitempty"`
 }
 
 // Status reports every declared app, probing the running ones' health in
@@ -81,6 +84,11 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 		}
 		s.Held = st.Apps[app.ID].HeldWhy
 		s.DiskLow = st.Apps[app.ID].DiskLow
+		for _, j := range app.Jobs { // in declaration order: the first that failed
+			if r := st.Apps[app.ID].Jobs[j.Name]; r.Pending && s.Job == "" {
+				s.Job = fmt.Sprintf("job %s failed: %s (archy logs %s --job %s)", j.Name, r.Failed, app.ID, j.Name)
+			}
+		}
 		if u, ok := st.UncleanStops[app.ID]; ok {
 			s.UncleanStop, s.UncleanStopAt = UncleanStopMessage(app.ID, time.Duration(u.Timeout)), u.Time
 		}

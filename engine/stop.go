@@ -90,6 +90,21 @@ func (a *Applier) removeContainer(ctx context.Context, app *schema.App, name str
 	return a.Runtime.Remove(ctx, name, timeout)
 }
 
+// stopJob stops a job's container that outran its timeout, with the
+// app's stop signal and timeout (the job's container is made with them).
+// The job has failed anyway: no unclean stop of the app is recorded.
+func (a *Applier) stopJob(ctx context.Context, app *schema.App, name string) error {
+	return a.Runtime.Stop(ctx, name, StopTimeout(app))
+}
+
+// removeJob removes a job's container, stopping it first as stopJob does.
+func (a *Applier) removeJob(ctx context.Context, app *schema.App, name string) error {
+	if err := ignoreNotFound(a.stopJob(ctx, app, name)); err != nil {
+		return err
+	}
+	return ignoreNotFound(a.Runtime.Remove(ctx, name, StopTimeout(app)))
+}
+
 // removeUndeclared removes a container archy made whose app is no longer
 // declared (--prune, a set-aside container of a removed app): the stop
 // settings are the ones its archy.spec label records.

@@ -208,7 +208,8 @@ func (n *Node) Restart(ctx context.Context, cat *catalog.Catalog, id string, a *
 	if err := a.stopContainer(ctx, app, app.ContainerName); err != nil {
 		return wrap(err, "stopping %s", app.ContainerName)
 	}
-	return a.start(ctx, app)
+	// A start like apply's: its every-start jobs (and any other due) run.
+	return a.withJobs(ctx, app, []plan.Action{plan.Start}, func() error { return a.start(ctx, app) })
 }
 
 // Remove removes an app's container. Its named volumes are kept unless
@@ -223,12 +224,9 @@ func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purg
 		return wrap(err, "removing %s", app.ContainerName)
 	}
 	if purge {
-		for _, v := range app.Volumes {
-			if v.Name == "" {
-				continue
-			}
-			if err := n.Runtime.RemoveVolume(ctx, v.Name); err != nil && !errors.Is(err, ErrNotFound) {
-				return wrap(err, "removing volume %s", v.Name)
+		for _, v := range app.NamedVolumes() { // the jobs' too
+			if err := n.Runtime.RemoveVolume(ctx, v); err != nil && !errors.Is(err, ErrNotFound) {
+				return wrap(err, "removing volume %s", v)
 			}
 		}
 	}

@@ -316,3 +316,37 @@ func TestNetworksWarnWhereKubernetesDiffers(t *testing.T) {
 		}
 	}
 }
+
+// A before job is an init container (after the waits) with a warning
+// about when; an after-healthy one is left out with a warning.
+func TestJobs(t *testing.T) {
+	a := app("lnd", func(a *schema.App) {
+		a.Volumes = []schema.Volume{{Name: "lnd-data", Target: "/data"}}
+		a.Jobs = []schema.Job{
+			{Name: "init", SameAsApp: true, Command: []string{"init"}, When: schema.JobFirstCreate, Phase: schema.JobBefore,
+				Secrets: []schema.Secret{{Name: "pw", Env: "PW"}}, Volumes: []schema.Volume{{Name: "lnd-data", Target: "/data"}}},
+			{Name: "wallet", SameAsApp: true, Command: []string{"w"}, When: schema.JobFirstCreate, Phase: schema.JobAfterHealthy},
+		}
+	})
+	x, err := Build([]*schema.App{a}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inits := deployment(t, x, "lnd").Spec.Template.Spec.InitContainers
+	if len(inits) != 1 || inits[0].Name != "job-init" || inits[0].Image != "docker.io/example/lnd:1" ||
+		len(inits[0].VolumeMounts) != 1 || inits[0].VolumeMounts[0].Name != "lnd-data" ||
+		len(inits[0].Env) != 1 || inits[0].Env[0].ValueFrom.SecretKeyRef.Name != "pw" {
+		t.Errorf("init containers: %+v", inits)
+	}
+	var got []string
+	for _, w := range x.Warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		`lnd: jobs[0].when: "first-create": the init container job-init runs at every start of the pod; make it safe to repeat`,
+		`lnd: jobs[1]: after-healthy job wallet has no Kubernetes equivalent; left out: run it by hand once the pod is ready`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}

@@ -69,9 +69,60 @@ func (x *exporter) podSpec(app *schema.App) corev1.PodSpec {
 	c.VolumeMounts, spec.Volumes = x.volumes(app)
 	c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = x.probes(app)
 	spec.InitContainers = x.waits(app)
+	spec.InitContainers = append(spec.InitContainers, x.jobs(app, &spec)...)
 	spec.Containers = []corev1.Container{c}
 	x.extensions(app)
 	return spec
+}
+
+// jobs are the app's "before" jobs as init containers, after the waits
+// for dependencies: Kubernetes runs them at every start of the pod,
+// whatever their when says (a warning). After-healthy jobs have no
+// equivalent and are left out (a warning). A job's named volumes are the
+// pod's claims; its host paths and file secrets are left out.
+func (x *exporter) jobs(app *schema.App, spec *corev1.PodSpec) []corev1.Container {
+	var out []corev1.Container
+	for i, j := range app.Jobs {
+		field := fmt.Sprintf("jobs[%d]", i)
+		if j.Phase != schema.JobBefore {
+			x.warn(app, field, "after-healthy job %s has no Kubernetes equivalent; left out: run it by hand once the pod is ready", j.Name)
+			continue
+		}
+		if j.When != schema.JobEveryStart {
+			x.warn(app, field+".when", "%q: the init container %s runs at every start of the pod; make it safe to repeat", j.When, "job-"+j.Name)
+		}
+		image := j.Image
+		if j.SameAsApp {
+			image = x.image(app)
+		}
+		shell := &schema.App{ID: app.ID, ContainerConfig: schema.ContainerConfig{Environment: j.Env}}
+		for k, s := range j.Secrets {
+			if s.Env != "" {
+				shell.Secrets = append(shell.Secrets, s)
+			} else {
+				x.warn(app, fmt.Sprintf("%s.secrets[%d]", field, k), "a job's file secret is left out of its init container")
+			}
+		}
+		c := corev1.Container{Name: "job-" + j.Name, Image: image, Command: j.Entrypoint, Args: j.Command,
+			Env: x.env(shell), Resources: x.resources(app), SecurityContext: x.securityContext(app)}
+		for k, v := range j.Volumes {
+			if v.Name == "" {
+				x.warn(app, fmt.Sprintf("%s.volumes[%d]", field, k), "a job's host path is left out of its init container")
+				continue
+			}
+			if !x.checkName(app, fmt.Sprintf("%s.volumes[%d].name", field, k), v.Name, validation.IsDNS1123Label) {
+				continue
+			}
+			if !slices.ContainsFunc(spec.Volumes, func(pv corev1.Volume) bool { return pv.Name == v.Name }) {
+				x.claim(app, v)
+				spec.Volumes = append(spec.Volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.Name}}})
+			}
+			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: v.Name, MountPath: v.Target, ReadOnly: v.Readonly})
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func (x *exporter) extensions(app *schema.App) {

@@ -22,6 +22,7 @@ const (
 	Start    Action = "start"
 	Stop     Action = "stop"
 	Remove   Action = "remove" // remove an undeclared archy container (--prune)
+	RunJobs  Action = "jobs"   // run due jobs of a container that otherwise stays as it is
 )
 
 // Labels beyond the hashes: the spec itself, so a later plan can name the
@@ -41,6 +42,10 @@ type Desired struct {
 	// Dirs are the existing directories of the volumes that declare an
 	// owner or mode, as found on the host.
 	Dirs []Dir
+	// Volumes identifies the named volumes of the app and its jobs as
+	// they exist (name and creation time; see JobVolumesKey): first-create
+	// jobs run once per volume set.
+	Volumes string
 }
 
 // Dir is the top directory of an existing volume (named or host path).
@@ -82,6 +87,8 @@ type Step struct {
 	// whose target was held meanwhile is skipped too.
 	Seen   string `json:"-"`
 	Target string `json:"-"`
+	// Jobs are the app's jobs this step runs (see DueJobs), by name.
+	Jobs []string `json:"jobs,omitempty"`
 }
 
 // Seen identifies a container's id and state ("" for none): what a step
@@ -360,6 +367,17 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		add(Start, stateReason(c))
 	case intent.DiskLow != "":
 		s.Notes = append(s.Notes, "stays stopped ("+why+")")
+	}
+
+	// Jobs, only for a container that runs after the step.
+	if len(app.Jobs) > 0 && !keptStopped && !heldStopped && (s.Has(Start) || (c != nil && c.State == StateRunning && !s.Has(Stop))) {
+		for _, j := range DueJobs(d, intent, s.Actions) {
+			s.Jobs = append(s.Jobs, j.Name)
+			s.Reasons = append(s.Reasons, "job "+j.Name+" ("+j.When+")")
+		}
+		if len(s.Jobs) > 0 && !s.Has(Start) {
+			add(RunJobs, "")
+		}
 	}
 	return s
 }

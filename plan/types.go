@@ -13,6 +13,7 @@ const (
 	// LabelNetwork marks the app networks archy created ("true"): only
 	// those are ever removed (--prune), and only once nothing uses them.
 	LabelNetwork = "archy.network"
+	LabelJob     = "archy.job" // on a job's container: the job's name
 )
 
 // Container states as Podman reports them.
@@ -117,6 +118,22 @@ type AppIntent struct {
 	// stopped, rather than start a failing version on data it may have
 	// migrated, until the target changes or archy upgrade.
 	HeldStopped bool `json:"held_stopped,omitempty"`
+	// Jobs records the app's jobs by name (see DueJobs).
+	Jobs map[string]JobRecord `json:"jobs,omitempty"`
+}
+
+// JobRecord is what state keeps of one job of an app.
+type JobRecord struct {
+	// Volumes is the Desired.Volumes key of the last successful run: a
+	// first-create job runs again when the volume set differs (purged,
+	// or removed by hand).
+	Volumes string `json:"volumes,omitempty"`
+	// Pending: the last run failed; the job runs on the next apply
+	// whatever its when says.
+	Pending bool `json:"pending,omitempty"`
+	// Failed says how the last run failed ("exited 3"; never its log,
+	// which may hold what a secret gave it).
+	Failed string `json:"failed,omitempty"`
 }
 
 // KeptStopped reports whether the app must not run: the operator stopped

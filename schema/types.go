@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -372,4 +373,36 @@ func (g SecretGen) SecretNames() []string {
 		return []string{g.Name, g.Name + RPCAuthSuffix}
 	}
 	return []string{g.Name}
+}
+
+// AllSecrets are the secrets the app's container and its jobs consume,
+// each once: what must exist before the app can be brought up.
+func (a *App) AllSecrets() []Secret {
+	out := a.Secrets
+	for _, j := range a.Jobs {
+		for _, s := range j.Secrets {
+			if !slices.ContainsFunc(out, func(o Secret) bool { return o.Name == s.Name }) {
+				out = append(slices.Clip(out), s)
+			}
+		}
+	}
+	return out
+}
+
+// NamedVolumes are the names of the named volumes of the app and its
+// jobs, each once, in declaration order.
+func (a *App) NamedVolumes() []string {
+	var out []string
+	add := func(vs []Volume) {
+		for _, v := range vs {
+			if v.Name != "" && !slices.Contains(out, v.Name) {
+				out = append(out, v.Name)
+			}
+		}
+	}
+	add(a.Volumes)
+	for _, j := range a.Jobs {
+		add(j.Volumes)
+	}
+	return out
 }

@@ -72,6 +72,15 @@ func Summary(p plan.Plan) string {
 	for _, s := range summaryOrder {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[s.action], s.verb))
 	}
+	jobs := 0
+	for _, st := range p.Steps {
+		if len(st.Jobs) > 0 {
+			jobs++
+		}
+	}
+	if jobs > 0 { // only then, so that plans without jobs read as before
+		parts = append(parts, fmt.Sprintf("%d with jobs to run", jobs))
+	}
 	return "Plan: " + strings.Join(parts, ", ") + "."
 }
 

@@ -86,6 +86,14 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		s = fmt.Sprintf("%s: building %s from %s", e.App, e.Tag, e.Context)
 	case engine.Pulling:
 		s = fmt.Sprintf("%s: pulling %s", e.App, e.Image)
+	case engine.JobRunning:
+		s = fmt.Sprintf("%s: running job %s (%s)", e.App, e.Job, e.When)
+	case engine.JobDone:
+		if e.Err != nil {
+			s = fmt.Sprintf("%s: job %s failed after %s", e.App, e.Job, e.Took.Round(100*time.Millisecond))
+		} else {
+			s = fmt.Sprintf("%s: job %s done in %s", e.App, e.Job, e.Took.Round(100*time.Millisecond))
+		}
 	case engine.Output:
 		if strings.HasPrefix(e.Line, "--> ") || isHexID(e.Line) {
 			return "", false
@@ -168,6 +176,7 @@ func pastTense(done []plan.Action) string {
 	words := map[plan.Action]string{
 		plan.Adopt: "adopted", plan.Build: "built", plan.Pull: "pulled", plan.Create: "created",
 		plan.Recreate: "recreated", plan.Start: "started", plan.Stop: "stopped", plan.Remove: "removed",
+		plan.RunJobs: "ran its jobs",
 	}
 	parts := make([]string, len(done))
 	for i, d := range done {

@@ -62,6 +62,9 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 		if a.Held != "" {
 			notes = append(notes, "held: "+a.Held)
 		}
+		if a.Job != "" {
+			notes = append(notes, a.Job)
+		}
 		if a.DiskLow != "" {
 			notes = append(notes, "stopped for low disk space: "+a.DiskLow)
 		}

@@ -15,11 +15,15 @@ type LogsCmd struct {
 	App    string `arg:"" help:"The app."`
 	Lines  int    `short:"n" help:"Only the last N lines (all when negative)." default:"-1"`
 	Follow bool   `short:"f" help:"Keep printing new lines until interrupted."`
+	Job    string `help:"Print the kept log of this job's last run instead (docs/jobs.md)."`
 }
 
 func (c *LogsCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
+	if c.Job != "" {
+		return c.jobLog(g)
+	}
 	if d, err := g.daemon(ctx); err != nil || d != nil {
 		if err != nil {
 			return err
@@ -44,6 +48,25 @@ func (c *LogsCmd) Run(g *Globals) error {
 	if ctx.Err() != nil {
 		return nil // interrupted while following
 	}
+	return err
+}
+
+// jobLog prints the log archy kept of a job's last run: a file in the
+// data dir, which the daemon and the CLI share, so no daemon is asked.
+func (c *LogsCmd) jobLog(g *Globals) error {
+	cat, err := g.loadCatalog()
+	if err != nil {
+		return err
+	}
+	app, err := cat.App(c.App)
+	if err != nil {
+		return err
+	}
+	b, err := engine.JobLog(g.DataDir, app, c.Job)
+	if err != nil {
+		return err
+	}
+	_, err = g.stdout.Write(b)
 	return err
 }
 

@@ -93,6 +93,8 @@ type Daemon struct {
 	// blocks: by app, the block (or its knock-on skip) last reported:
 	// reported once, not on every reconcile while it lasts.
 	blocks map[string]string
+	// jobFails: by app, the job failure last reported (once per message).
+	jobFails map[string]string
 }
 
 // appState is what the daemon tracks per app.
@@ -101,6 +103,7 @@ type appState struct {
 	restarts     int       // restarts the daemon made
 	startedAt    time.Time // when archy last started it
 	backoffUntil time.Time
+	jobFailures  int       // consecutive reconciles failed by a job
 	externalAt   time.Time // last stop or kill event
 	// ownStopUntil: archy itself is stopping the app, which may take
 	// its whole stop timeout; a death until then is that stop's.

@@ -71,6 +71,12 @@ func start(t *testing.T, apps ...string) *node {
 // startWith is start with the apps write puts in the apps directory.
 func startWith(t *testing.T, write func(dir string)) *node {
 	t.Helper()
+	return startOn(t, enginetest.New(), write)
+}
+
+// startOn is startWith on a fake prepared beforehand.
+func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
+	t.Helper()
 	appsDir := filepath.Join(t.TempDir(), "apps")
 	if err := os.Mkdir(appsDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -82,7 +88,6 @@ func startWith(t *testing.T, write func(dir string)) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := enginetest.New()
 	ready := make(chan struct{})
 	d := New(Config{Apps: appsDir, DataDir: data, Interval: time.Hour, Ready: func() { close(ready) },
 		Connect: func(context.Context) (engine.Runtime, error) { return rt, nil }})

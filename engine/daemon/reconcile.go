@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -86,12 +87,16 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 			d.metrics.failures.WithLabelValues(o.App).Inc()
 			d.metrics.rollbacks.WithLabelValues(o.App).Inc()
 			d.publish(engine.Event{Type: engine.EventRollback, App: o.App, Message: o.Err.Error()})
+		case errors.As(o.Err, new(*engine.JobError)):
+			d.metrics.failures.WithLabelValues(o.App).Inc()
+			d.jobFailed(o)
 		case o.Err != nil:
 			d.metrics.failures.WithLabelValues(o.App).Inc()
 			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: o.Err.Error()})
 		case o.Skipped != "":
 			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: "skipped: " + o.Skipped})
 		case len(o.Done) > 0:
+			d.jobsPassed(o.App)
 			d.recordStarted(o)
 			d.publish(engine.Event{Type: engine.EventStep, App: o.App, Message: actionsText(o.Done),
 				Fields: map[string]string{"duration": o.Duration.Round(time.Millisecond).String()}})
@@ -101,6 +106,44 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		}
 	}
 	return rep.Err()
+}
+
+// jobFailed backs a job's failure off like a crash (1 s doubling to
+// 5 min), so that a failing job is not run on every reconcile, and
+// reports it once per new message.
+func (d *Daemon) jobFailed(o engine.Outcome) {
+	d.mu.Lock()
+	st := d.apps[o.App]
+	if d.jobFails == nil {
+		d.jobFails = map[string]string{}
+	}
+	msg := o.Err.Error()
+	news := d.jobFails[o.App] != msg
+	d.jobFails[o.App] = msg
+	var delay time.Duration
+	if st != nil {
+		st.jobFailures++
+		delay = d.delays.backoff(st.jobFailures)
+		st.backoffUntil = time.Now().Add(delay)
+	}
+	d.mu.Unlock()
+	if news {
+		d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: msg})
+	}
+	if st != nil {
+		d.metrics.backoff.WithLabelValues(o.App).Set(delay.Seconds())
+		d.scheduleAfter(o.App, st, delay)
+	}
+}
+
+// jobsPassed forgets an app's job failures once a step of it succeeds.
+func (d *Daemon) jobsPassed(app string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.jobFails, app)
+	if st := d.apps[app]; st != nil {
+		st.jobFailures = 0
+	}
 }
 
 // newBlock records that app is blocked with msg and reports whether that

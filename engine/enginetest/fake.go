@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,6 +36,8 @@ type Fake struct {
 	timeouts   []string         // "name timeout" of every Stop and Remove (StopTimeouts)
 	calls      []string
 	seq        int
+	jobs       map[string]jobResult // by container: how a job ends (SetJob)
+	volumes    map[string]time.Time // named volumes, by creation time
 	subs       map[*subscriber]struct{}
 }
 
@@ -45,7 +48,7 @@ func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
 		secrets: map[string][]byte{}, networks: map[string]bool{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
 		brokenNext: map[string]bool{}, execs: map[string]execResult{}, ignoreStop: map[string]bool{}, subs: map[*subscriber]struct{}{},
-		storeFree: 1 << 50, imageSize: map[string]int64{}}
+		storeFree: 1 << 50, imageSize: map[string]int64{}, jobs: map[string]jobResult{}, volumes: map[string]time.Time{}}
 }
 
 // Calls returns the changes made so far, one line each ("start core",
@@ -248,6 +251,11 @@ func (f *Fake) Create(ctx context.Context, spec engine.ContainerSpec) (string, e
 			f.record("create network %s", n)
 		}
 	}
+	for _, v := range spec.Volumes {
+		if _, ok := f.volumes[v.Name]; v.Name != "" && !ok {
+			f.volumes[v.Name] = time.Now()
+		}
+	}
 	f.seq++
 	c := &plan.Container{ID: fmt.Sprintf("c%d", f.seq), Name: spec.Name, State: plan.StateCreated,
 		ImageID: img.ID, Image: plan.NormalizeRef(spec.Image), Labels: spec.Labels,
@@ -291,6 +299,9 @@ func (f *Fake) Start(ctx context.Context, name string) error {
 		if f.exitOnRun[c.ImageID] {
 			f.exit(c, 1)
 		}
+		if j, ok := f.jobs[c.Name]; ok && !j.hang {
+			f.exit(c, j.code)
+		}
 		return nil
 	})
 }
@@ -322,7 +333,51 @@ func (f *Fake) Remove(ctx context.Context, name string, timeout time.Duration) e
 	})
 }
 
-func (f *Fake) RemoveVolume(ctx context.Context, name string) error { return nil }
+func (f *Fake) RemoveVolume(ctx context.Context, name string) error {
+	f.locked(func() {
+		delete(f.volumes, name)
+	})
+	return nil
+}
+
+// VolumesCreated lists the named volumes Create made and RemoveVolume
+// did not remove.
+func (f *Fake) VolumesCreated(ctx context.Context) (map[string]time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.volumes), nil
+}
+
+// SetJob makes container name (a job's) exit with code right after it
+// starts, logging log; hang keeps it running until stopped instead. A
+// container without SetJob runs until stopped.
+func (f *Fake) SetJob(name string, code int, log string, hang bool) {
+	f.locked(func() { f.jobs[name] = jobResult{code, log, hang} })
+}
+
+type jobResult struct {
+	code int
+	log  string
+	hang bool
+}
+
+// Wait polls until the container no longer runs.
+func (f *Fake) Wait(ctx context.Context, name string) (int, error) {
+	for {
+		c, err := f.Inspect(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		if c.State != plan.StateRunning {
+			return c.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
 
 // AddNetwork makes a network as if by hand (archy false) or by archy.
 func (f *Fake) AddNetwork(name string, archy bool) { f.locked(func() { f.networks[name] = archy }) }
@@ -404,6 +459,10 @@ func (f *Fake) Exec(ctx context.Context, name string, cmd []string, out io.Write
 }
 
 func (f *Fake) Logs(ctx context.Context, name string, tail int, follow bool, w io.Writer) error {
+	f.mu.Lock()
+	j := f.jobs[name]
+	f.mu.Unlock()
+	io.WriteString(w, j.log)
 	return nil
 }
 

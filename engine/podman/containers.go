@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/bindings/volumes"
 	entitiesTypes "github.com/containers/podman/v5/pkg/domain/entities/types"
@@ -357,6 +358,31 @@ func (p *Podman) Remove(ctx context.Context, name string, timeout time.Duration)
 		}
 	}
 	return wrap(err, "removing container %s", name)
+}
+
+// Wait blocks until the container has exited or stopped and returns its
+// exit code.
+func (p *Podman) Wait(ctx context.Context, name string) (int, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	opts := new(containers.WaitOptions).WithCondition([]define.ContainerStatus{define.ContainerStateExited, define.ContainerStateStopped})
+	code, err := containers.Wait(ctx, name, opts)
+	return int(code), wrap(err, "waiting for container %s", name)
+}
+
+// VolumesCreated says when each named volume was created.
+func (p *Podman) VolumesCreated(ctx context.Context) (map[string]time.Time, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	list, err := volumes.List(ctx, nil)
+	if err != nil {
+		return nil, wrap(err, "listing volumes")
+	}
+	out := make(map[string]time.Time, len(list))
+	for _, v := range list {
+		out[v.Name] = v.CreatedAt
+	}
+	return out, nil
 }
 
 // seconds is a stop timeout in Podman's unit, whole seconds, rounded up:

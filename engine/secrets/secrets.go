@@ -117,7 +117,7 @@ func (s *Store) Available(name string, podman map[string]bool) bool {
 // never values.
 func (s *Store) Blocked(app *schema.App, podman map[string]bool) string {
 	var missing []string
-	for _, sec := range app.Secrets {
+	for _, sec := range app.AllSecrets() {
 		if !s.Available(sec.Name, podman) && !slices.Contains(missing, sec.Name) {
 			missing = append(missing, sec.Name)
 		}
@@ -142,7 +142,7 @@ type Setter interface {
 func (s *Store) Sync(ctx context.Context, rt Setter, apps []*schema.App) error {
 	done := map[string]bool{}
 	for _, app := range apps {
-		for _, sec := range app.Secrets {
+		for _, sec := range app.AllSecrets() {
 			v, ok := s.values[sec.Name]
 			if !ok || done[sec.Name] {
 				continue
