@@ -51,9 +51,14 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	if err != nil {
 		return Planned{}, err
 	}
-	existing, err := n.Runtime.SecretNames(ctx)
+	ids, err := n.Runtime.SecretIDs(ctx)
 	if err != nil {
 		return Planned{}, fmt.Errorf("listing secrets: %w", err)
+	}
+	n.Secrets.ObserveIDs(ids)
+	existing := make(map[string]bool, len(ids))
+	for name := range ids {
+		existing[name] = true
 	}
 	// Generated secrets count as there: Apply makes them before any
 	// container needs them.

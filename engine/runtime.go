@@ -141,6 +141,11 @@ type SecretStore interface {
 	// value), for archy secrets.
 	SecretsCreated(ctx context.Context) (map[string]time.Time, error)
 
+	// SecretIDs gives the id of each Podman secret (never a value): a
+	// replaced secret has a new one, which is how archy sees a value it
+	// cannot read back change.
+	SecretIDs(ctx context.Context) (map[string]string, error)
+
 	// SetSecret creates or replaces a Podman secret.
 	SetSecret(ctx context.Context, name string, value []byte) error
 }

@@ -133,8 +133,14 @@ func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error
 			fresh = append(fresh, d.App)
 		}
 	}
-	if _, err := n.Secrets.Generate(ctx, n.Runtime, consumedGenerators(pl.Generated, fresh)); err != nil {
+	created, err := n.Secrets.Generate(ctx, n.Runtime, consumedGenerators(pl.Generated, fresh))
+	if err != nil {
 		return Report{}, err
+	}
+	if len(created) > 0 { // their ids are part of their consumers' hash
+		if err := n.rehash(ctx, pl.Desired); err != nil {
+			return Report{}, err
+		}
 	}
 	if err := n.Secrets.Sync(ctx, n.Runtime, fresh); err != nil {
 		return Report{}, err
@@ -149,6 +155,22 @@ func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error
 		}
 	}
 	return rep, nil
+}
+
+// rehash observes the Podman secrets' ids again and hashes the desired
+// apps' secrets anew: the hash a new container is recorded with must be
+// the one the next plan computes.
+func (n *Node) rehash(ctx context.Context, desired map[string]plan.Desired) error {
+	ids, err := n.Runtime.SecretIDs(ctx)
+	if err != nil {
+		return fmt.Errorf("listing secrets: %w", err)
+	}
+	n.Secrets.ObserveIDs(ids)
+	for id, d := range desired {
+		d.SecretsHash = n.Secrets.Hash(d.App)
+		desired[id] = d
+	}
+	return nil
 }
 
 // Stop stops an app and records that the operator wants it stopped, so

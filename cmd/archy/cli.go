@@ -30,7 +30,7 @@ type CLI struct {
 	Restart  VerbCmd     `cmd:"" verb:"restart" help:"Restart an app's container."`
 	Rm       RmCmd       `cmd:"" help:"Remove an app's container; its volumes are kept unless --purge-data."`
 	Upgrade  VerbCmd     `cmd:"" verb:"upgrade" help:"Build or pull an app's image, then recreate its container (volumes kept)."`
-	Secrets  SecretsCmd  `cmd:"" help:"List the generated secrets: name, generator, when made, consumers (never a value)."`
+	Secrets  SecretsCmd  `cmd:"" help:"List the generated secrets: name, generator, when made, consumers (never a value); rotate one."`
 	History  HistoryCmd  `cmd:"" help:"List an app's generations: what each container was made from and how it went."`
 	Rollback RollbackCmd `cmd:"" help:"Return an app to an earlier generation, proved healthy like an upgrade."`
 	Converge ConvergeCmd `cmd:"" help:"Run the daemon: keep every app converged, healing what breaks, until stopped."`

@@ -24,6 +24,7 @@ type Fake struct {
 	containers map[string]*plan.Container
 	images     map[string]*plan.Image // by tag
 	secrets    map[string][]byte
+	secretIDs  map[string]string     // changes with every SetSecret
 	networks   map[string]bool       // name -> made by archy (Create's, or AddNetwork's)
 	failBuild  map[string]bool       // tags whose build fails
 	exitOnRun  map[string]bool       // image ids whose containers exit right after start (BreakNext)
@@ -46,7 +47,7 @@ var _ engine.Runtime = (*Fake)(nil)
 // New returns an empty Fake.
 func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
-		secrets: map[string][]byte{}, networks: map[string]bool{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
+		secrets: map[string][]byte{}, secretIDs: map[string]string{}, networks: map[string]bool{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
 		brokenNext: map[string]bool{}, execs: map[string]execResult{}, ignoreStop: map[string]bool{}, subs: map[*subscriber]struct{}{},
 		storeFree: 1 << 50, imageSize: map[string]int64{}, jobs: map[string]jobResult{}, volumes: map[string]time.Time{}}
 }
@@ -476,6 +477,17 @@ func (f *Fake) SecretNames(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
+// SecretIDs gives each secret an id that changes with every SetSecret.
+func (f *Fake) SecretIDs(ctx context.Context) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for k := range f.secrets {
+		out[k] = f.secretIDs[k]
+	}
+	return out, nil
+}
+
 // SecretsCreated has the zero time for every secret: the fake keeps none.
 func (f *Fake) SecretsCreated(ctx context.Context) (map[string]time.Time, error) {
 	names, _ := f.SecretNames(ctx)
@@ -490,6 +502,8 @@ func (f *Fake) SetSecret(ctx context.Context, name string, value []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.secrets[name] = value
+	f.seq++
+	f.secretIDs[name] = fmt.Sprintf("s%d", f.seq)
 	return nil
 }
 

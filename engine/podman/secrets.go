@@ -25,6 +25,21 @@ func (p *Podman) SecretNames(ctx context.Context) (map[string]bool, error) {
 	return names, nil
 }
 
+// SecretIDs gives the id of each Podman secret (one call; never a value).
+func (p *Podman) SecretIDs(ctx context.Context) (map[string]string, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	list, err := secrets.List(ctx, nil)
+	if err != nil {
+		return nil, wrap(err, "listing secrets")
+	}
+	ids := make(map[string]string, len(list))
+	for _, s := range list {
+		ids[s.Spec.Name] = s.ID
+	}
+	return ids, nil
+}
+
 // SecretsCreated says when each Podman secret was created (never its
 // value).
 func (p *Podman) SecretsCreated(ctx context.Context) (map[string]time.Time, error) {

@@ -156,3 +156,30 @@ func (s *Store) Generate(ctx context.Context, rt Runtime, gens map[string]*schem
 	}
 	return created, nil
 }
+
+// Rotate makes new values for every secret of generator g and replaces
+// them in Podman: an rpcauth pair gets a new password and the line derived
+// from it. A name the secrets file sets is the file's to change, so such a
+// generator is refused. Its consumers keep the old values until they are
+// recreated (their hash sees the new ids).
+func (s *Store) Rotate(ctx context.Context, rt Setter, g *schema.SecretGen) error {
+	for _, sn := range g.SecretNames() {
+		if _, inFile := s.values[sn]; inFile {
+			return fmt.Errorf("secret %s is set by the secrets file, which wins: change it there", sn)
+		}
+	}
+	vals, err := generate(g, "")
+	if err != nil {
+		return fmt.Errorf("%s: %w", g.Pos, err)
+	}
+	// The line before the password: should archy die in between, the
+	// consumers of the old password fail loudly rather than bitcoind
+	// accepting two.
+	names := g.SecretNames()
+	for i := len(names) - 1; i >= 0; i-- {
+		if err := rt.SetSecret(ctx, names[i], vals[names[i]]); err != nil {
+			return fmt.Errorf("storing rotated secret %q: %w", names[i], err)
+		}
+	}
+	return nil
+}

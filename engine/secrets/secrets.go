@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"archy.dev/archy/internal/atomicfile"
 	"archy.dev/archy/schema"
@@ -73,6 +74,19 @@ func unquote(v string) string {
 type Store struct {
 	values map[string][]byte // from the secrets file
 	key    []byte            // HMAC key, kept in the data dir
+
+	mu  sync.Mutex
+	ids map[string]string // the Podman secrets' ids, as last observed
+}
+
+// ObserveIDs records the ids of the Podman secrets (Runtime.SecretIDs):
+// Hash mixes in the id of a secret that only Podman has, so that one
+// replaced (by archy secrets rotate, or by hand) changes its consumers'
+// hash although its value cannot be read back.
+func (s *Store) ObserveIDs(ids map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = ids
 }
 
 // New loads the HMAC key from dataDir (creating it) and the values from
@@ -157,8 +171,8 @@ func (s *Store) Sync(ctx context.Context, rt Setter, apps []*schema.App) error {
 }
 
 // Hash is a keyed hash of an app's secret values ("" without secrets).
-// Secrets that only exist in Podman count by name: their values cannot be
-// read back.
+// Secrets that only exist in Podman count by name and Podman id (see
+// ObserveIDs): their values cannot be read back.
 func (s *Store) Hash(app *schema.App) string {
 	if len(app.Secrets) == 0 {
 		return ""
@@ -168,13 +182,15 @@ func (s *Store) Hash(app *schema.App) string {
 		names = append(names, sec.Name)
 	}
 	sort.Strings(names)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	mac := hmac.New(sha256.New, s.key)
 	for _, n := range names {
 		fmt.Fprintf(mac, "%s\x00", n)
 		if v, ok := s.values[n]; ok {
 			mac.Write(v)
 		} else {
-			mac.Write([]byte("\x00podman"))
+			fmt.Fprintf(mac, "\x00podman %s", s.ids[n])
 		}
 		mac.Write([]byte{0})
 	}

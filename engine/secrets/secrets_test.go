@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,5 +80,39 @@ func TestHashFollowsValues(t *testing.T) {
 	}
 	if h := write("PASS=a\n").Hash(&schema.App{ID: "ui"}); h != "" {
 		t.Errorf("hash without secrets = %q, want none", h)
+	}
+}
+
+// A secret only Podman has counts by its id: replaced (rotated, or by
+// hand), it changes its consumers' hash; a secrets-file value counts by
+// value, whatever its Podman id.
+func TestHashSeesAReplacedPodmanSecret(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secrets.env")
+	if err := os.WriteFile(file, []byte("from-file=v\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(dir, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	podmanOnly := &schema.App{ID: "a", ContainerConfig: schema.ContainerConfig{Secrets: []schema.Secret{{Name: "gen"}}}}
+	fromFile := &schema.App{ID: "b", ContainerConfig: schema.ContainerConfig{Secrets: []schema.Secret{{Name: "from-file"}}}}
+	s.ObserveIDs(map[string]string{"gen": "id1", "from-file": "f1"})
+	a1, b1 := s.Hash(podmanOnly), s.Hash(fromFile)
+	s.ObserveIDs(map[string]string{"gen": "id1", "from-file": "f1"})
+	if s.Hash(podmanOnly) != a1 {
+		t.Error("same id, another hash")
+	}
+	s.ObserveIDs(map[string]string{"gen": "id2", "from-file": "f2"})
+	if s.Hash(podmanOnly) == a1 {
+		t.Error("a replaced Podman secret left its consumer's hash alone")
+	}
+	if s.Hash(fromFile) != b1 {
+		t.Error("a secrets-file value's hash followed its Podman id")
+	}
+	g := &schema.SecretGen{Name: "from-file", Type: schema.GenRandom, Length: 16, Alphabet: schema.AlphabetHex}
+	if err := s.Rotate(context.Background(), nil, g); err == nil || !strings.Contains(err.Error(), "secrets file") {
+		t.Errorf("rotating a name the secrets file sets: %v", err)
 	}
 }
