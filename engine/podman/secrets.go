@@ -12,15 +12,13 @@ import (
 // SecretNames lists the names of the Podman secrets that exist (never
 // their values).
 func (p *Podman) SecretNames(ctx context.Context) (map[string]bool, error) {
-	ctx, cancel := p.call(ctx)
-	defer cancel()
-	list, err := secrets.List(ctx, nil)
+	ids, err := p.SecretIDs(ctx)
 	if err != nil {
-		return nil, wrap(err, "listing secrets")
+		return nil, err
 	}
-	names := make(map[string]bool, len(list))
-	for _, s := range list {
-		names[s.Spec.Name] = true
+	names := make(map[string]bool, len(ids))
+	for name := range ids {
+		names[name] = true
 	}
 	return names, nil
 }

@@ -80,6 +80,12 @@ n=0
 for ctx in "$dst"/docker/*/ "$dst"/images/*/; do
 	[[ -f $ctx/Dockerfile ]] || continue
 	install -m 0755 "$busybox" "$ctx/busybox"
+	# The scripts several stand-ins share, where the Dockerfile names them.
+	for f in "$dst"/docker/shared/*; do
+		if grep -q "$(basename "$f")" "$ctx/Dockerfile"; then
+			cp "$f" "$ctx/"
+		fi
+	done
 	n=$((n + 1))
 done
 echo "prepare.sh: simulated node in $dst ($n build contexts with $busybox)" >&2
