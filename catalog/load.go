@@ -401,12 +401,16 @@ func (l *loader) decodeSecrets(v, sch cue.Value, positions posIndex) map[string]
 		g.Pos = positions.at([]string{"secrets", name})
 		out[name] = &g
 	}
-	// An rpcauth generator also makes <name>-rpcauth: no other generated
-	// secret may have that name.
+	// An rpcauth generator also makes <name>-rpcauth, a tls one
+	// <name>-cert: no other generated secret may have that name.
 	for _, g := range out {
 		for _, n := range g.SecretNames()[1:] {
 			if other, ok := out[n]; ok {
-				l.add(other.Pos, "", "secrets."+n, fmt.Sprintf("name taken by the rpcauth line of secret %s (%s)", g.Name, g.Pos))
+				what := "rpcauth line"
+				if g.Type == schema.GenTLS {
+					what = "certificate"
+				}
+				l.add(other.Pos, "", "secrets."+n, fmt.Sprintf("name taken by the %s of secret %s (%s)", what, g.Name, g.Pos))
 			}
 		}
 	}

@@ -15,7 +15,7 @@ import (
 type GeneratedSecret struct {
 	Name      string `json:"name"`
 	Generator string `json:"generator"` // the declaration it comes from
-	Type      string `json:"type"`      // schema.GenRandom or GenRPCAuth
+	Type      string `json:"type"`      // schema.GenRandom, GenRPCAuth or GenTLS
 	Detail    string `json:"detail"`    // e.g. "48 alnum", "user lnd, line"
 	// Created is when Podman made it; nil while it does not exist yet
 	// (the next apply that starts a consumer makes it).
@@ -64,6 +64,10 @@ func genDetail(g *schema.SecretGen, i int) string {
 	switch {
 	case g.Type == schema.GenRandom:
 		return fmt.Sprintf("%d %s", g.Length, g.Alphabet)
+	case g.Type == schema.GenTLS && i == 0:
+		return fmt.Sprintf("%s, key", g.CommonName)
+	case g.Type == schema.GenTLS:
+		return fmt.Sprintf("%s, certificate, %d days", g.CommonName, g.Days)
 	case i == 0:
 		return fmt.Sprintf("user %s, password", g.User)
 	}

@@ -344,7 +344,7 @@ func ParentPath(p string) string {
 
 // Generator types and random alphabets, as spelled in the CUE schema.
 const (
-	GenRandom, GenRPCAuth                         = "random", "rpcauth"
+	GenRandom, GenRPCAuth, GenTLS                 = "random", "rpcauth", "tls"
 	AlphabetHex, AlphabetBase64URL, AlphabetAlnum = "hex", "base64url", "alnum"
 )
 
@@ -356,6 +356,10 @@ type SecretGen struct {
 	Length   int    `json:"length,omitempty"`   // random
 	Alphabet string `json:"alphabet,omitempty"` // random
 	User     string `json:"user,omitempty"`     // rpcauth
+	// tls
+	CommonName string   `json:"common_name,omitempty"`
+	Hosts      []string `json:"hosts,omitempty"`
+	Days       int      `json:"days,omitempty"`
 
 	// Pos is where the secret is declared.
 	Pos Pos `json:"-"`
@@ -366,11 +370,18 @@ type SecretGen struct {
 // password.
 const RPCAuthSuffix = "-rpcauth"
 
+// CertSuffix ends the name of the secret holding a tls generator's
+// certificate; the secret named after the generator holds the key.
+const CertSuffix = "-cert"
+
 // SecretNames are the Podman secrets the generator makes: its name, and
-// for rpcauth also <name>-rpcauth.
+// for rpcauth also <name>-rpcauth, for tls <name>-cert.
 func (g SecretGen) SecretNames() []string {
-	if g.Type == GenRPCAuth {
+	switch g.Type {
+	case GenRPCAuth:
 		return []string{g.Name, g.Name + RPCAuthSuffix}
+	case GenTLS:
+		return []string{g.Name, g.Name + CertSuffix}
 	}
 	return []string{g.Name}
 }

@@ -2,13 +2,22 @@ package secrets
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
+	"slices"
 	"sort"
+	"time"
 
 	"archy.dev/archy/schema"
 )
@@ -87,8 +96,56 @@ func generate(g *schema.SecretGen, password string) (map[string][]byte, error) {
 		}
 		line := RPCAuthLine(g.User, hex.EncodeToString(salt), password)
 		return map[string][]byte{g.Name: []byte(password), g.Name + schema.RPCAuthSuffix: []byte(line)}, nil
+	case schema.GenTLS:
+		key, cert, err := selfSigned(g.CommonName, g.Hosts, g.Days)
+		if err != nil {
+			return nil, fmt.Errorf("secret %q: %w", g.Name, err)
+		}
+		return map[string][]byte{g.Name: key, g.Name + schema.CertSuffix: cert}, nil
 	}
 	return nil, fmt.Errorf("secret %q: unknown generator %q", g.Name, g.Type)
+}
+
+// selfSigned is a new ECDSA P-256 key (PEM, PKCS #8) and a self-signed
+// certificate (PEM) for cn and hosts (DNS names or IP addresses), valid
+// from now for days, usable by a TLS server and client.
+func selfSigned(cn string, hosts []string, days int) (keyPEM, certPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.AddDate(0, 0, days),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true, // self-signed: clients pin it as its own root
+	}
+	for _, h := range append([]string{cn}, hosts...) {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if !slices.Contains(tmpl.DNSNames, h) {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
 // Runtime is what Generate needs of the container runtime (engine.Runtime

@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"archy.dev/archy/schema"
 )
@@ -123,5 +127,41 @@ func TestStoreGenerate(t *testing.T) {
 	delete(rt.secrets, "rpc-rpcauth")
 	if _, err := s.Generate(context.Background(), rt, gens); err == nil || !strings.Contains(err.Error(), "remove rpc with podman secret rm") {
 		t.Errorf("half a pair: %v", err)
+	}
+}
+
+func TestGenerateTLS(t *testing.T) {
+	g := &schema.SecretGen{Name: "lnd-tls", Type: schema.GenTLS, CommonName: "lnd", Hosts: []string{"lnd.local", "10.0.0.5"}, Days: 30}
+	if got := g.SecretNames(); !slices.Equal(got, []string{"lnd-tls", "lnd-tls-cert"}) {
+		t.Fatalf("secret names %v", got)
+	}
+	vals, err := generate(g, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(vals["lnd-tls-cert"], vals["lnd-tls"])
+	if err != nil {
+		t.Fatalf("key and certificate do not match: %v", err)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.Subject.CommonName != "lnd" || !slices.Equal(cert.DNSNames, []string{"lnd", "lnd.local"}) ||
+		len(cert.IPAddresses) != 1 || cert.IPAddresses[0].String() != "10.0.0.5" {
+		t.Errorf("certificate for %s, DNS %v, IPs %v", cert.Subject.CommonName, cert.DNSNames, cert.IPAddresses)
+	}
+	if d := time.Until(cert.NotAfter); d < 29*24*time.Hour || d > 31*24*time.Hour {
+		t.Errorf("certificate valid for %s, want 30 days", d)
+	}
+	// Self-signed: it verifies against itself as root.
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: "lnd.local"}); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+	again, _ := generate(g, "")
+	if string(again["lnd-tls"]) == string(vals["lnd-tls"]) {
+		t.Error("two generations gave the same key")
 	}
 }
