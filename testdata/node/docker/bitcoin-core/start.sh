@@ -14,8 +14,10 @@ rpcauth=${SIM_RPCAUTH:-$($bb cat /run/secrets/bitcoin-rpc-rpcauth 2>/dev/null ||
 case "$rpcauth" in
 *:*\$*) printf '%s\n' "$rpcauth" >/run/rpcauth ;;
 *)
-	echo "bitcoin-core (archy-sim): no -rpcauth line: secret bitcoin-rpc-rpcauth was not injected; refusing to start" >&2
-	exit 1
+	# Like bitcoind without -rpcauth (it falls back to a cookie only
+	# local tools can read): it runs, and every client is refused.
+	echo "bitcoin-core (archy-sim): no -rpcauth line (secret bitcoin-rpc-rpcauth was not injected): every RPC client will be refused" >&2
+	echo 'nobody:none$none' >/run/rpcauth
 	;;
 esac
 : >/run/rpc_ok
