@@ -88,6 +88,9 @@ type NodeStatus struct {
 type StatusDocument struct {
 	FormatVersion int `json:"format_version"`
 	NodeStatus
+	// Problems is what is wrong now (NodeStatus.Problems): the status
+	// page's banners.
+	Problems []Problem `json:"problems"`
 }
 
 // Document is ns as its JSON document; no apps is an empty list.
@@ -95,5 +98,9 @@ func (ns NodeStatus) Document() StatusDocument {
 	if ns.Apps == nil {
 		ns.Apps = []AppStatus{}
 	}
-	return StatusDocument{FormatVersion: plan.FormatVersion, NodeStatus: ns}
+	ps := ns.Problems()
+	if ps == nil {
+		ps = []Problem{}
+	}
+	return StatusDocument{FormatVersion: plan.FormatVersion, NodeStatus: ns, Problems: ps}
 }

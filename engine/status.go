@@ -48,6 +48,14 @@ type AppStatus struct {
 	// Job says which of the app's jobs failed its last run, and how
 	// (docs/jobs.md); the app's step fails until it passes.
 	Job string `json:"job,omitempty"`
+	// Set by the daemon. Down says how the app went down behind archy's
+	// back (killed, crashed, removed), kept until it serves again;
+	// Failure is archy's last failed step on it (a build, a pull, a
+	// start), kept until a step of it succeeds.
+	Down      string    `json:"down,omitempty"`
+	DownSince time.Time `json:"down_since,omitzero"`
+	Failure   string    `json:"failure,omitempty"`
+	FailureAt time.Time `json:"failure_at,omitzero"`
 }
 
 // Status reports every declared app, probing the running ones' health in

@@ -13,12 +13,15 @@
 #   busybox-static             the static busybox in FROM scratch test images
 #   docker-registry            the local registry tests push to and pull from
 #   curl, ca-certificates      readiness checks in scripts/podman-env.sh
+#   chromium-headless-shell    the headless browser the status page's tests
+#                              drive (chromedp)
 set -euo pipefail
 
 packages=(
 	podman runc conmon netavark aardvark-dns iptables
 	catatonit uidmap slirp4netns fuse-overlayfs
 	busybox-static docker-registry curl ca-certificates
+	chromium-headless-shell
 )
 
 # One dpkg-query call; it prints nothing for packages it has never heard of.

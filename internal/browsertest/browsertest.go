@@ -1,0 +1,88 @@
+// Package browsertest gives tests a real headless Chromium driven through
+// chromedp: the status page is checked as a browser runs it, not as a
+// string. Debian's chromium-headless-shell or chromium is found on PATH
+// (scripts/deps.sh installs the first).
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Candidates are the browsers tried, in order.
+var Candidates = []string{"chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"}
+
+// Find returns the path of the first browser of Candidates on PATH.
+func Find() (string, error) {
+	var first error
+	for _, name := range Candidates {
+		p, err := exec.LookPath(name)
+		if err == nil {
+			return p, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return "", first
+}
+
+// New starts a headless browser for t and returns a chromedp context on a
+// tab of it; both end with t. Without a browser, t fails when
+// ARCHY_INTEGRATION=1 (CI must not pass by skipping) and is skipped
+// otherwise.
+func New(t testing.TB) context.Context {
+	t.Helper()
+	if testing.Short() && os.Getenv("ARCHY_INTEGRATION") != "1" {
+		t.Skip("browsertest: browser test skipped in -short mode (ARCHY_INTEGRATION=1 runs it)")
+	}
+	bin, err := Find()
+	if err != nil {
+		if os.Getenv("ARCHY_INTEGRATION") == "1" {
+			t.Fatalf("no headless browser (%v) and ARCHY_INTEGRATION=1: run scripts/deps.sh", err)
+		}
+		t.Skipf("no headless browser (%v); scripts/deps.sh installs chromium-headless-shell (ARCHY_INTEGRATION=1 makes this a failure)", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.NoSandbox, // root in a container: Chromium's sandbox cannot start
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 800),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	return ctx
+}
+
+// Screenshot saves a full-page PNG of the tab as NAME.png in the
+// directory ARCHY_ARTIFACTS names (default: the test's temp dir, kept only
+// while it runs), and returns its path.
+func Screenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	dir := os.Getenv("ARCHY_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+	return path
+}
