@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +13,9 @@ import (
 // a reconcile, a step, a state change, a failure, a backoff, a config or
 // Podman problem. It never carries a secret value.
 type Event struct {
+	// ID is the event's id in the SSE stream (set by Bus.Publish): what a
+	// reconnecting client sends back as Last-Event-ID.
+	ID      string            `json:"id,omitempty"`
 	Time    time.Time         `json:"time"`
 	Type    string            `json:"type"` // see the Event* constants
 	App     string            `json:"app,omitempty"`
@@ -32,19 +37,37 @@ const (
 )
 
 // Bus fans events out to subscribers (the API's event stream). A slow
-// subscriber loses events rather than stalling the daemon.
+// subscriber loses events rather than stalling the daemon. It keeps the
+// last events in a ring, so that a client that reconnects is given what
+// it missed (SSE's Last-Event-ID).
 type Bus struct {
 	mu   sync.Mutex
 	subs map[chan Event]struct{}
+	boot string  // this bus's part of every id: ids of another daemon run are all older
+	seq  uint64  // the last event's number
+	ring []Event // the last RingSize events, oldest first
 }
 
-// Publish sends e to every subscriber that has room for it.
+// RingSize is how many events a Bus keeps for replay: a few minutes of a
+// busy node, a few hundred bytes each.
+const RingSize = 512
+
+// Publish numbers e, keeps it for replay and sends it to every
+// subscriber that has room for it.
 func (b *Bus) Publish(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.init()
+	b.seq++
+	e.ID = b.boot + "-" + strconv.FormatUint(b.seq, 10)
+	if len(b.ring) == RingSize {
+		copy(b.ring, b.ring[1:])
+		b.ring = b.ring[:RingSize-1]
+	}
+	b.ring = append(b.ring, e)
 	for ch := range b.subs {
 		select {
 		case ch <- e:
@@ -53,16 +76,68 @@ func (b *Bus) Publish(e Event) {
 	}
 }
 
-// Subscribe returns a channel of events and a function to stop them.
-func (b *Bus) Subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, 64)
-	b.mu.Lock()
+func (b *Bus) init() {
+	if b.boot == "" {
+		b.boot = strconv.FormatInt(time.Now().UnixMilli(), 10)
+	}
 	if b.subs == nil {
 		b.subs = map[chan Event]struct{}{}
 	}
+}
+
+// Subscribe returns a channel of events and a function to stop them.
+func (b *Bus) Subscribe() (<-chan Event, func()) {
+	_, ch, stop := b.SubscribeFrom(Replay{})
+	return ch, stop
+}
+
+// Replay says which kept events a new subscriber is given first: those
+// after the event LastID (from this bus, or all of them when the id is
+// another run's), and those after Since. The zero Replay gives none.
+type Replay struct {
+	LastID string
+	Since  time.Time
+}
+
+func (r Replay) wants(boot string, e Event) bool {
+	if !r.Since.IsZero() && !e.Time.After(r.Since) {
+		return false
+	}
+	if r.LastID == "" {
+		return !r.Since.IsZero()
+	}
+	rb, rn, ok := splitID(r.LastID)
+	if !ok || rb != boot {
+		return true // another run's (or no) id: everything kept is newer
+	}
+	_, n, _ := splitID(e.ID)
+	return n > rn
+}
+
+func splitID(id string) (boot string, n uint64, ok bool) {
+	boot, num, ok := strings.Cut(id, "-")
+	if !ok {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	return boot, n, err == nil
+}
+
+// SubscribeFrom is Subscribe, and also returns the kept events r asks
+// for: no event is lost or given twice between the two.
+func (b *Bus) SubscribeFrom(r Replay) ([]Event, <-chan Event, func()) {
+	ch := make(chan Event, 64)
+	b.mu.Lock()
+	b.init()
+	var missed []Event
+	for _, e := range b.ring {
+		if r.wants(b.boot, e) {
+			missed = append(missed, e)
+		}
+	}
 	b.subs[ch] = struct{}{}
 	b.mu.Unlock()
-	return ch, func() {
+	return missed, ch, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if _, ok := b.subs[ch]; ok {

@@ -192,10 +192,10 @@ func (c *Client) Events(ctx context.Context) (<-chan engine.Event, error) {
 }
 
 // readEvents parses Server-Sent Events (the subset the server writes:
-// event and data fields, comments) until the stream or ctx ends.
+// id, event and data fields, comments; retry is for browsers) until the stream or ctx ends.
 func readEvents(ctx context.Context, r io.Reader, ch chan<- engine.Event) {
 	br := bufio.NewReader(r)
-	var typ string
+	var typ, id string
 	var data []string
 	for {
 		line, err := br.ReadString('\n')
@@ -214,13 +214,16 @@ func readEvents(ctx context.Context, r io.Reader, ch chan<- engine.Event) {
 				if e.Type == "" {
 					e.Type = typ
 				}
+				if e.ID == "" {
+					e.ID = id
+				}
 				select {
 				case ch <- e:
 				case <-ctx.Done():
 					return
 				}
 			}
-			typ, data = "", nil
+			typ, id, data = "", "", nil
 		case strings.HasPrefix(line, ":"): // a comment: keepalive
 		default:
 			field, value, _ := strings.Cut(line, ":")
@@ -230,6 +233,8 @@ func readEvents(ctx context.Context, r io.Reader, ch chan<- engine.Event) {
 				typ = value
 			case "data":
 				data = append(data, value)
+			case "id":
+				id = value
 			}
 		}
 	}

@@ -30,8 +30,9 @@ type Controller interface {
 	Logs(ctx context.Context, app string, tail int, follow bool, w io.Writer) error
 	// Health probes the app once: nil when healthy.
 	Health(ctx context.Context, app string) error
-	// Subscribe streams the daemon's events until stop is called.
-	Subscribe() (events <-chan engine.Event, stop func())
+	// Subscribe streams the daemon's events until stop is called, after
+	// the kept events r asks for (missed).
+	Subscribe(r engine.Replay) (missed []engine.Event, events <-chan engine.Event, stop func())
 	// Metrics serves Prometheus metrics.
 	Metrics() http.Handler
 }

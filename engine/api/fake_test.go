@@ -206,13 +206,13 @@ func (f *fake) Health(ctx context.Context, app string) error {
 	return f.health[app]
 }
 
-func (f *fake) Subscribe() (<-chan engine.Event, func()) {
-	ch, stop := f.bus.Subscribe()
+func (f *fake) Subscribe(r engine.Replay) ([]engine.Event, <-chan engine.Event, func()) {
+	missed, ch, stop := f.bus.SubscribeFrom(r)
 	f.mu.Lock()
 	f.subs++
 	f.mu.Unlock()
 	var once sync.Once
-	return ch, func() {
+	return missed, ch, func() {
 		once.Do(func() {
 			stop()
 			f.mu.Lock()

@@ -377,12 +377,27 @@ func (s *server) reconcile(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ResultDocument{FormatVersion: FormatVersion, Result: "ok"})
 }
 
+// retryMillis is the reconnect delay the event stream asks of browsers.
+const retryMillis = 2000
+
 // events streams the daemon's events as Server-Sent Events until the
 // client goes away or the daemon ends the subscription. The subscription
 // is made before the status line is sent, so a client that has its
-// response sees every event published after that.
+// response sees every event published after that; a client that
+// reconnects with Last-Event-ID (or asks since=TIME) first gets the kept
+// events it missed.
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
-	events, stop := s.c.Subscribe()
+	var replay engine.Replay
+	replay.LastID = r.Header.Get("Last-Event-ID")
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("%w: since must be a time (RFC 3339), not %q", engine.ErrBadRequest, v), "", false)
+			return
+		}
+		replay.Since = t
+	}
+	missed, events, stop := s.c.Subscribe(replay)
 	defer stop()
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -390,6 +405,14 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", retryMillis); err != nil {
+		return
+	}
+	for _, e := range missed {
+		if err := s.writeEvent(w, e); err != nil {
+			return
+		}
+	}
 	if err := rc.Flush(); err != nil {
 		return
 	}
@@ -404,12 +427,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			data, merr := json.Marshal(e)
-			if merr != nil {
-				s.log.Warn("api: cannot encode event", "type", e.Type, "err", merr)
-				continue
-			}
-			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", oneLine(e.Type), data)
+			err = s.writeEvent(w, e)
 		case <-tick.C:
 			_, err = io.WriteString(w, ": keepalive\n\n")
 		}
@@ -420,6 +438,23 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			return // the client is gone
 		}
 	}
+}
+
+// writeEvent writes one event: its id (for Last-Event-ID), its type as
+// the event name, and its JSON on one data line.
+func (s *server) writeEvent(w io.Writer, e engine.Event) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		s.log.Warn("api: cannot encode event", "type", e.Type, "err", err)
+		return nil
+	}
+	if e.ID != "" {
+		if _, err := fmt.Fprintf(w, "id: %s\n", oneLine(e.ID)); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", oneLine(e.Type), data)
+	return err
 }
 
 func (s *server) metrics(w http.ResponseWriter, r *http.Request) {

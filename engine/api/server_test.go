@@ -12,12 +12,15 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
@@ -441,8 +444,15 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("got %d events within 5 s, want %d", len(got), len(want))
 		}
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(engine.Event{}, "ID")); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	ids := map[string]bool{}
+	for _, e := range got {
+		if e.ID == "" || ids[e.ID] {
+			t.Errorf("event id %q: empty or seen before", e.ID)
+		}
+		ids[e.ID] = true
 	}
 	cancel()
 	select {
@@ -487,15 +497,84 @@ func TestEventsWire(t *testing.T) {
 		}
 		return seen.String()
 	}
+	if first := readUntil("\n\n"); first != "retry: 2000\n\n" {
+		t.Errorf("the stream begins %q, want the reconnect delay", first)
+	}
 	readUntil(": keepalive\n\n")
 	f.bus.Publish(engine.Event{Time: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Type: engine.EventFailure, App: "lnd", Message: "build failed"})
 	got := readUntil("}\n\n")
-	want := "event: failure\ndata: {\"time\":\"2026-05-01T00:00:00Z\",\"type\":\"failure\",\"app\":\"lnd\",\"message\":\"build failed\"}\n\n"
-	if !strings.HasSuffix(got, want) {
-		t.Errorf("stream %q, want it to end in %q", got, want)
+	want := regexp.MustCompile(`(?:^|\n)id: ([0-9]+-1)\nevent: failure\ndata: {"id":"([0-9]+-1)","time":"2026-05-01T00:00:00Z","type":"failure","app":"lnd","message":"build failed"}\n\n$`)
+	if m := want.FindStringSubmatch(got); m == nil || m[1] != m[2] {
+		t.Errorf("stream %q, want it to end in %s", got, want)
 	}
 	conn.Close()
 	waitFor(t, "the server to unsubscribe", func() bool { return f.openSubs() == 0 })
+}
+
+// A client that reconnects with Last-Event-ID gets the kept events it
+// missed, then the new ones; an id of another daemon run gets them all;
+// since=TIME gets those after TIME.
+func TestEventsReplay(t *testing.T) {
+	f := newFake()
+	sock := serve(t, f)
+	when := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		f.bus.Publish(engine.Event{Time: when.Add(time.Duration(i) * time.Second), Type: engine.EventStep, App: "lnd", Message: fmt.Sprint("event ", i)})
+	}
+	first, _, stop := f.bus.SubscribeFrom(engine.Replay{Since: when.Add(-time.Second)})
+	stop()
+	if len(first) != 3 {
+		t.Fatalf("%d kept events, want 3", len(first))
+	}
+	tests := []struct {
+		name, header, query string
+		want                []string
+	}{
+		{"after the first", first[0].ID, "", []string{"event 1", "event 2"}},
+		{"after the last", first[2].ID, "", nil},
+		{"another run's id", "17-9999", "", []string{"event 0", "event 1", "event 2"}},
+		{"since", "", "?since=" + when.Format(time.RFC3339), []string{"event 1", "event 2"}},
+		{"none asked", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "GET /v1/events%s HTTP/1.1\r\nHost: archy\r\nLast-Event-ID: %s\r\n\r\n", tt.query, tt.header)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.bus.Publish(engine.Event{Type: engine.EventState, App: "lnd", Message: "live"})
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var got []string
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				line, ok := strings.CutPrefix(sc.Text(), "data: ")
+				if !ok {
+					continue
+				}
+				var e engine.Event
+				if err := json.Unmarshal([]byte(line), &e); err != nil {
+					t.Fatal(err)
+				}
+				if e.Message == "live" {
+					break
+				}
+				got = append(got, e.Message)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("replayed %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if code, _, _ := request(t, raw(sock), "GET", "/v1/events?since=yesterday"); code != http.StatusBadRequest {
+		t.Errorf("since=yesterday: %d, want 400", code)
+	}
 }
 
 // A daemon that shuts down ends open streams; clients see them close.

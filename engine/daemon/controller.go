@@ -190,7 +190,9 @@ func (d *Daemon) Health(ctx context.Context, app string) error {
 	return engine.Probe(ctx, rt, a)
 }
 
-// Subscribe streams the daemon's events.
-func (d *Daemon) Subscribe() (<-chan engine.Event, func()) { return d.bus.Subscribe() }
+// Subscribe streams the daemon's events, after the kept ones r asks for.
+func (d *Daemon) Subscribe(r engine.Replay) ([]engine.Event, <-chan engine.Event, func()) {
+	return d.bus.SubscribeFrom(r)
+}
 
 var _ api.Controller = (*Daemon)(nil)

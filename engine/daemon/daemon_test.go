@@ -92,7 +92,7 @@ func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
 	d := New(Config{Apps: appsDir, DataDir: data, Interval: time.Hour, Ready: func() { close(ready) },
 		Connect: func(context.Context) (engine.Runtime, error) { return rt, nil }})
 	d.delays = testDelays
-	events, unsubscribe := d.Subscribe()
+	_, events, unsubscribe := d.Subscribe(engine.Replay{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
