@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 type ConvergeCmd struct {
 	Interval time.Duration `help:"Full reconcile every INTERVAL (events trigger one at once)." default:"30s"`
 	Parallel int           `help:"Apps of one level handled at once." default:"4"`
+	HTTP     string        `name:"http" env:"ARCHY_HTTP" placeholder:"ADDR" help:"Also serve the status page, the API and /metrics on ADDR (e.g. 127.0.0.1:8080), behind the token in DATA-DIR/http-token (docs/status-page.md)."`
 }
 
 func (c *ConvergeCmd) Run(g *Globals) error {
@@ -43,7 +45,7 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 	var d *daemon.Daemon
 	d = daemon.New(daemon.Config{
 		Apps: g.Apps, Catalog: g.catalogOptions(), DataDir: g.DataDir, SecretsFile: g.SecretsFile,
-		Interval: c.Interval, Parallel: c.Parallel, Log: log, Progress: view.LogProgress{Log: log},
+		Interval: c.Interval, Parallel: c.Parallel, Log: log, Progress: view.LogProgress{Log: log}, Version: version,
 		// A Podman reached through a unix socket runs on this host: its
 		// containers' processes are ours to watch.
 		WatchExits: strings.HasPrefix(g.PodmanURL, "unix:"),
@@ -60,13 +62,30 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 			go watchdog(ctx, d)
 		},
 	})
-	served := make(chan error, 1)
-	go func() { served <- api.Serve(ctx, l, api.NewServer(d, log, api.WithVersion(version))) }()
+	h := api.NewServer(d, log, api.WithVersion(version))
+	served := make(chan error, 2)
+	go func() { served <- api.Serve(ctx, l, h) }()
+	listeners := 1
 	log.Info("api listening", "socket", g.Socket)
+	if c.HTTP != "" {
+		hl, token, err := api.ListenHTTP(c.HTTP, g.DataDir)
+		if err != nil {
+			stop()
+			<-served
+			return err
+		}
+		listeners++
+		go func() { served <- api.Serve(ctx, hl, api.Protect(h, token)) }()
+		// The token is a secret: the log says where it is, not what.
+		log.Info("status page listening", "url", "http://"+hl.Addr().String()+"/",
+			"sign_in", "open the url with ?token= and the contents of "+filepath.Join(g.DataDir, api.TokenFile))
+	}
 	err = d.Run(ctx)
 	stop()
-	if serr := <-served; err == nil && serr != nil && !errors.Is(serr, context.Canceled) {
-		err = serr
+	for range listeners {
+		if serr := <-served; err == nil && serr != nil && !errors.Is(serr, context.Canceled) {
+			err = serr
+		}
 	}
 	return err
 }

@@ -63,6 +63,8 @@ func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 			if time.Now().Before(st.backoffUntil) {
 				apps[i].BackoffUntil = st.backoffUntil
 			}
+			apps[i].Down, apps[i].DownSince = st.down, st.downSince
+			apps[i].Failure, apps[i].FailureAt = st.failure, st.failureAt
 		}
 		for _, dep := range cat.Apps[a.App].Dependencies {
 			if why := unhealthy[dep.AppID]; why != "" {
@@ -130,6 +132,12 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 			d.metrics.failures.WithLabelValues(app).Inc()
 		case err != nil:
 			msg = string(action) + " failed: " + err.Error()
+			d.setFailure(app, msg)
+		default:
+			d.setFailure(app, "")
+			if action == engine.ActStop || action == engine.ActRemove {
+				d.serving(app) // down by the operator's wish now, not behind archy's back
+			}
 		}
 		d.publish(engine.Event{Type: typ, App: app, Message: msg})
 		return err

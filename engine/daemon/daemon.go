@@ -40,6 +40,8 @@ type Config struct {
 	// WatchExits watches the containers' processes to learn of a death
 	// before Podman's event does; only for a Podman on this host.
 	WatchExits bool
+	// Version is archy's, for archy_build_info.
+	Version string
 }
 
 // A death within this time after a stop or kill event was asked for (by
@@ -121,6 +123,14 @@ type appState struct {
 	// until it runs well again.
 	healedAt time.Time
 	fastUsed bool
+	// down says how the app went down behind archy's back (killed,
+	// crashed), kept until it serves again: the status page's banner
+	// outlives a restart that is quicker than the page.
+	down      string
+	downSince time.Time
+	// failure is archy's last failed step on the app, until one succeeds.
+	failure   string
+	failureAt time.Time
 }
 
 // New makes a daemon; Run starts it.
@@ -132,7 +142,7 @@ func New(cfg Config) *Daemon {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	d := &Daemon{
-		cfg: cfg, delays: defaultDelays(), log: cfg.Log, metrics: newMetrics(),
+		cfg: cfg, delays: defaultDelays(), log: cfg.Log, metrics: newMetrics(cfg.Version),
 		fullq:    make(chan chan error, 1),
 		alive:    make(chan chan struct{}),
 		degraded: "starting: not connected to podman yet",

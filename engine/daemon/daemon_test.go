@@ -204,7 +204,7 @@ func (n *node) crash(id string, code int, backoff string) engine.Event {
 	n.rt.Crash(n.container(id), code)
 	var e engine.Event
 	if backoff == "" {
-		e = n.waitFor(id, engine.EventState, fmt.Sprintf("exited (%d) on its own; restarted at once", code))
+		e = n.waitFor(id, engine.EventFailure, fmt.Sprintf("exited (%d) on its own; restarted at once", code))
 	} else {
 		e = n.waitFor(id, engine.EventBackoff, fmt.Sprintf("exited (%d) on its own; restarting in %s", code, backoff))
 	}
@@ -246,7 +246,7 @@ func TestDriftAndCrashes(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		do    func(rt *enginetest.Fake, container string)
-		event string // an EventState message it must report
+		event string // an EventFailure message it must report (EventState for a removal)
 		crash bool   // a crash: the second one backs off
 	}{
 		{name: "killed by hand", do: func(rt *enginetest.Fake, c string) { rt.Kill(c) },
@@ -267,11 +267,15 @@ func TestDriftAndCrashes(t *testing.T) {
 				if round == 1 && tc.crash {
 					n.waitFor("core", engine.EventBackoff, "on its own; restarting in 10ms")
 				} else if tc.event != "" {
-					n.waitFor("core", engine.EventState, tc.event)
+					typ := engine.EventFailure
+					if tc.event == "container removed" {
+						typ = engine.EventState
+					}
+					n.waitFor("core", typ, tc.event)
 				}
 				n.restarted("core")
 			}
-			if !tc.crash && (n.saw("core", engine.EventState, "on its own") || n.saw("core", engine.EventBackoff, "")) {
+			if !tc.crash && (n.saw("core", engine.EventFailure, "on its own") || n.saw("core", engine.EventBackoff, "")) {
 				t.Errorf("drift taken for a crash: %v", n.seen)
 			}
 		})
@@ -308,7 +312,7 @@ func TestOwnStopIsNoCrash(t *testing.T) {
 	if s := n.state("core"); s != plan.StateExited {
 		t.Errorf("core is %s after archy stop and a reconcile", s)
 	}
-	if n.saw("core", engine.EventState, "on its own") || n.saw("core", engine.EventBackoff, "") {
+	if n.saw("core", engine.EventFailure, "on its own") || n.saw("core", engine.EventBackoff, "") {
 		t.Errorf("archy's stop taken for a crash: %v", n.seen)
 	}
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net/http"
+	"runtime"
 
 	"archy.dev/archy/engine"
 
@@ -37,7 +38,9 @@ type metrics struct {
 	connected        prometheus.Gauge
 }
 
-func newMetrics() *metrics {
+// newMetrics makes the daemon's metrics; version is archy's, for
+// archy_build_info.
+func newMetrics(version string) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		reconcileSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -56,9 +59,26 @@ func newMetrics() *metrics {
 		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
 	}
-	m.registry.MustRegister(m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.uncleanStops, m.up, m.healthy, m.health, m.backoff, m.connected,
+	if version == "" {
+		version = "dev"
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_build_info", Help: "Always 1: the archy that serves these metrics.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()}})
+	info.Set(1)
+	m.registry.MustRegister(info, m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.uncleanStops, m.up, m.healthy, m.health, m.backoff, m.connected,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// forget drops every series of an app that is no longer declared, so a
+// removed app does not look down (or up) for ever.
+func (m *metrics) forget(app string) {
+	only := prometheus.Labels{"app": app}
+	for _, v := range []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{m.failures, m.restarts, m.rollbacks, m.uncleanStops, m.up, m.healthy, m.health, m.backoff} {
+		v.DeletePartialMatch(only)
+	}
 }
 
 // setHealth records the state of an app's last probe: one of the

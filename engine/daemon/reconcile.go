@@ -46,6 +46,9 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 	d.holdBackingOff(&pl)
 	if pl.Plan.Changes() == 0 && !pl.Plan.Blocked() {
 		d.forgetBlocks(pl.Plan, engine.Report{})
+		for _, s := range pl.Plan.Steps { // nothing to do: nothing failing
+			d.setFailure(s.App, "")
+		}
 		return nil
 	}
 	scope := "all apps"
@@ -77,6 +80,7 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 			if o.Blocked {
 				msg = o.Err.Error()
 			}
+			d.setFailure(o.App, msg)
 			if d.newBlock(o.App, msg) {
 				d.metrics.failures.WithLabelValues(o.App).Inc()
 				d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: msg})
@@ -92,10 +96,12 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 			d.jobFailed(o)
 		case o.Err != nil:
 			d.metrics.failures.WithLabelValues(o.App).Inc()
+			d.setFailure(o.App, o.Err.Error())
 			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: o.Err.Error()})
 		case o.Skipped != "":
 			d.publish(engine.Event{Type: engine.EventFailure, App: o.App, Message: "skipped: " + o.Skipped})
 		case len(o.Done) > 0:
+			d.setFailure(o.App, "")
 			d.jobsPassed(o.App)
 			d.recordStarted(o)
 			d.publish(engine.Event{Type: engine.EventStep, App: o.App, Message: actionsText(o.Done),
@@ -106,6 +112,21 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		}
 	}
 	return rep.Err()
+}
+
+// setFailure records archy's last failed step on an app ("": one
+// succeeded, or there is nothing left to do), for its status.
+func (d *Daemon) setFailure(app, msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.apps[app]
+	if st == nil || st.failure == msg {
+		return
+	}
+	st.failure, st.failureAt = msg, time.Now()
+	if msg == "" {
+		st.failureAt = time.Time{}
+	}
 }
 
 // jobFailed backs a job's failure off like a crash (1 s doubling to
@@ -211,6 +232,9 @@ func (d *Daemon) recordStarted(o engine.Outcome) {
 		st.startedAt = now
 		st.restarts++
 		d.metrics.restarts.WithLabelValues(o.App).Inc()
+		if app := d.cat.Apps[o.App]; app != nil && app.HealthCheck == nil {
+			st.down, st.downSince = "", time.Time{} // running is all it can show
+		}
 	}
 	cat := d.cat
 	d.mu.Unlock()

@@ -15,6 +15,12 @@ import (
 func (d *Daemon) setCatalog(cat *catalog.Catalog) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for id := range d.apps {
+		if _, ok := cat.Apps[id]; !ok { // no longer declared
+			d.metrics.forget(id)
+			delete(d.apps, id)
+		}
+	}
 	d.cat = cat
 	d.configErr = ""
 	d.byName = map[string]string{}

@@ -105,7 +105,9 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 			d.enqueueApp(id, false)
 			return
 		case external:
-			d.publish(engine.Event{Type: engine.EventState, App: id, Message: fmt.Sprintf("stopped behind archy's back (exit %d)", e.ExitCode)})
+			msg := fmt.Sprintf("stopped behind archy's back (exit %d)", e.ExitCode)
+			d.markDown(st, msg)
+			d.publish(engine.Event{Type: engine.EventFailure, App: id, Message: msg})
 			d.enqueueApp(id, false)
 			return
 		}
@@ -114,6 +116,29 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 		died := time.Now()
 		time.AfterFunc(d.delays.crashSettle, func() { d.classifyDeath(id, st, died, e.ExitCode) })
 	}
+}
+
+// markDown notes how an app went down behind archy's back; the first
+// cause is kept until it serves again.
+func (d *Daemon) markDown(st *appState, why string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st.down == "" {
+		st.down, st.downSince = why, time.Now()
+	}
+}
+
+// serving clears an app's down mark once it serves again; false if it
+// was not down.
+func (d *Daemon) serving(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.apps[id]
+	if st == nil || st.down == "" {
+		return false
+	}
+	st.down, st.downSince = "", time.Time{}
+	return true
 }
 
 // healWindow is how long before the event of a death a quick restart
@@ -142,8 +167,9 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 	quick := !st.fastUsed
 	st.fastUsed = true
 	d.mu.Unlock()
+	d.markDown(st, fmt.Sprintf("exited (%d) on its own", exitCode))
 	if quick {
-		d.publish(engine.Event{Type: engine.EventState, App: id,
+		d.publish(engine.Event{Type: engine.EventFailure, App: id,
 			Message: fmt.Sprintf("exited (%d) on its own; restarted at once (a further crash backs off)", exitCode)})
 		if !healed {
 			d.enqueueApp(id, false)
@@ -245,6 +271,10 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 	d.mu.Lock()
 	was, wasHealth, wasNote := st.unhealthy, st.health, st.note
 	st.health, st.note = health, note
+	wasDown := st.down
+	if err == nil {
+		st.down, st.downSince = "", time.Time{}
+	}
 	switch {
 	case err == nil:
 		st.unhealthy, st.healthErr = 0, ""
@@ -268,6 +298,9 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 			Fields: map[string]string{"health": engine.Starting, "note": note}})
 	case err == nil && wasHealth == engine.Starting:
 		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "healthy: warm-up over",
+			Fields: map[string]string{"health": engine.Healthy}})
+	case err == nil && wasDown != "":
+		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "serving again (" + wasDown + ")",
 			Fields: map[string]string{"health": engine.Healthy}})
 	case err == nil && was >= app.HealthCheck.Retries:
 		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "healthy again",
