@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -68,7 +69,7 @@ func TestNode(t *testing.T) {
 		return env.(*podmantest.Env)
 	}
 	var ports sync.Mutex
-	testscript.Run(t, testscript.Params{
+	params := testscript.Params{
 		Dir:                filepath.Join("testdata", "node-script"),
 		RequireUniqueNames: true,
 		Setup: func(e *testscript.Env) error {
@@ -157,7 +158,9 @@ func TestNode(t *testing.T) {
 			},
 			"ctr-exit": func(ts *testscript.TestScript, neg bool, args []string) { cmdCtrExit(ts, envOf(ts), neg, args) },
 		},
-	})
+	}
+	maps.Copy(params.Cmds, pageCmds())
+	testscript.Run(t, params)
 }
 
 // prepareNode copies testdata/node with busybox in every context, and the

@@ -6,6 +6,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,26 +42,42 @@ func New(t testing.TB) context.Context {
 	if testing.Short() && os.Getenv("ARCHY_INTEGRATION") != "1" {
 		t.Skip("browsertest: browser test skipped in -short mode (ARCHY_INTEGRATION=1 runs it)")
 	}
-	bin, err := Find()
-	if err != nil {
+	if _, err := Find(); err != nil {
 		if os.Getenv("ARCHY_INTEGRATION") == "1" {
 			t.Fatalf("no headless browser (%v) and ARCHY_INTEGRATION=1: run scripts/deps.sh", err)
 		}
 		t.Skipf("no headless browser (%v); scripts/deps.sh installs chromium-headless-shell (ARCHY_INTEGRATION=1 makes this a failure)", err)
 	}
+	ctx, stop, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return ctx
+}
+
+// Start starts a headless browser with its profile in dir and returns a
+// chromedp context on a tab of it, and the function that ends both. For
+// callers without a testing.TB (testscript commands); tests use New.
+func Start(dir string) (context.Context, func(), error) {
+	bin, err := Find()
+	if err != nil {
+		return nil, nil, fmt.Errorf("no headless browser: %w (scripts/deps.sh installs chromium-headless-shell)", err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.NoSandbox, // root in a container: Chromium's sandbox cannot start
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1000, 800),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	stop := func() { cancel(); cancelAlloc() }
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", bin, err)
+		stop()
+		return nil, nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	return ctx
+	return ctx, stop, nil
 }
 
 // Screenshot saves a full-page PNG of the tab as NAME.png in the
@@ -72,17 +89,23 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	path, err := Save(ctx, dir, name)
 	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
 	return path
+}
+
+// Save writes a full-page PNG of the tab to dir/NAME.png.
+func Save(ctx context.Context, dir, name string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		return "", fmt.Errorf("screenshot %s: %w", name, err)
+	}
+	path := filepath.Join(dir, name+".png")
+	return path, os.WriteFile(path, png, 0o644)
 }
