@@ -45,7 +45,8 @@ type Bus struct {
 	subs map[chan Event]struct{}
 	boot string  // this bus's part of every id: ids of another daemon run are all older
 	seq  uint64  // the last event's number
-	ring []Event // the last RingSize events, oldest first
+	ring []Event // the last RingSize events, oldest at ring[next] once full
+	next int
 }
 
 // RingSize is how many events a Bus keeps for replay: a few minutes of a
@@ -63,11 +64,12 @@ func (b *Bus) Publish(e Event) {
 	b.init()
 	b.seq++
 	e.ID = b.boot + "-" + strconv.FormatUint(b.seq, 10)
-	if len(b.ring) == RingSize {
-		copy(b.ring, b.ring[1:])
-		b.ring = b.ring[:RingSize-1]
+	if len(b.ring) < RingSize {
+		b.ring = append(b.ring, e)
+	} else {
+		b.ring[b.next] = e
+		b.next = (b.next + 1) % RingSize
 	}
-	b.ring = append(b.ring, e)
 	for ch := range b.subs {
 		select {
 		case ch <- e:
@@ -130,8 +132,8 @@ func (b *Bus) SubscribeFrom(r Replay) ([]Event, <-chan Event, func()) {
 	b.mu.Lock()
 	b.init()
 	var missed []Event
-	for _, e := range b.ring {
-		if r.wants(b.boot, e) {
+	for i := range b.ring {
+		if e := b.ring[(b.next+i)%len(b.ring)]; r.wants(b.boot, e) {
 			missed = append(missed, e)
 		}
 	}
