@@ -62,6 +62,12 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 		if a.Held != "" {
 			notes = append(notes, "held: "+a.Held)
 		}
+		if a.Down != "" {
+			notes = append(notes, "down: "+a.Down)
+		}
+		if a.Failure != "" {
+			notes = append(notes, "failed: "+a.Failure)
+		}
 		if a.Job != "" {
 			notes = append(notes, a.Job)
 		}
