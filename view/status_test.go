@@ -20,7 +20,8 @@ func TestStatusJSON(t *testing.T) {
 	}
 	want := `{
   "format_version": 1,
-  "apps": []
+  "apps": [],
+  "problems": []
 }
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
