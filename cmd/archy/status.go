@@ -10,7 +10,8 @@ import (
 
 // StatusCmd shows every app's container, state, health and URL.
 type StatusCmd struct {
-	JSON bool `help:"Print JSON (docs/json.md)."`
+	JSON  bool `help:"Print JSON (docs/json.md)."`
+	Check bool `help:"Exit 1, naming the apps on stderr, unless every app runs healthy (not missing, stopped, unhealthy, starting, backing off or held)."`
 }
 
 func (c *StatusCmd) Run(g *Globals) error {
@@ -21,9 +22,19 @@ func (c *StatusCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.JSON {
-		return view.StatusJSON(g.stdout, ns)
+		err = view.StatusJSON(g.stdout, ns)
+	} else {
+		err = view.Status(g.stdout, ns, g.style())
 	}
-	return view.Status(g.stdout, ns, g.style())
+	if err != nil || !c.Check {
+		return err
+	}
+	// The usual status first, then the verdict: a monitor logs both.
+	if fails := ns.Check(); len(fails) > 0 {
+		view.NotHealthy(g.stderr, "status --check", fails)
+		return exitCode(1)
+	}
+	return nil
 }
 
 // nodeStatus asks the daemon when one runs, else looks directly.
