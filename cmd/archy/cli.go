@@ -25,6 +25,7 @@ type CLI struct {
 	Apply    ApplyCmd    `cmd:"" help:"Bring every app to its declared state, in dependency order."`
 	Status   StatusCmd   `cmd:"" help:"Show every app's container, state, health and URL."`
 	Logs     LogsCmd     `cmd:"" help:"Print an app's logs."`
+	Events   EventsCmd   `cmd:"" help:"Follow the daemon's events: steps, failures, state changes, backoffs, as they happen."`
 	Start    NodeVerbCmd `cmd:"" verb:"start" help:"Start an app (and keep it running); --all: the node again after stop --all, dependencies first."`
 	Stop     NodeVerbCmd `cmd:"" verb:"stop" help:"Stop an app and keep it stopped across applies; --all: every app, dependents first."`
 	Restart  VerbCmd     `cmd:"" verb:"restart" help:"Restart an app's container."`

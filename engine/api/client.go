@@ -174,7 +174,21 @@ func (c *Client) Logs(ctx context.Context, app string, tail int, follow bool, w 
 // returns are delivered in order (a reader too slow for the daemon loses
 // some rather than stalling it).
 func (c *Client) Events(ctx context.Context) (<-chan engine.Event, error) {
-	resp, err := c.do(ctx, http.MethodGet, "/v1/events", nil)
+	return c.EventsSince(ctx, time.Time{})
+}
+
+// EventsSince is Events, preceded by the events the daemon still keeps
+// from after since (none when since is zero; archy events --since). It
+// asks with the query parameter since (RFC 3339, UTC, nanoseconds), which
+// the daemon answers from its ring of recent events, and drops itself any
+// event not after since, so that what a daemon replays too much (or an
+// older one ignoring since) never shows.
+func (c *Client) EventsSince(ctx context.Context, since time.Time) (<-chan engine.Event, error) {
+	var q url.Values
+	if !since.IsZero() {
+		q = url.Values{"since": {since.UTC().Format(time.RFC3339Nano)}}
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/events", q)
 	if err != nil {
 		return nil, err
 	}
@@ -186,14 +200,15 @@ func (c *Client) Events(ctx context.Context) (<-chan engine.Event, error) {
 	go func() {
 		defer close(ch)
 		defer resp.Body.Close()
-		readEvents(ctx, resp.Body, ch)
+		readEvents(ctx, resp.Body, ch, since)
 	}()
 	return ch, nil
 }
 
 // readEvents parses Server-Sent Events (the subset the server writes:
-// id, event and data fields, comments; retry is for browsers) until the stream or ctx ends.
-func readEvents(ctx context.Context, r io.Reader, ch chan<- engine.Event) {
+// id, event and data fields, comments; retry is for browsers) until the
+// stream or ctx ends, leaving out the events not after since.
+func readEvents(ctx context.Context, r io.Reader, ch chan<- engine.Event, since time.Time) {
 	br := bufio.NewReader(r)
 	var typ, id string
 	var data []string
@@ -210,7 +225,7 @@ func readEvents(ctx context.Context, r io.Reader, ch chan<- engine.Event) {
 				continue
 			}
 			var e engine.Event
-			if json.Unmarshal([]byte(strings.Join(data, "\n")), &e) == nil {
+			if json.Unmarshal([]byte(strings.Join(data, "\n")), &e) == nil && (since.IsZero() || e.Time.After(since)) {
 				if e.Type == "" {
 					e.Type = typ
 				}
