@@ -135,6 +135,12 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		s = fmt.Sprintf("%s: it failed (%v); putting the old container back", e.App, e.Err)
 	case engine.UncleanStop:
 		s = "warning: " + engine.UncleanStopMessage(e.App, e.Timeout)
+	case engine.Waiting:
+		s = fmt.Sprintf("waiting for %s to be healthy (at most %s)", Count(len(e.Apps), "app"), e.Timeout)
+	case engine.WaitedHealthy:
+		s = fmt.Sprintf("%s: healthy (%s)", e.App, e.Took.Round(100*time.Millisecond))
+	case engine.WaitedNotHealthy:
+		s = fmt.Sprintf("%s: not healthy within %s: %s", e.App, e.Timeout, engine.HealthText(e.Err))
 	default:
 		return "", false
 	}

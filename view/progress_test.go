@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,10 @@ var progressLines = []struct {
 	{engine.RecoveryProving{App: "ui"}, "ui: proving the container an interrupted upgrade made"},
 	{engine.RecoveryFailed{App: "ui", Err: errors.New("exited (1) after it started")}, "ui: it failed (exited (1) after it started); putting the old container back"},
 	{engine.UncleanStop{App: "bitcoin-core", Timeout: 600 * time.Second}, "warning: bitcoin-core was killed after its 600s stop timeout: its data may need recovery"},
+	{engine.Waiting{Apps: []string{"core", "ui"}, Timeout: 5 * time.Minute}, "waiting for 2 apps to be healthy (at most 5m0s)"},
+	{engine.WaitedHealthy{App: "ui", Took: 1249 * time.Millisecond}, "ui: healthy (1.2s)"},
+	{engine.WaitedNotHealthy{App: "core", Timeout: 3 * time.Second, Err: &engine.StartingError{Note: "Loading block index…"}}, "core: not healthy within 3s: starting: Loading block index…"},
+	{engine.WaitedNotHealthy{App: "ui", Timeout: 3 * time.Second, Err: errors.New("GET http://127.0.0.1:8080/: 404 Not Found")}, "ui: not healthy within 3s: unhealthy: GET http://127.0.0.1:8080/: 404 Not Found"},
 }
 
 func TestProgressLines(t *testing.T) {
@@ -79,19 +84,7 @@ func TestProgressLines(t *testing.T) {
 // Every event type the engine declares has a line here: a new one cannot
 // be left unrendered.
 func TestProgressLinesCoverEveryEvent(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "../engine/progress.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	declared := map[string]bool{}
-	for _, d := range f.Decls {
-		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "progressEvent" && fn.Recv != nil {
-			declared[fmt.Sprint(fn.Recv.List[0].Type)] = true
-		}
-	}
-	if len(declared) == 0 {
-		t.Fatal("found no event types in engine/progress.go")
-	}
+	declared := progressEventTypes(t)
 	for _, tc := range progressLines {
 		if tc.want != "" {
 			delete(declared, strings.TrimPrefix(fmt.Sprintf("%T", tc.ev), "engine."))
@@ -100,6 +93,35 @@ func TestProgressLinesCoverEveryEvent(t *testing.T) {
 	for name := range declared {
 		t.Errorf("engine.%s has no line in progressLines", name)
 	}
+}
+
+// progressEventTypes are the names of the types package engine declares
+// progressEvent on, in any of its files.
+func progressEventTypes(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("../engine/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "progressEvent" && fn.Recv != nil {
+				declared[fmt.Sprint(fn.Recv.List[0].Type)] = true
+			}
+		}
+	}
+	if len(declared) == 0 {
+		t.Fatal("found no event types in engine")
+	}
+	return declared
 }
 
 func TestPushing(t *testing.T) {
