@@ -62,6 +62,14 @@ func (v *applyText) Plan(p plan.Plan) error {
 	return nil
 }
 
+// Event sets the wait apart from the apply's summary above it.
+func (v *applyText) Event(ev engine.ProgressEvent) {
+	if _, ok := ev.(engine.Waiting); ok {
+		fmt.Fprintln(v.w)
+	}
+	v.Progress.Event(ev)
+}
+
 func (v *applyText) Applied(rep engine.Report, took time.Duration) { ApplySummary(v.w, rep, took) }
 
 // Finished says the wait's verdict when every app is healthy; those that

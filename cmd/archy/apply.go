@@ -12,13 +12,20 @@ import (
 // ApplyCmd brings every app to its declared state.
 type ApplyCmd struct {
 	PlanFlags
-	Plan     string `help:"Apply this saved plan (plan --out); refused when live state moved since." placeholder:"FILE" type:"existingfile"`
-	Parallel int    `help:"Apps of one level handled at once." default:"4"`
+	Plan     string        `help:"Apply this saved plan (plan --out); refused when live state moved since." placeholder:"FILE" type:"existingfile"`
+	Parallel int           `help:"Apps of one level handled at once." default:"4"`
+	JSON     bool          `help:"Print JSON lines as the apply goes: the plan, each event of its steps, a summary (docs/json.md)."`
+	Wait     bool          `help:"Return only once every app meant to run is healthy, as archy status shows it; exit 1 naming those that are not within --timeout."`
+	Timeout  time.Duration `help:"How long --wait waits for the apps to be healthy." default:"5m"`
 }
 
 func (c *ApplyCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
+	v := view.NewApplyText(g.stdout, g.style())
+	if c.JSON {
+		v = view.NewApplyJSON(g.stdout)
+	}
 	opts := c.options()
 	var saved plan.Document
 	var err error
@@ -30,7 +37,7 @@ func (c *ApplyCmd) Run(g *Globals) error {
 			opts = engine.PlanOptions{Only: o.Only, Prune: o.Prune}
 		}
 	}
-	s, err := g.open(ctx, true)
+	s, err := g.openWith(ctx, true, v)
 	if err != nil {
 		return err
 	}
@@ -42,21 +49,51 @@ func (c *ApplyCmd) Run(g *Globals) error {
 	if c.Plan != "" && saved.Fingerprint != pl.Plan.Fingerprint {
 		return fmt.Errorf("saved plan %s is stale: the apps or the live state changed since it was made; run archy plan again", c.Plan)
 	}
-	if err := view.Plan(g.stdout, pl.Plan, g.style()); err != nil {
+	if err := v.Plan(pl.Plan); err != nil {
 		return err
 	}
-	if !pl.Plan.Busy() {
-		return nil
+	var res view.ApplyResult
+	if pl.Plan.Busy() {
+		a := s.node.Applier(v)
+		a.Parallel = c.Parallel
+		start := time.Now()
+		if res.Report, err = s.node.Apply(ctx, pl, a); err != nil {
+			return err
+		}
+		res.Took = time.Since(start)
+		v.Applied(res.Report, res.Took)
 	}
-	fmt.Fprintln(g.stdout)
-	a := s.node.Applier(view.NewProgress(g.stdout))
-	a.Parallel = c.Parallel
-	start := time.Now()
-	rep, err := s.node.Apply(ctx, pl, a)
-	if err != nil {
+	// A failed step is the answer already; waiting would only add to it.
+	if c.Wait && res.Report.Err() == nil {
+		apps, err := s.node.Running(pl)
+		if err != nil {
+			return err
+		}
+		// The wait changes nothing: the daemon (or another archy) may heal
+		// meanwhile, and should.
+		s.close()
+		start := time.Now()
+		fails, err := engine.WaitAllHealthy(ctx, s.rt, apps, c.Timeout, v)
+		if err != nil {
+			return fmt.Errorf("waiting for the apps to be healthy: %w", err)
+		}
+		res.Wait = &view.WaitResult{NotHealthy: fails, Took: time.Since(start)}
+		for _, app := range apps {
+			res.Wait.Apps = append(res.Wait.Apps, app.ID)
+		}
+	}
+	if err := v.Finished(res); err != nil {
 		return err
 	}
-	return g.applied(rep, time.Since(start))
+	if err := res.Report.Err(); err != nil {
+		fmt.Fprintf(g.stderr, "archy: %v\n", err)
+		return exitCode(1)
+	}
+	if res.Wait != nil && len(res.Wait.NotHealthy) > 0 {
+		view.NotHealthy(g.stderr, fmt.Sprintf("apply --wait (%s)", c.Timeout), res.Wait.NotHealthy)
+		return exitCode(1)
+	}
+	return nil
 }
 
 // applied reports an apply (with its progress on stdout already): every

@@ -30,6 +30,12 @@ type session struct {
 // node) and connects to Podman, in that order: bad apps are reported
 // before anything else happens.
 func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
+	return g.openWith(ctx, lock, view.NewProgress(g.stdout))
+}
+
+// openWith is open, reporting the recovery of an interrupted upgrade to
+// progress (apply --json: as JSON lines).
+func (g *Globals) openWith(ctx context.Context, lock bool, progress engine.Progress) (*session, error) {
 	cat, err := g.loadCatalog()
 	if err != nil {
 		return nil, err
@@ -58,7 +64,7 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 	if lock {
 		// An upgrade a killed archy left half done comes before anything
 		// that changes the node.
-		if err := s.node.Recover(ctx, cat, s.node.Applier(view.NewProgress(g.stdout))); err != nil {
+		if err := s.node.Recover(ctx, cat, s.node.Applier(progress)); err != nil {
 			s.close()
 			return nil, err
 		}
@@ -79,9 +85,11 @@ func (g *Globals) read(f func(ctx context.Context, s *session) error) error {
 	return err
 }
 
+// close releases the host-wide lock, if held; it may be called again.
 func (s *session) close() {
 	if s.unlock != nil {
 		s.unlock()
+		s.unlock = nil
 	}
 }
 
