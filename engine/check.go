@@ -56,6 +56,9 @@ func (a AppStatus) checkReasons() []string {
 			why = append(why, "removed by the operator (archy rm)")
 		}
 	}
+	if a.Down != "" { // how, from the daemon: kept until the app serves again
+		why = append(why, "down: "+a.Down)
+	}
 	if a.DiskLow != "" {
 		why = append(why, "stopped for low disk space: "+a.DiskLow)
 	}

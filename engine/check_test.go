@@ -35,6 +35,8 @@ func TestNodeStatusCheck(t *testing.T) {
 			[]CheckFailure{{App: "a", Reason: "exited (1); backing off until 12:00:05"}}},
 		{"held while healthy", NodeStatus{Apps: []AppStatus{{App: "a", State: "running", Health: "healthy", Held: "upgrade to generation 3 rolled back"}}},
 			[]CheckFailure{{App: "a", Reason: "held: upgrade to generation 3 rolled back"}}},
+		{"down behind archy's back", NodeStatus{Apps: []AppStatus{{App: "a", State: "running", Health: "unhealthy: refused", Down: "killed (exit 137)"}}},
+			[]CheckFailure{{App: "a", Reason: "unhealthy: refused; down: killed (exit 137)"}}},
 		{"disk low", NodeStatus{Apps: []AppStatus{{App: "a", State: "exited", DiskLow: "1.9 GiB free"}}},
 			[]CheckFailure{{App: "a", Reason: "exited (0); stopped for low disk space: 1.9 GiB free"}}},
 		{"degraded daemon", NodeStatus{Degraded: "podman unreachable: dial: refused"},
