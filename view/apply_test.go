@@ -94,3 +94,38 @@ func TestApplyJSONCoversEveryEvent(t *testing.T) {
 		t.Errorf("engine.%s is not in progressLines", name)
 	}
 }
+
+// For people, the wait sits apart from the apply's summary, and ends with
+// a verdict line when every app is healthy (the failures go to stderr).
+func TestApplyTextWait(t *testing.T) {
+	tests := []struct {
+		name string
+		wait *WaitResult
+		want string
+	}{
+		{"no wait", nil, ""},
+		{"all healthy", &WaitResult{Apps: []string{"core", "ui"}, Took: 2140 * time.Millisecond}, "All 2 apps are healthy (2.1s).\n"},
+		{"one", &WaitResult{Apps: []string{"core"}, Took: time.Second}, "core is healthy (1s).\n"},
+		{"none to wait for", &WaitResult{}, "Nothing to wait for: no app is meant to run.\n"},
+		{"not healthy: stderr says it", &WaitResult{Apps: []string{"core"}, NotHealthy: []engine.CheckFailure{{App: "core", Reason: "missing"}}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := NewApplyText(&b, Style{}).Finished(ApplyResult{Wait: tt.wait}); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, b.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	var b bytes.Buffer
+	v := NewApplyText(&b, Style{})
+	v.Applied(engine.Report{Outcomes: []engine.Outcome{{App: "ui", Done: []plan.Action{plan.Start}}}}, time.Second)
+	v.Event(engine.Waiting{Apps: []string{"ui"}, Timeout: time.Minute})
+	want := "\nApply complete: 1 changed, 0 failed, 0 skipped (1s).\n\nwaiting for 1 app to be healthy (at most 1m0s)\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
