@@ -35,8 +35,12 @@ type Config struct {
 	// Progress is told what the daemon's applies do (cmd/archy logs it
 	// through view); nil: nowhere.
 	Progress engine.Progress
-	// Ready is called once the first full reconcile is done (sd_notify).
-	Ready func()
+	// Loaded is called once the apps are loaded, before Podman is reached
+	// and anything reconciled: the daemon is up (sd_notify READY=1), and
+	// its status says what it still waits for.
+	Loaded func()
+	// Reconciled is called once the first full reconcile is done.
+	Reconciled func()
 	// WatchExits watches the containers' processes to learn of a death
 	// before Podman's event does; only for a Podman on this host.
 	WatchExits bool
@@ -145,7 +149,7 @@ func New(cfg Config) *Daemon {
 		cfg: cfg, delays: defaultDelays(), log: cfg.Log, metrics: newMetrics(cfg.Version),
 		fullq:    make(chan chan error, 1),
 		alive:    make(chan chan struct{}),
-		degraded: "starting: not connected to podman yet",
+		degraded: "not connected to podman yet",
 		apps:     map[string]*appState{}, byName: map[string]string{},
 		acting: map[string]bool{}, runs: map[string]*appRun{}, watched: map[string]plan.Container{},
 	}

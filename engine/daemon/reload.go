@@ -32,6 +32,24 @@ func (d *Daemon) setCatalog(cat *catalog.Catalog) {
 	}
 }
 
+// Reload re-reads the apps (and the secrets file) now, whether or not
+// their files look changed, and asks for a full reconcile without waiting
+// for it: what SIGHUP does (systemctl reload). An invalid edit keeps the
+// last good apps, as on any reload, and is returned.
+func (d *Daemon) Reload() error {
+	d.mu.Lock()
+	d.stamp = "" // the operator asks: evaluate even if no file looks changed
+	d.mu.Unlock()
+	d.reload()
+	d.enqueueFull()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.configErr != "" {
+		return fmt.Errorf("apps rejected; keeping the last good ones: %s", d.configErr)
+	}
+	return nil
+}
+
 // reload re-reads the apps; an invalid edit keeps the last good ones and
 // is reported, touching nothing.
 func (d *Daemon) reload() {
