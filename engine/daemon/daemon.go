@@ -52,6 +52,10 @@ type Config struct {
 // someone): drift to undo at once, not a crash.
 const externalWindow = 5 * time.Second
 
+// firstConnectWait is how long ActAll waits for a daemon that has not
+// reached Podman since it started (later outages fail it at once).
+const firstConnectWait = 2 * time.Minute
+
 // delays are the daemon's waits: a field rather than constants so that
 // its tests can run a crash loop in milliseconds.
 type delays struct {
@@ -82,6 +86,9 @@ type Daemon struct {
 	host  hostLock
 	fullq chan chan error // full reconciles, one at a time
 	alive chan chan struct{}
+	// connected is closed once Podman was first reached.
+	connected     chan struct{}
+	connectedOnce sync.Once
 
 	mu        sync.Mutex // guards the fields below
 	rt        engine.Runtime
@@ -147,8 +154,8 @@ func New(cfg Config) *Daemon {
 	}
 	d := &Daemon{
 		cfg: cfg, delays: defaultDelays(), log: cfg.Log, metrics: newMetrics(cfg.Version),
-		fullq:    make(chan chan error, 1),
-		alive:    make(chan chan struct{}),
+		fullq: make(chan chan error, 1),
+		alive: make(chan chan struct{}), connected: make(chan struct{}),
 		degraded: "not connected to podman yet",
 		apps:     map[string]*appState{}, byName: map[string]string{},
 		acting: map[string]bool{}, runs: map[string]*appRun{}, watched: map[string]plan.Container{},

@@ -130,6 +130,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 	d.node = &engine.Node{Runtime: rt, State: state.Store{Dir: d.cfg.DataDir}, Secrets: sec}
 	d.mu.Unlock()
 	d.setDegraded("")
+	d.connectedOnce.Do(func() { close(d.connected) })
 	return nil
 }
 

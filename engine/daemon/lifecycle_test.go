@@ -66,7 +66,23 @@ func TestLoadedBeforePodman(t *testing.T) {
 		t.Error("status is not degraded while podman is away")
 	}
 
+	// archy start --all at boot comes right after READY=1: it waits for
+	// Podman rather than failing.
+	all := make(chan error, 1)
+	go func() {
+		_, err := d.ActAll(ctx, engine.ActStart)
+		all <- err
+	}()
+	select {
+	case err := <-all:
+		t.Fatalf("start --all did not wait for podman: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+
 	close(podmanUp)
+	if err := <-all; err != nil {
+		t.Errorf("start --all once podman is up: %v", err)
+	}
 	select {
 	case <-reconciled:
 	case err := <-done:
