@@ -89,9 +89,7 @@ func (s *systemd) reloads(ctx context.Context, d *daemon.Daemon) {
 		case <-s.hup:
 			s.notify(fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sd.SdNotifyReloading, monotonicUsec()))
 			s.log.Info("reloading the apps (SIGHUP)")
-			if err := d.Reload(); err != nil {
-				s.log.Error("reload", "err", err)
-			}
+			d.Reload() // a rejected edit is logged and shown in the status
 			s.notify(sd.SdNotifyReady)
 		}
 	}

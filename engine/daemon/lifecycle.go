@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -144,7 +145,7 @@ func (d *Daemon) setDegraded(why string) {
 	}
 	d.metrics.connected.Set(boolGauge(why == ""))
 	if why == "" {
-		d.publish(engine.Event{Type: engine.EventPodman, Message: "connected to podman"})
+		d.publishAt(slog.LevelInfo, engine.Event{Type: engine.EventPodman, Message: "connected to podman"})
 	} else {
 		d.publish(engine.Event{Type: engine.EventPodman, Message: why})
 	}
