@@ -16,11 +16,11 @@ import (
 // off 8s". Each app counts once, under the first of: backing off, stopped
 // for low disk, stopped or removed by the operator, not running (missing
 // or down), unhealthy, starting, healthy, running (no health check).
-// Exceptions name their apps while there are few; a held app or a failed
-// job is noted besides. The daemon's own trouble (Podman unreachable)
-// comes instead of the apps, a rejected edit after them, both without
-// their details (archy status and the logs have those). now is when the
-// countdowns count from.
+// Exceptions name their apps while there are few; a held app, a failed
+// job or archy's failed step on an app is noted besides. The daemon's own
+// trouble (Podman unreachable) comes instead of the apps, a rejected edit
+// after them, both without their details (archy status and the logs have
+// those). now is when the countdowns count from.
 func StatusLine(ns engine.NodeStatus, now time.Time) string {
 	if ns.Degraded != "" {
 		// "podman unreachable: dial unix …": the what, not the error.
@@ -58,8 +58,11 @@ func StatusLine(ns engine.NodeStatus, now time.Time) string {
 		if a.Held != "" {
 			notes = append(notes, a.App+" held")
 		}
-		if a.Job != "" {
+		switch {
+		case a.Job != "":
 			notes = append(notes, a.App+" job failed")
+		case a.Failure != "": // archy's last step on it: a build, a pull, a start
+			notes = append(notes, a.App+" failed")
 		}
 	}
 	var parts []string

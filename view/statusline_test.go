@@ -64,8 +64,16 @@ func TestStatusLine(t *testing.T) {
 		}}, want: "2 apps: a, b unhealthy"},
 		{name: "held and job noted besides", ns: engine.NodeStatus{Apps: []engine.AppStatus{
 			with(up("lnd"), func(a *engine.AppStatus) { a.Held = "upgrade to generation 3 failed" }),
-			{App: "db", State: "exited", Job: "job migrate failed: exit 1 (archy logs db --job migrate)"},
+			{App: "db", State: "exited", Job: "job migrate failed: exit 1 (archy logs db --job migrate)", Failure: "job migrate failed"},
 		}}, want: "2 apps: 1 healthy, 1 down, lnd held, db job failed"},
+		{name: "a failed step noted", ns: engine.NodeStatus{Apps: []engine.AppStatus{
+			{App: "ui", State: "missing", Failure: "build failed: exit status 1"},
+		}}, want: "1 app: 1 missing, ui failed"},
+		{name: "many notes are counted", ns: engine.NodeStatus{Apps: []engine.AppStatus{
+			with(up("a"), func(a *engine.AppStatus) { a.Held = "x" }),
+			with(up("b"), func(a *engine.AppStatus) { a.Held = "x" }),
+			with(up("c"), func(a *engine.AppStatus) { a.Held = "x" }),
+		}}, want: "3 apps: 3 healthy, 3 notes (archy status)"},
 		{name: "rejected edit after the apps, first line clipped", ns: engine.NodeStatus{
 			ConfigError: "apps.broken.name: conflicting values 1 and string (mismatched types int and string):\n    ./apps/bad.cue:3:14",
 			Apps:        []engine.AppStatus{up("a")},

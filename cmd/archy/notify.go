@@ -107,7 +107,7 @@ func monotonicUsec() int64 {
 
 // status keeps STATUS= current, sending it only when it changes.
 func (s *systemd) status(ctx context.Context, d *daemon.Daemon) {
-	events, unsubscribe := d.Subscribe()
+	_, events, unsubscribe := d.Subscribe(engine.Replay{}) // what comes from now on
 	defer unsubscribe()
 	tick := time.NewTicker(statusTick)
 	defer tick.Stop()
