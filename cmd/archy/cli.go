@@ -45,7 +45,8 @@ type Globals struct {
 	Apps        string `help:"Directory of the app files (package apps)." default:"./apps" env:"ARCHY_APPS"`
 	PodmanURL   string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
 	DataDir     string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
-	LogFormat   string `help:"Log format: text or json." enum:"text,json" default:"text"`
+	LogFormat   string `help:"Log format: text, json, journal (text with syslog priorities, for journald) or auto (journal when stderr is the journal, else text)." enum:"auto,text,json,journal" default:"auto" env:"ARCHY_LOG_FORMAT"`
+	LogLevel    string `help:"Least level logged: debug, info, warn or error." enum:"debug,info,warn,error" default:"info" env:"ARCHY_LOG_LEVEL"`
 	Socket      string `help:"The daemon's API socket: archy converge serves it; the other verbs use it when a daemon answers." default:"/run/archy/archy.sock" env:"ARCHY_SOCKET" placeholder:"PATH"`
 	SecretsFile string `help:"Root-only KEY=VALUE file of secret values, synced into Podman secrets." env:"ARCHY_SECRETS_FILE" placeholder:"FILE"`
 

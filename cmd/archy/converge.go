@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
-
-	sd "github.com/coreos/go-systemd/v22/daemon"
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
@@ -22,7 +19,8 @@ import (
 )
 
 // ConvergeCmd runs the daemon: it keeps every app converged until it is
-// stopped (SIGTERM or SIGINT), leaving the containers running.
+// stopped (SIGTERM or SIGINT), leaving the containers running; SIGHUP
+// reloads the apps (notify.go speaks systemd's protocol).
 type ConvergeCmd struct {
 	Interval time.Duration `help:"Full reconcile every INTERVAL (events trigger one at once)." default:"30s"`
 	Parallel int           `help:"Apps of one level handled at once." default:"4"`
@@ -37,7 +35,9 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(24 << 20)
 	}
-	log := newLogger(g.stderr, g.LogFormat)
+	log := g.logger()
+	sys, stopSys := newSystemd(ctx, log)
+	defer stopSys()
 	l, err := api.Listen(g.Socket)
 	if err != nil {
 		return fmt.Errorf("api socket: %w", err)
@@ -50,7 +50,9 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 		// containers' processes are ours to watch.
 		WatchExits: strings.HasPrefix(g.PodmanURL, "unix:"),
 		Connect:    func(ctx context.Context) (engine.Runtime, error) { return podman.New(ctx, g.PodmanURL) },
-		Ready: func() {
+		// The API serves already (its listener is open): archy is up.
+		Loaded: func() { sys.up(ctx, d) },
+		Reconciled: func() {
 			// The start (CUE evaluation, the first reconcile) ran code the
 			// loop seldom runs again: give its pages back.
 			if n, err := memtrim.Text(); err != nil {
@@ -58,8 +60,6 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 			} else {
 				log.Debug("trimmed the executable's pages", "bytes", n)
 			}
-			sd.SdNotify(false, sd.SdNotifyReady)
-			go watchdog(ctx, d)
 		},
 	})
 	h := api.NewServer(d, log, api.WithVersion(version))
@@ -88,37 +88,4 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 		}
 	}
 	return err
-}
-
-// watchdog tells systemd the daemon is alive at half its WatchdogSec.
-// watchdog feeds systemd's watchdog (WatchdogSec) while the daemon's loop
-// answers, so that a wedged daemon is restarted rather than kept alive by
-// a timer.
-func watchdog(ctx context.Context, d *daemon.Daemon) {
-	every, err := sd.SdWatchdogEnabled(false)
-	if err != nil || every == 0 {
-		return
-	}
-	t := time.NewTicker(every / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			actx, cancel := context.WithTimeout(ctx, every/4)
-			if d.Alive(actx) {
-				sd.SdNotify(false, sd.SdNotifyWatchdog)
-			}
-			cancel()
-		}
-	}
-}
-
-// newLogger logs to stderr as text (journald keeps it as is) or JSON.
-func newLogger(w interface{ Write([]byte) (int, error) }, format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
 }

@@ -147,6 +147,8 @@ func TestNode(t *testing.T) {
 			"since":            cmdSince,
 			"notify-listen":    cmdNotifyListen,
 			"notify-wait":      cmdNotifyWait,
+			"notify-order":     cmdNotifyOrder,
+			"signal-daemon":    cmdSignalDaemon,
 			"kube":             func(ts *testscript.TestScript, neg bool, args []string) { cmdKube(ts, envOf(ts), neg, args) },
 			"tmpfs":            cmdTmpfs,
 			"took-at-least":    cmdTookAtLeast,

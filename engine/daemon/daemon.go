@@ -35,8 +35,12 @@ type Config struct {
 	// Progress is told what the daemon's applies do (cmd/archy logs it
 	// through view); nil: nowhere.
 	Progress engine.Progress
-	// Ready is called once the first full reconcile is done (sd_notify).
-	Ready func()
+	// Loaded is called once the apps are loaded, before Podman is reached
+	// and anything reconciled: the daemon is up (sd_notify READY=1), and
+	// its status says what it still waits for.
+	Loaded func()
+	// Reconciled is called once the first full reconcile is done.
+	Reconciled func()
 	// WatchExits watches the containers' processes to learn of a death
 	// before Podman's event does; only for a Podman on this host.
 	WatchExits bool
@@ -47,6 +51,10 @@ type Config struct {
 // A death within this time after a stop or kill event was asked for (by
 // someone): drift to undo at once, not a crash.
 const externalWindow = 5 * time.Second
+
+// firstConnectWait is how long ActAll waits for a daemon that has not
+// reached Podman since it started (later outages fail it at once).
+const firstConnectWait = 2 * time.Minute
 
 // delays are the daemon's waits: a field rather than constants so that
 // its tests can run a crash loop in milliseconds.
@@ -78,6 +86,9 @@ type Daemon struct {
 	host  hostLock
 	fullq chan chan error // full reconciles, one at a time
 	alive chan chan struct{}
+	// connected is closed once Podman was first reached.
+	connected     chan struct{}
+	connectedOnce sync.Once
 
 	mu        sync.Mutex // guards the fields below
 	rt        engine.Runtime
@@ -143,9 +154,9 @@ func New(cfg Config) *Daemon {
 	}
 	d := &Daemon{
 		cfg: cfg, delays: defaultDelays(), log: cfg.Log, metrics: newMetrics(cfg.Version),
-		fullq:    make(chan chan error, 1),
-		alive:    make(chan chan struct{}),
-		degraded: "starting: not connected to podman yet",
+		fullq: make(chan chan error, 1),
+		alive: make(chan chan struct{}), connected: make(chan struct{}),
+		degraded: "not connected to podman yet",
 		apps:     map[string]*appState{}, byName: map[string]string{},
 		acting: map[string]bool{}, runs: map[string]*appRun{}, watched: map[string]plan.Container{},
 	}

@@ -89,7 +89,7 @@ func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
-	d := New(Config{Apps: appsDir, DataDir: data, Interval: time.Hour, Ready: func() { close(ready) },
+	d := New(Config{Apps: appsDir, DataDir: data, Interval: time.Hour, Reconciled: func() { close(ready) },
 		Connect: func(context.Context) (engine.Runtime, error) { return rt, nil }})
 	d.delays = testDelays
 	_, events, unsubscribe := d.Subscribe(engine.Replay{})
@@ -110,7 +110,7 @@ func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
 		t.Fatal("no first reconcile")
 	}
 	n := &node{t: t, d: d, rt: rt, apps: appsDir, events: events}
-	// The first reconcile's events are in by Ready: the tests wait for
+	// The first reconcile's events are in by Reconciled: the tests wait for
 	// later ones.
 	for drained := false; !drained; {
 		select {

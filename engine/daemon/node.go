@@ -21,6 +21,15 @@ func (d *Daemon) ActAll(ctx context.Context, action engine.Action) (engine.AllRe
 		return engine.AllResult{}, fmt.Errorf("%w: unknown action %q for the whole node (start, stop)", engine.ErrBadRequest, action)
 	}
 	var res engine.AllResult
+	// archy-node.service's start --all follows the daemon's READY=1 at
+	// boot, which does not wait for Podman: give a daemon that has not
+	// reached it yet a moment, rather than failing the node's start.
+	select {
+	case <-d.connected:
+	case <-ctx.Done():
+		return res, ctx.Err()
+	case <-time.After(firstConnectWait):
+	}
 	err := d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
 		d.recover(ctx, node, cat)
 		a := d.applier(node, d.lockActing)

@@ -24,6 +24,12 @@ func (d *Daemon) publish(e engine.Event) {
 	case engine.EventFailure, engine.EventWarning, engine.EventBackoff, engine.EventPodman:
 		level = slog.LevelWarn
 	}
+	d.publishAt(level, e)
+}
+
+// publishAt is publish with the log's level given: good news of a type
+// that is usually bad (Podman connected) is no warning in the journal.
+func (d *Daemon) publishAt(level slog.Level, e engine.Event) {
 	attrs := []any{"event", e.Type, "app", e.App}
 	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
 		attrs = append(attrs, k, e.Fields[k])

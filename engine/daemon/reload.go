@@ -32,22 +32,35 @@ func (d *Daemon) setCatalog(cat *catalog.Catalog) {
 	}
 }
 
-// reload re-reads the apps; an invalid edit keeps the last good ones and
-// is reported, touching nothing.
-func (d *Daemon) reload() {
+// Reload re-reads the apps (and the secrets file) now, whether or not
+// their files look changed, and asks for a full reconcile without waiting
+// for it: what SIGHUP does (systemctl reload). An invalid edit keeps the
+// last good apps, as on any reload, and is reported again even if it is
+// the one already rejected: the operator asked.
+func (d *Daemon) Reload() {
+	d.reloadFiles(true)
+	d.enqueueFull()
+}
+
+// reload re-reads the apps when their files changed.
+func (d *Daemon) reload() { d.reloadFiles(false) }
+
+// reloadFiles re-reads the apps; an invalid edit keeps the last good ones
+// and is reported (once, unless forced), touching nothing.
+func (d *Daemon) reloadFiles(force bool) {
 	// Evaluating CUE is the daemon's costliest work: skip it while no app
 	// file (nor the secrets file) changed.
 	stamp := filesStamp(d.cfg.Apps, d.cfg.SecretsFile)
 	d.mu.Lock()
 	same := stamp != "" && stamp == d.stamp
 	d.mu.Unlock()
-	if same {
+	if same && !force {
 		return
 	}
 	cat, err := catalog.Load(d.cfg.Apps, d.cfg.Catalog)
 	if err != nil {
 		d.mu.Lock()
-		changed := d.configErr != err.Error()
+		changed := force || d.configErr != err.Error()
 		d.configErr = err.Error()
 		// The rejected files are evaluated once; when they go back to the
 		// last good ones, the stamp changes again and clears the error.

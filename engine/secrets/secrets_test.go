@@ -23,6 +23,9 @@ func TestReadFile(t *testing.T) {
 		{name: "pairs, comments and quotes", mode: 0o600,
 			content: "# node\n\nRPC_PASS = \"s3cret\"\nTOKEN='t'\n\ufeffRAW=a=b\n",
 			want:    map[string]string{"RPC_PASS": "s3cret", "TOKEN": "t", "RAW": "a=b"}},
+		// systemd's LoadCredential= (packaging/archy.service) gives the
+		// service a read-only copy, 0400.
+		{name: "a systemd credential", mode: 0o400, content: "A=b\n", want: map[string]string{"A": "b"}},
 		{name: "readable by others", mode: 0o644, content: "A=b\n", wantErr: "readable by others"},
 		{name: "no =", mode: 0o600, content: "hunter2\n", wantErr: ":1: want NAME=VALUE"},
 		{name: "empty value", mode: 0o600, content: "A=\"\"\n", wantErr: ":1: A has an empty value"},
