@@ -21,6 +21,7 @@ type CLI struct {
 
 	Vet      VetCmd      `cmd:"" help:"Check the apps: schema, dependencies, container names, ports, build contexts, host paths."`
 	List     ListCmd     `cmd:"" help:"List the apps in dependency order."`
+	Config   ConfigCmd   `cmd:"" help:"Print the apps as archy evaluated them, every default filled in (never a secret value)."`
 	Plan     PlanCmd     `cmd:"" help:"Show what apply would change, and why."`
 	Apply    ApplyCmd    `cmd:"" help:"Bring every app to its declared state, in dependency order."`
 	Status   StatusCmd   `cmd:"" help:"Show every app's container, state, health and URL."`
