@@ -38,11 +38,13 @@ type CLI struct {
 	Export   ExportCmd   `cmd:"" help:"Write the apps for another engine: export kube."`
 	Push     PushCmd     `cmd:"" help:"Build (when needed) and push the images of built apps to a registry, for export kube."`
 	Version  VersionCmd  `cmd:"" help:"Print archy's version."`
+
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish (packaging/README.md installs them)."`
 }
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Apps        string `help:"Directory of the app files (package apps); default ./apps, else ${system_apps} when ./apps does not exist." env:"ARCHY_APPS" placeholder:"DIR"`
+	Apps        string `help:"Directory of the app files (package apps); default ./apps, else ${system_apps} when ./apps does not exist." env:"ARCHY_APPS" placeholder:"DIR" predictor:"dir"`
 	SystemApps  string `hidden:"" help:"The apps directory used when ./apps does not exist." default:"${system_apps}" env:"ARCHY_SYSTEM_APPS"`
 	PodmanURL   string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
 	DataDir     string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
@@ -117,6 +119,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 			}
 		}
 	}()
+	completeLine(parser) // a shell asking for completions: answers and exits
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "archy: error: %v\n", err)
