@@ -40,6 +40,7 @@ type CLI struct {
 	Version  VersionCmd  `cmd:"" help:"Print archy's version."`
 
 	Completion CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish (packaging/README.md installs them)."`
+	Man        ManCmd        `cmd:"" hidden:"" help:"Print the man page archy(1), for the packaging."`
 }
 
 // Globals are the flags every command takes.
