@@ -5,7 +5,8 @@ import "os"
 // The apps directories used when neither --apps nor ARCHY_APPS names one:
 // the working directory's apps/ (a checkout of the catalogue), else the
 // system's, which the daemon reads (packaging/archy.service), so that the
-// operator's CLI and the daemon see the same apps.
+// operator's CLI and the daemon see the same apps. (The help of --apps and
+// the default of the hidden --system-apps spell the second out.)
 const (
 	localAppsDir  = "./apps"
 	systemAppsDir = "/etc/archy/apps"

@@ -45,8 +45,8 @@ type CLI struct {
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Apps        string `help:"Directory of the app files (package apps); default ./apps, else ${system_apps} when ./apps does not exist." env:"ARCHY_APPS" placeholder:"DIR" predictor:"dir"`
-	SystemApps  string `hidden:"" help:"The apps directory used when ./apps does not exist." default:"${system_apps}" env:"ARCHY_SYSTEM_APPS"`
+	Apps        string `help:"Directory of the app files (package apps); default ./apps, else /etc/archy/apps when ./apps does not exist." env:"ARCHY_APPS" placeholder:"DIR" predictor:"dir"`
+	SystemApps  string `hidden:"" help:"The apps directory used when ./apps does not exist." default:"/etc/archy/apps" env:"ARCHY_SYSTEM_APPS"`
 	PodmanURL   string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
 	DataDir     string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
 	LogFormat   string `help:"Log format: text or json." enum:"text,json" default:"text"`
@@ -102,7 +102,6 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 		kong.UsageOnError(),
-		kong.Vars{"system_apps": systemAppsDir},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "archy: %v\n", err)
