@@ -43,6 +43,7 @@ func completeLine(parser *kong.Kong) {
 	systemApps := cmp.Or(os.Getenv("ARCHY_SYSTEM_APPS"), systemAppsDir)
 	words := strings.Fields(line)
 	apps := func() *catalog.Catalog { return quietCatalog(words, systemApps) }
+	inheritFlags(parser.Model.Node, nil)
 	// Answers sorted, one a line: posener/complete prints them in map order.
 	var out bytes.Buffer
 	stdout := parser.Stdout
@@ -78,6 +79,18 @@ func completeLine(parser *kong.Kong) {
 		})),
 		kongplete.WithErrorHandler(func(error) {}), // a shell has nowhere to show it
 	)
+}
+
+// inheritFlags gives every command the flags of the commands above it.
+// kongplete knows a command's own flags only, and would take the value of
+// "restart --apps DIR " for the app. The model is changed for good, but a
+// completing archy exits without parsing.
+func inheritFlags(n *kong.Node, inherited []*kong.Flag) {
+	inherited = append(slices.Clip(inherited), n.Flags...)
+	for _, c := range n.Children {
+		inheritFlags(c, inherited)
+		c.Flags = append(slices.Clip(c.Flags), inherited...)
+	}
 }
 
 // quietCatalog loads the apps the line names (--apps, else ARCHY_APPS,
