@@ -33,7 +33,7 @@ func (l *loader) unknownFields(id string, app cue.Value, positions posIndex) map
 		if last.Type() == cue.IndexLabel {
 			continue
 		}
-		parent := l.schemaAt(app, sels[:len(sels)-1])
+		parent := schemaAt(l.appSchema, app, sels[:len(sels)-1])
 		if !parent.Exists() || parent.IncompleteKind() != cue.StructKind || parent.Allows(last) {
 			continue
 		}
@@ -49,11 +49,12 @@ func (l *loader) unknownFields(id string, app cue.Value, positions posIndex) map
 	return bad
 }
 
-// schemaAt returns the schema of the field at sels inside #App. Where the
-// schema picks fields by type (sources, health checks), the user's type
-// is filled in first, so that the chosen type's fields are allowed.
-func (l *loader) schemaAt(app cue.Value, sels []cue.Selector) cue.Value {
-	v := l.appSchema
+// schemaAt returns the schema of the field at sels inside root (#App,
+// say), for the user's value v of root. Where the schema picks fields by
+// type (sources, health checks, generators), the user's type is filled in
+// first, so that the chosen type's fields are allowed.
+func schemaAt(root, value cue.Value, sels []cue.Selector) cue.Value {
+	v := root
 	for i, sel := range sels {
 		if sel.Type() == cue.IndexLabel {
 			sel = cue.AnyIndex
@@ -63,7 +64,7 @@ func (l *loader) schemaAt(app cue.Value, sels []cue.Selector) cue.Value {
 			return next
 		}
 		if next.LookupPath(cue.ParsePath("type")).Exists() {
-			typ := app.LookupPath(cue.MakePath(append(slices.Clip(sels[:i+1]), cue.Str("type"))...))
+			typ := value.LookupPath(cue.MakePath(append(slices.Clip(sels[:i+1]), cue.Str("type"))...))
 			if s, err := typ.String(); err == nil {
 				// Filled from the parent: filled in the value of an
 				// optional field, the type's fields are allowed but not
@@ -78,6 +79,20 @@ func (l *loader) schemaAt(app cue.Value, sels []cue.Selector) cue.Value {
 		v = next
 	}
 	return v
+}
+
+// suggestField offers the closest field the schema allows beside the
+// unknown one at path (dotted, relative to root's value v), or "".
+func suggestField(root, v cue.Value, path string) string {
+	var sels []cue.Selector
+	for _, name := range strings.Split(path, ".") {
+		sels = append(sels, cue.Str(name))
+	}
+	parent := schemaAt(root, v, sels[:len(sels)-1])
+	if !parent.Exists() {
+		return ""
+	}
+	return suggest(sels[len(sels)-1].Unquoted(), fieldNames(parent))
 }
 
 // lookupField finds a field of a schema struct whether it is regular,
