@@ -356,7 +356,7 @@ func (l *loader) checkTopLevel(v cue.Value, positions posIndex) {
 	for iter.Next() {
 		name := iter.Selector().String()
 		if name != "apps" && name != "secrets" {
-			l.add(positions.at([]string{name}), "", "", fmt.Sprintf("unknown top-level field %s: apps are declared under apps: <id>: {...}, generated secrets under secrets: <name>: generate: {...}", name))
+			l.add(positions.at([]string{name}), "", "", fmt.Sprintf("unknown top-level field %s%s: apps are declared under apps: <id>: {...}, generated secrets under secrets: <name>: generate: {...}", name, suggest(name, map[string]bool{"apps": true, "secrets": true})))
 		}
 	}
 }
@@ -378,6 +378,7 @@ func (l *loader) decodeSecrets(v, sch cue.Value, positions posIndex) map[string]
 		l.addCUE(err, positions)
 		return out
 	}
+	genSchema := sch.LookupPath(cue.ParsePath("#GeneratedSecret"))
 	for iter.Next() {
 		name := iter.Selector().Unquoted()
 		sv := iter.Value()
@@ -386,7 +387,13 @@ func (l *loader) decodeSecrets(v, sch cue.Value, positions posIndex) map[string]
 			continue
 		}
 		if err := sv.Validate(cue.Concrete(true)); err != nil {
-			l.addCUE(err, positions)
+			prefix := pathString([]string{"secrets", name}) + "."
+			for _, d := range l.fromCUE(err, positions) {
+				if rel, ok := strings.CutPrefix(d.Path, prefix); ok && d.Msg == "unknown field" {
+					d.Msg += suggestField(genSchema, sv, rel)
+				}
+				l.addDiag(d)
+			}
 			continue
 		}
 		var decl struct {

@@ -21,6 +21,7 @@ type CLI struct {
 
 	Vet      VetCmd      `cmd:"" help:"Check the apps: schema, dependencies, container names, ports, build contexts, host paths."`
 	List     ListCmd     `cmd:"" help:"List the apps in dependency order."`
+	Config   ConfigCmd   `cmd:"" help:"Print the apps as archy evaluated them, every default filled in (never a secret value)."`
 	Plan     PlanCmd     `cmd:"" help:"Show what apply would change, and why."`
 	Apply    ApplyCmd    `cmd:"" help:"Bring every app to its declared state, in dependency order."`
 	Status   StatusCmd   `cmd:"" help:"Show every app's container, state, health and URL."`
@@ -38,11 +39,15 @@ type CLI struct {
 	Export   ExportCmd   `cmd:"" help:"Write the apps for another engine: export kube."`
 	Push     PushCmd     `cmd:"" help:"Build (when needed) and push the images of built apps to a registry, for export kube."`
 	Version  VersionCmd  `cmd:"" help:"Print archy's version."`
+
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish (packaging/README.md installs them)."`
+	Man        ManCmd        `cmd:"" hidden:"" help:"Print the man page archy(1), for the packaging."`
 }
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Apps        string `help:"Directory of the app files (package apps)." default:"./apps" env:"ARCHY_APPS"`
+	Apps        string `help:"Directory of the app files (package apps); default ./apps, else /etc/archy/apps when ./apps does not exist." env:"ARCHY_APPS" placeholder:"DIR" predictor:"dir"`
+	SystemApps  string `hidden:"" help:"The apps directory used when ./apps does not exist." default:"/etc/archy/apps" env:"ARCHY_SYSTEM_APPS"`
 	PodmanURL   string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
 	DataDir     string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
 	LogFormat   string `help:"Log format: text, json, journal (text with syslog priorities, for journald) or auto (journal when stderr is the journal, else text)." enum:"auto,text,json,journal" default:"auto" env:"ARCHY_LOG_FORMAT"`
@@ -116,13 +121,14 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 			}
 		}
 	}()
+	completeLine(parser) // a shell asking for completions: answers and exits
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "archy: error: %v\n", err)
 		return 1
 	}
-	if cli.Apps == "" { // ARCHY_APPS set but empty
-		cli.Apps = "./apps"
+	if cli.Apps == "" { // neither --apps nor ARCHY_APPS (or it is empty)
+		cli.Apps = defaultAppsDir(cli.SystemApps)
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
 		return report(stderr, err)

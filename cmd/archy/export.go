@@ -20,7 +20,7 @@ type ExportCmd struct {
 // ExportKubeCmd writes the apps as a multi-document Kubernetes YAML.
 type ExportKubeCmd struct {
 	Namespace      string   `help:"Put every object in this namespace (it must exist)." placeholder:"NS"`
-	Only           []string `help:"Only these apps (and what they depend on). Repeatable." placeholder:"APP"`
+	Only           []string `help:"Only these apps (and what they depend on). Repeatable." placeholder:"APP" predictor:"app"`
 	NoDependencies bool     `help:"With --only, leave out the apps they depend on (they run elsewhere in the namespace)."`
 	ImageRegistry  string   `help:"Registry the built images are pushed to (archy push): their tags are moved under it." placeholder:"REG"`
 	WaitImage      string   `help:"Image with sh and nc (busybox) for init containers that wait for each healthy-dependency; none without it." placeholder:"IMAGE"`

@@ -9,7 +9,7 @@ import (
 
 // HistoryCmd lists an app's generations.
 type HistoryCmd struct {
-	App  string `arg:"" help:"The app."`
+	App  string `arg:"" help:"The app." predictor:"app"`
 	JSON bool   `help:"Print JSON: {format_version: 1, app, generations: [the generations as state.json keeps them, oldest first]}."`
 }
 
@@ -28,7 +28,7 @@ func (c *HistoryCmd) Run(g *Globals) error {
 
 // RollbackCmd returns an app to an earlier generation.
 type RollbackCmd struct {
-	App   string `arg:"" help:"The app."`
+	App   string `arg:"" help:"The app." predictor:"app"`
 	To    int    `help:"The generation to return to (archy history APP); default: the newest earlier one that ran." placeholder:"N"`
 	Force bool   `help:"Return a forward-only app (upgrade.rollback) anyway: the earlier generation starts on data a later one may have migrated."`
 }

@@ -13,7 +13,7 @@ import (
 // NodeVerbCmd is start or stop (its verb tag): of one app, or with --all
 // of the whole node, in dependency order.
 type NodeVerbCmd struct {
-	App string `arg:"" optional:"" help:"The app."`
+	App string `arg:"" optional:"" help:"The app." predictor:"app"`
 	All bool   `help:"Every app, in dependency order: stop takes dependents first (before the host shuts down); start brings back what stop --all stopped."`
 }
 

@@ -10,7 +10,7 @@ import (
 
 // PlanFlags select what a plan covers; plan and apply share them.
 type PlanFlags struct {
-	Only  []string `help:"Only these apps (and what they depend on). Repeatable." placeholder:"APP"`
+	Only  []string `help:"Only these apps (and what they depend on). Repeatable." placeholder:"APP" predictor:"app"`
 	Prune bool     `help:"Remove archy's containers of apps that are no longer declared."`
 }
 

@@ -20,7 +20,7 @@ import (
 // registry, under the names export kube --image-registry gives them.
 type PushCmd struct {
 	ImageRegistry string   `required:"" help:"Registry to push to: host[:port][/path], as given to export kube." placeholder:"REG"`
-	Apps          []string `arg:"" optional:"" name:"app" help:"Built apps to push (default: every app built from a local context)."`
+	Apps          []string `arg:"" optional:"" name:"app" help:"Built apps to push (default: every app built from a local context)." predictor:"app"`
 }
 
 // imagePusher is what push needs of the runtime.

@@ -58,6 +58,8 @@ func setupScript(e *testscript.Env) error {
 	e.Setenv("CONTAINER_HOST", "unix://"+filepath.Join(e.WorkDir, "podman.sock"))
 	e.Setenv("NO_COLOR", "1")
 	e.Setenv("ARCHY_SOCKET", filepath.Join(e.WorkDir, "archy.sock"))
+	// The host's /etc/archy/apps must not stand in for a missing ./apps.
+	e.Setenv("ARCHY_SYSTEM_APPS", filepath.Join(e.WorkDir, "etc", "archy", "apps"))
 	return nil
 }
 

@@ -36,7 +36,7 @@ func (c *SecretsListCmd) Run(g *Globals) error {
 
 // SecretsRotateCmd rotates a generated secret.
 type SecretsRotateCmd struct {
-	Name string `arg:"" help:"The generated secret (for an rpcauth user, its name or NAME-rpcauth: both are made anew)."`
+	Name string `arg:"" help:"The generated secret (for an rpcauth user, its name or NAME-rpcauth: both are made anew)." predictor:"secret"`
 }
 
 func (c *SecretsRotateCmd) Run(g *Globals) error {

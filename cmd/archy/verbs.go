@@ -12,7 +12,7 @@ import (
 
 // LogsCmd prints an app's logs.
 type LogsCmd struct {
-	App    string `arg:"" help:"The app."`
+	App    string `arg:"" help:"The app." predictor:"app"`
 	Lines  int    `short:"n" help:"Only the last N lines (all when negative)." default:"-1"`
 	Follow bool   `short:"f" help:"Keep printing new lines until interrupted."`
 	Job    string `help:"Print the kept log of this job's last run instead (docs/jobs.md)."`
@@ -73,7 +73,7 @@ func (c *LogsCmd) jobLog(g *Globals) error {
 // VerbCmd is an operator's verb that takes no option; the verb tag of its
 // field in CLI names it (engine.Verbs).
 type VerbCmd struct {
-	App string `arg:"" help:"The app."`
+	App string `arg:"" help:"The app." predictor:"app"`
 }
 
 func (c *VerbCmd) Run(g *Globals, k *kong.Context) error {
@@ -82,7 +82,7 @@ func (c *VerbCmd) Run(g *Globals, k *kong.Context) error {
 
 // RmCmd removes an app's container, keeping its data unless asked.
 type RmCmd struct {
-	App       string `arg:"" help:"The app."`
+	App       string `arg:"" help:"The app." predictor:"app"`
 	PurgeData bool   `help:"Also delete the app's named volumes: its data is gone for good."`
 }
 

@@ -23,6 +23,8 @@ var stages = map[string]int{
 	"internal/notfound":   0,
 	"internal/podmantest": 0,
 	"internal/layers":     0,
+	"internal/manpage":    0,
+	"internal/shellcomp":  0,
 	"schema":              1,
 	"graph":               2,
 	"catalog":             3,
