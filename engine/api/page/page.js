@@ -180,6 +180,7 @@ function showConn() {
   else if (state === 'reconnecting') words = page.status ? 'Reconnecting… (showing the last known state)' : 'Connecting…';
   setText(c.querySelector('.words'), words);
   $('#conn-help').hidden = state !== 'unauthorized';
+  if (state === 'unauthorized' && !page.status) setText($('#summary'), 'Nothing to show until this browser is signed in.');
   document.body.dataset.conn = state; // the stylesheet dims a stale page
 }
 
@@ -187,6 +188,7 @@ function showConn() {
 
 function render() {
   const doc = page.status;
+  $('#apps-section').hidden = false;
   renderBanners(doc.problems || []);
   renderApps(doc.apps || [], doc.degraded);
   renderSummary();
@@ -214,10 +216,11 @@ function renderSummary() {
       n[word]++;
     }
   }
-  const parts = [`${apps.length} ${apps.length === 1 ? 'app' : 'apps'}`, `${n.healthy} healthy`];
-  for (const k of ['starting', 'unhealthy', 'down', 'stopped']) if (n[k]) parts.push(`${n[k]} ${k}`);
+  // No-break spaces keep "1 stopped" on one line on a phone.
+  const parts = [`${apps.length}\u00a0${apps.length === 1 ? 'app' : 'apps'}`, `${n.healthy}\u00a0healthy`];
+  for (const k of ['starting', 'unhealthy', 'down', 'stopped']) if (n[k]) parts.push(`${n[k]}\u00a0${k}`);
   const problems = (doc.problems || []).length;
-  parts.push(problems ? `${problems} ${problems === 1 ? 'problem' : 'problems'}` : 'no problems');
+  parts.push(problems ? `${problems}\u00a0${problems === 1 ? 'problem' : 'problems'}` : 'no\u00a0problems');
   s.dataset.ok = String(problems === 0);
   setText(s, parts.join(' · '));
 }
@@ -401,7 +404,7 @@ function showBusy(app) {
 function when(iso) {
   const d = new Date(iso);
   if (isNaN(d)) return '';
-  const t = d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
+  const t = d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'});
   if (d.toDateString() === new Date().toDateString()) return t;
   return d.toLocaleDateString([], {day: 'numeric', month: 'short'}) + ' ' + t;
 }
@@ -507,6 +510,7 @@ function init() {
   // The token in the address has done its work (the daemon set a cookie):
   // keep it out of the history and of screenshots.
   if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);
+  if (location.port) setText($('#port'), location.port);
   $('#apps').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (b) act(b.closest('.app').dataset.app, b.dataset.action);
