@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"archy.dev/archy/engine"
 	"archy.dev/archy/internal/browsertest"
@@ -319,6 +320,12 @@ func TestPage(t *testing.T) {
 		}
 		r.click(t, "#confirm-no")
 		r.waitFor(t, time.Second, "dialog closed", `!document.querySelector('#confirm').open`)
+		r.click(t, stop)
+		r.waitFor(t, time.Second, "dialog", `document.querySelector('#confirm').open`)
+		if err := chromedp.Do(r.ctx, chromedp.SendKeys(chromedp.CSS("#confirm-no"), kb.Escape)); err != nil {
+			t.Fatal(err)
+		}
+		r.waitFor(t, time.Second, "dialog closed by Escape", `!document.querySelector('#confirm').open`)
 
 		r.click(t, stop)
 		r.waitFor(t, time.Second, "dialog", `document.querySelector('#confirm').open`)
@@ -421,4 +428,42 @@ func TestPageUnauthorized(t *testing.T) {
 		t.Errorf("help says %q", help)
 	}
 	browsertest.Screenshot(t, r.ctx, "page-unauthorized")
+}
+
+// TestPageServed: the API serves the page at /, and still answers
+// everything else as JSON.
+func TestPageServed(t *testing.T) {
+	srv := httptest.NewServer(NewServer(newFake(), nil))
+	defer srv.Close()
+	get := func(method, path string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for path, ctype := range map[string]string{
+		"/": "text/html; charset=utf-8", "/?token=abc": "text/html; charset=utf-8",
+		"/page.js": "text/javascript; charset=utf-8", "/page.css": "text/css; charset=utf-8",
+	} {
+		resp := get("GET", path)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != ctype {
+			t.Errorf("GET %s: %d %s, want 200 %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), ctype)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'") {
+			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+	}
+	if resp := get("GET", "/index.html"); resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET /index.html: %d %s, want the API's JSON 404", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if resp := get("POST", "/"); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("POST /: %d Allow %q, want 405 Allow GET", resp.StatusCode, resp.Header.Get("Allow"))
+	}
 }

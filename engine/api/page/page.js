@@ -518,7 +518,9 @@ function init() {
   const d = $('#confirm');
   $('#confirm-yes').addEventListener('click', () => answered(true));
   $('#confirm-no').addEventListener('click', () => answered(false));
-  d.addEventListener('close', () => answered(false)); // Escape
+  // Escape, or a phone's back gesture. (Not "close": that event comes
+  // late, and could cancel the next question.)
+  d.addEventListener('cancel', () => answered(false));
   d.addEventListener('click', (ev) => {
     if (ev.target === d) answered(false); // the backdrop
   });
