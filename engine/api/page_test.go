@@ -303,7 +303,7 @@ func TestPage(t *testing.T) {
 
 	t.Run("stop with confirmation", func(t *testing.T) {
 		r.f.mu.Lock()
-		r.f.actDelay = time.Second
+		r.f.actDelay = 1500 * time.Millisecond
 		r.f.afterAct = func(ns *engine.NodeStatus, a act) {
 			if a.Action == engine.ActStop {
 				s := appIn(ns, a.App)
@@ -329,8 +329,10 @@ func TestPage(t *testing.T) {
 
 		r.click(t, stop)
 		r.waitFor(t, time.Second, "dialog", `document.querySelector('#confirm').open`)
+		browsertest.Screenshot(t, r.ctx, "page-confirm")
 		r.click(t, "#confirm-yes")
-		r.waitFor(t, 900*time.Millisecond, "busy row", `(r => r.dataset.busy === 'stop' && r.querySelector('.busy').textContent.startsWith('stopping…') && r.querySelector('button[data-action="start"]').disabled)(document.querySelector('.app[data-app="bitcoin-core"]'))`)
+		r.waitFor(t, 1200*time.Millisecond, "busy row", `(r => r.dataset.busy === 'stop' && r.querySelector('.busy').textContent.startsWith('stopping…') && r.querySelector('button[data-action="start"]').disabled)(document.querySelector('.app[data-app="bitcoin-core"]'))`)
+		browsertest.Screenshot(t, r.ctx, "page-busy")
 		r.waitFor(t, 3*time.Second, "new state", `document.querySelector('.app[data-app="bitcoin-core"] .state').textContent === 'exited'`)
 		r.waitFor(t, time.Second, "done notice", `[...document.querySelectorAll('.notice')].some(n => n.textContent.includes('bitcoin-core stopped'))`)
 		if got := r.f.recordedActs(); len(got) != 1 || got[0] != (act{"bitcoin-core", engine.ActStop, false}) {
