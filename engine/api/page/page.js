@@ -530,7 +530,11 @@ function init() {
   });
   connect();
   refresh();
-  setInterval(refresh, 10000); // a safety net under the events
+  // A safety net under the events; each read probes the apps' health, so
+  // a page nobody looks at does not ask.
+  setInterval(() => {
+    if (!document.hidden) refresh();
+  }, 10000);
   setInterval(tick, 1000);
 }
 
