@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,20 +413,41 @@ func TestPage(t *testing.T) {
 	})
 }
 
-// TestPageUnauthorized: without the daemon's cookie the API answers 401,
-// and the page says how to sign in.
-func TestPageUnauthorized(t *testing.T) {
+// TestPageBehindToken runs the page behind the TCP listener's Protect:
+// signed in by ?token=, its actions pass the cross-site checks; when the
+// daemon comes back with another token, the page says it is not signed in.
+func TestPageBehindToken(t *testing.T) {
+	const oldToken, newToken = "0123456789abcdef-old", "0123456789abcdef-new"
+	var rotated atomic.Bool
 	r := newPageRig(t, func(h http.Handler) http.Handler {
+		before, after := Protect(h, oldToken), Protect(h, newToken)
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if strings.HasPrefix(req.URL.Path, "/v1/") {
-				writeJSON(w, http.StatusUnauthorized, ErrorDocument{Error: "open the address archy printed"})
-				return
+			if rotated.Load() {
+				after.ServeHTTP(w, req)
+			} else {
+				before.ServeHTTP(w, req)
 			}
-			h.ServeHTTP(w, req)
 		})
 	})
-	r.open(t)
-	r.waitFor(t, 5*time.Second, "unauthorized", `document.querySelector('#conn').dataset.state === 'unauthorized' && !document.querySelector('#conn-help').hidden`)
+	if err := chromedp.Do(r.ctx, chromedp.Navigate(r.srv.URL+"/?token="+oldToken)); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, 10*time.Second, "connected", `document.querySelector('#conn').dataset.state === 'live'`)
+	if u := pageEval[string](t, r, `location.href`); u != r.srv.URL+"/" {
+		t.Errorf("the page is at %s, want the token gone", u)
+	}
+	r.click(t, `.app[data-app="lnd"] button[data-action="stop"]`)
+	r.waitFor(t, time.Second, "dialog", `document.querySelector('#confirm').open`)
+	r.click(t, "#confirm-yes")
+	r.waitFor(t, 2*time.Second, "done notice", `[...document.querySelectorAll('.notice')].some(n => n.textContent.includes('lnd stopped'))`)
+	if got := r.f.recordedActs(); len(got) != 1 || got[0] != (act{"lnd", engine.ActStop, false}) {
+		t.Errorf("acts %+v, want one stop of lnd", got)
+	}
+
+	rotated.Store(true) // a new token, and the daemon restarts
+	r.srv.CloseClientConnections()
+	r.waitFor(t, 10*time.Second, "unauthorized",
+		`document.querySelector('#conn').dataset.state === 'unauthorized' && !document.querySelector('#conn-help').hidden`)
 	if help := pageEval[string](t, r, `document.querySelector('#conn-help').textContent`); !strings.Contains(help, "?token=") {
 		t.Errorf("help says %q", help)
 	}

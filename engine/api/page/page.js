@@ -180,6 +180,7 @@ function showConn() {
   else if (state === 'reconnecting') words = page.status ? 'Reconnecting… (showing the last known state)' : 'Connecting…';
   setText(c.querySelector('.words'), words);
   $('#conn-help').hidden = state !== 'unauthorized';
+  showAllGood();
   if (state === 'unauthorized' && !page.status) setText($('#summary'), 'Nothing to show until this browser is signed in.');
   document.body.dataset.conn = state; // the stylesheet dims a stale page
 }
@@ -257,7 +258,13 @@ function renderBanners(problems) {
       page.banners.delete(key);
     }
   }
-  $('#all-good').hidden = problems.length > 0;
+  showAllGood();
+}
+
+// showAllGood says nothing is wrong only while that is known: live, and
+// no banner.
+function showAllGood() {
+  $('#all-good').hidden = !page.status || !page.live || page.unauthorized || page.banners.size > 0;
 }
 
 function renderApps(apps, degraded) {
@@ -510,7 +517,7 @@ function init() {
   // The token in the address has done its work (the daemon set a cookie):
   // keep it out of the history and of screenshots.
   if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);
-  if (location.port) setText($('#port'), location.port);
+  setText($('#sign-in'), `${location.origin}/?token=…`);
   $('#apps').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (b) act(b.closest('.app').dataset.app, b.dataset.action);
