@@ -44,6 +44,9 @@ type fake struct {
 	metricsH   http.Handler
 	allActs    []engine.Action  // ActAll's calls
 	allResult  engine.AllResult // what ActAll answers
+	// afterAct, if set, changes the status as a successful act would
+	// (called with mu held).
+	afterAct func(*engine.NodeStatus, act)
 }
 
 type act struct {
@@ -145,6 +148,9 @@ func (f *fake) Act(ctx context.Context, app string, action engine.Action, purge 
 		return ctx.Err()
 	}
 	f.acts = append(f.acts, act{app, action, purge})
+	if f.afterAct != nil && f.actErr[app] == nil {
+		f.afterAct(&f.status, act{app, action, purge})
+	}
 	return f.actErr[app]
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/api/page"
 	"archy.dev/archy/schema"
 )
 
@@ -91,6 +92,10 @@ func NewServer(c Controller, log *slog.Logger, opts ...Option) http.Handler {
 	s.mux.HandleFunc("POST /v1/reconcile", s.reconcile)
 	s.mux.HandleFunc("GET /v1/events", s.events)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
+	pg := page.Handler() // the status page (engine/api/page)
+	s.mux.Handle("GET /{$}", pg)
+	s.mux.Handle("GET /page.js", pg)
+	s.mux.Handle("GET /page.css", pg)
 	s.mux.HandleFunc("/", s.unknown)
 	return s
 }

@@ -97,12 +97,13 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	return path
 }
 
-// Save writes a full-page PNG of the tab to dir/NAME.png.
+// Save writes a full-page PNG of the tab to dir/NAME.png. (FullScreenshot
+// makes a PNG only at quality 100; below it, a JPEG.)
 func Save(ctx context.Context, dir, name string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		return "", fmt.Errorf("screenshot %s: %w", name, err)
 	}
