@@ -61,6 +61,19 @@ type AppStatus struct {
 // Status reports every declared app, probing the running ones' health in
 // parallel.
 func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, error) {
+	return n.StatusWith(ctx, cat, nil)
+}
+
+// KnownHealth gives the health of app's running container c as a probe
+// made a moment ago found it (HealthText's words), or false to have
+// Status probe it now.
+type KnownHealth func(app *schema.App, c plan.Container) (string, bool)
+
+// StatusWith is Status, taking the health of the running apps from known
+// where it has it: the daemon probes every app all along, and a status
+// read (the status page's, after each event) must not wait on a slow
+// app's check.
+func (n *Node) StatusWith(ctx context.Context, cat *catalog.Catalog, known KnownHealth) ([]AppStatus, error) {
 	obs, err := n.Runtime.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading podman state: %w", err)
@@ -109,6 +122,12 @@ func (n *Node) Status(ctx context.Context, cat *catalog.Catalog) ([]AppStatus, e
 		out[i] = s
 		if s.State != plan.StateRunning {
 			continue
+		}
+		if known != nil {
+			if h, ok := known(app, byName[app.ContainerName]); ok {
+				out[i].Health = h
+				continue
+			}
 		}
 		wg.Add(1)
 		go func() {

@@ -42,7 +42,7 @@ func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 	if node == nil || degraded != "" {
 		return ns, nil
 	}
-	apps, err := node.Status(ctx, cat)
+	apps, err := node.StatusWith(ctx, cat, d.knownHealth)
 	if err != nil {
 		return ns, err
 	}
@@ -74,6 +74,29 @@ func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 	}
 	ns.Apps = apps
 	return ns, nil
+}
+
+// knownHealth is an app's health as the probe loop last found it, if it
+// probed the container that runs now.
+func (d *Daemon) knownHealth(app *schema.App, c plan.Container) (string, bool) {
+	if app.HealthCheck == nil {
+		return "", false // running is healthy: no probe to wait on
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.apps[app.ID]
+	if st == nil || st.probedID != c.ID {
+		return "", false
+	}
+	switch st.health {
+	case engine.Healthy:
+		return engine.Healthy, true
+	case engine.Starting:
+		return engine.Starting + ": " + st.note, true
+	case engine.Unhealthy:
+		return engine.Unhealthy + ": " + st.healthErr, true
+	}
+	return "", false
 }
 
 // Plan is what a full reconcile would do now.

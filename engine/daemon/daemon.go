@@ -126,6 +126,7 @@ type appState struct {
 	unhealthy    int // consecutive failed probes
 	healthErr    string
 	health       string      // the last probe's engine.Healthy, Starting or Unhealthy
+	probedID     string      // the container it probed
 	note         string      // what the last starting answer said
 	timer        *time.Timer // a reconcile scheduled after backoff
 	// healedAt: the last quick restart (after its process was seen to

@@ -270,7 +270,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 	health := engine.HealthState(err)
 	d.mu.Lock()
 	was, wasHealth, wasNote := st.unhealthy, st.health, st.note
-	st.health, st.note = health, note
+	st.health, st.note, st.probedID = health, note, c.ID
 	wasDown := st.down
 	if err == nil {
 		st.down, st.downSince = "", time.Time{}
