@@ -37,6 +37,17 @@ func (d *Daemon) Alive(ctx context.Context) bool {
 func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 	d.mu.Lock()
 	node, cat, degraded, configErr := d.node, d.cat, d.degraded, d.configErr
+	// What the daemon knows is taken before Podman is asked (which may
+	// take a while right after a death): a read that begins after an
+	// event sees what the event said, however quickly it is over.
+	type known struct {
+		down, failure        string
+		downSince, failureAt time.Time
+	}
+	before := map[string]known{}
+	for id, st := range d.apps {
+		before[id] = known{st.down, st.failure, st.downSince, st.failureAt}
+	}
 	d.mu.Unlock()
 	ns := engine.NodeStatus{Degraded: degraded, ConfigError: configErr}
 	if node == nil || degraded != "" {
@@ -63,8 +74,9 @@ func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 			if time.Now().Before(st.backoffUntil) {
 				apps[i].BackoffUntil = st.backoffUntil
 			}
-			apps[i].Down, apps[i].DownSince = st.down, st.downSince
-			apps[i].Failure, apps[i].FailureAt = st.failure, st.failureAt
+			k := before[a.App]
+			apps[i].Down, apps[i].DownSince = k.down, k.downSince
+			apps[i].Failure, apps[i].FailureAt = k.failure, k.failureAt
 		}
 		for _, dep := range cat.Apps[a.App].Dependencies {
 			if why := unhealthy[dep.AppID]; why != "" {

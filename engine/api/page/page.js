@@ -256,9 +256,31 @@ function renderBanners(problems) {
     if (!seen.has(key)) {
       b.remove();
       page.banners.delete(key);
+      // Over, unless the app has another problem now (down became a crash
+      // loop, say): then the new banner tells the story.
+      const app = b.dataset.app;
+      if (![...seen].some((k) => k.startsWith(app + ' '))) resolved(b);
     }
   }
+  for (const r of $('#resolved').children) {
+    if (seen.has(r.dataset.app + ' ' + r.dataset.kind)) r.remove(); // back again: the banner says so
+  }
   showAllGood();
+}
+
+// RESOLVED_FOR is how long a problem that ended stays on the page, quiet
+// (no alert): a UI that archy brought back within a second was still
+// down, and the operator should be able to see that it was.
+const RESOLVED_FOR = 60000;
+
+function resolved(b) {
+  const r = el('div', {class: 'resolved', 'data-app': b.dataset.app, 'data-kind': b.dataset.kind},
+    el('span', {class: 'message'}));
+  setText(r.querySelector('.message'), 'resolved ' + when(new Date().toISOString()) + ': ' +
+    b.querySelector('.message').textContent);
+  const box = $('#resolved');
+  box.prepend(r);
+  setTimeout(() => r.remove(), RESOLVED_FOR);
 }
 
 // showAllGood says nothing is wrong only while that is known: live, and
