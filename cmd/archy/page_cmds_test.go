@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,6 +54,7 @@ func pageCmds() map[string]func(*testscript.TestScript, bool, []string) {
 		"page-banner": cmdPageBanner,
 		"page-eval":   cmdPageEval,
 		"http-status": cmdHTTPStatus,
+		"page-cross-site": cmdPageCrossSite,
 		"token-env":   cmdTokenEnv,
 	}
 }
@@ -280,6 +282,47 @@ func cmdPageBanner(ts *testscript.TestScript, neg bool, args []string) {
 	if late > within {
 		ts.Fatalf("the %s banner for %s came %s after the failure event, more than %s", kind, app, late, within)
 	}
+}
+
+// crossSitePage is a page of another origin that tries to make the
+// operator's browser (signed in to the status page) act: a fetch with the
+// custom header (which needs a CORS preflight archy never grants), then a
+// plain form POST (which carries the cookie, SameSite=Strict being about
+// sites, and 127.0.0.1 on another port is the same site).
+const crossSitePage = `<!doctype html><title>elsewhere</title>
+<form id=f method=POST action=%[1]q><input name=x value=1></form>
+<script>
+fetch(%[1]q, {method: 'POST', credentials: 'include', headers: {'X-Archy-Request': '1'}})
+	.then(r => { document.title = 'fetch answered ' + r.status })
+	.catch(() => { document.title = 'fetch blocked' })
+	.finally(() => { localStorage.setItem('fetch', document.title); document.getElementById('f').submit() });
+</script>`
+
+// page-cross-site URL: from a page of another origin, the script's browser
+// tries to POST to URL, by fetch and then by a form; prints what the fetch
+// got and the text of the form's answer.
+func cmdPageCrossSite(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: page-cross-site URL")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, crossSitePage, args[0])
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(browserOf(ts), 30*time.Second)
+	defer cancel()
+	ts.Check(chromedp.Do(ctx, chromedp.Navigate(srv.URL)))
+	// The form's answer replaces the page: wait to be away from it.
+	if !pollPage(ts, `location.href.startsWith(`+jsString(args[0])+`)`, 20*time.Second) {
+		ts.Fatalf("the cross-site form was not sent\n%s", pageText(ts))
+	}
+	fmt.Fprintln(ts.Stdout(), pageText(ts))
+	// What the fetch got was left in the other origin's storage.
+	ts.Check(chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/done")))
+	got, err := evalJS[string](ts, `localStorage.getItem('fetch') || ''`)
+	ts.Check(err)
+	fmt.Fprintln(ts.Stdout(), got)
 }
 
 // http-status METHOD URL CODE [NAME=VALUE...]: the request, with those

@@ -573,3 +573,44 @@ apps: "lnd-ui": {
 		}
 	}
 }
+
+// An app that is no longer declared leaves no metric series behind: a
+// removed app must not look down (or up) for ever. archy_build_info is
+// always there.
+func TestMetricsForgetRemovedApps(t *testing.T) {
+	n := start(t, "core")
+	ctx := context.Background()
+	writeApp(t, n.apps, "extra")
+	if err := n.d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.d.metrics.up.WithLabelValues("extra").Set(1)
+	n.d.metrics.restarts.WithLabelValues("extra").Inc()
+	n.d.metrics.setHealth("extra", engine.Healthy)
+	if err := os.Remove(filepath.Join(n.apps, "extra.cue")); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	families, err := n.d.metrics.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := false
+	for _, mf := range families {
+		if mf.GetName() == "archy_build_info" {
+			info = true
+		}
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "app" && l.GetValue() == "extra" {
+					t.Errorf("%s still has a series for the removed app", mf.GetName())
+				}
+			}
+		}
+	}
+	if !info {
+		t.Error("no archy_build_info")
+	}
+}

@@ -16,34 +16,37 @@ const module = "archy.dev/archy"
 // internal/ packages are leaves below every stage: they import nothing of
 // archy's stages. A new package must be placed here.
 var stages = map[string]int{
-	"internal/atomicfile": 0,
-	"internal/diskfree":   0,
-	"internal/faultpoint": 0,
-	"internal/memtrim":    0,
-	"internal/notfound":   0,
-	"internal/podmantest": 0,
-	"internal/layers":     0,
-	"internal/manpage":    0,
-	"internal/shellcomp":  0,
-	"schema":              1,
-	"graph":               2,
-	"catalog":             3,
-	"plan":                4,
-	"kube":                5, // a side branch: the apps as Kubernetes objects
-	"engine/state":        5, // parts of the engine it imports, not the other way
-	"engine/secrets":      5,
-	"engine/volsnap":      5,
-	"engine":              6,
-	"engine/podman":       7,
-	"engine/enginetest":   7, // the fake runtime: for tests only (testOnly)
-	"engine/api":          7,
-	"engine/daemon":       8,
-	"view":                9,
-	"cmd/archy":           10,
+	"internal/atomicfile":  0,
+	"internal/diskfree":    0,
+	"internal/faultpoint":  0,
+	"internal/memtrim":     0,
+	"internal/notfound":    0,
+	"internal/podmantest":  0,
+	"internal/layers":      0,
+	"internal/manpage":     0,
+	"internal/shellcomp":   0,
+	"internal/journal":     0,
+	"internal/browsertest": 0, // tests only
+	"schema":               1,
+	"graph":                2,
+	"catalog":              3,
+	"plan":                 4,
+	"kube":                 5, // a side branch: the apps as Kubernetes objects
+	"engine/state":         5, // parts of the engine it imports, not the other way
+	"engine/secrets":       5,
+	"engine/volsnap":       5,
+	"engine":               6,
+	"engine/podman":        7,
+	"engine/enginetest":    7, // the fake runtime: for tests only (testOnly)
+	"engine/api":           7,
+	"engine/api/page":      7, // the status page's files, served by engine/api
+	"engine/daemon":        8,
+	"view":                 9,
+	"cmd/archy":            10,
 }
 
 // testOnly are packages only tests may import.
-var testOnly = map[string]bool{"engine/enginetest": true}
+var testOnly = map[string]bool{"engine/enginetest": true, "internal/browsertest": true}
 
 type pkg struct {
 	ImportPath string
