@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"slices"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +13,15 @@ import (
 )
 
 // setCatalog installs a good catalogue.
-func (d *Daemon) setCatalog(cat *catalog.Catalog) {
+// It returns the ids of the apps it adds and of those no longer declared.
+func (d *Daemon) setCatalog(cat *catalog.Catalog) (added, removed []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for id := range d.apps {
 		if _, ok := cat.Apps[id]; !ok { // no longer declared
 			d.metrics.forget(id)
 			delete(d.apps, id)
+			removed = append(removed, id)
 		}
 	}
 	d.cat = cat
@@ -28,8 +31,12 @@ func (d *Daemon) setCatalog(cat *catalog.Catalog) {
 		d.byName[app.ContainerName] = id
 		if d.apps[id] == nil {
 			d.apps[id] = &appState{}
+			added = append(added, id)
 		}
 	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	return added, removed
 }
 
 // Reload re-reads the apps (and the secrets file) now, whether or not
@@ -87,9 +94,21 @@ func (d *Daemon) reloadFiles(force bool) {
 	hadErr := d.configErr != ""
 	d.stamp = stamp
 	d.mu.Unlock()
-	d.setCatalog(cat)
+	added, removed := d.setCatalog(cat)
 	if hadErr {
 		d.publish(engine.Event{Type: engine.EventConfig, Message: "apps valid again"})
+	}
+	// Readers of the status (the status page) learn of new and removed
+	// apps from this event: no other event names them.
+	if len(added)+len(removed) > 0 {
+		var parts []string
+		if len(added) > 0 {
+			parts = append(parts, "added "+strings.Join(added, ", "))
+		}
+		if len(removed) > 0 {
+			parts = append(parts, "no longer declared "+strings.Join(removed, ", "))
+		}
+		d.publish(engine.Event{Type: engine.EventConfig, Message: "apps reloaded: " + strings.Join(parts, "; ")})
 	}
 }
 

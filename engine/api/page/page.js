@@ -76,6 +76,7 @@ function setAttr(e, name, v) {
 // refresh reads the status again. Events come in bursts (a reconcile is a
 // dozen), so at most one read is in flight and one more waits; the one
 // that waits starts after the event that queued it, so it sees its effect.
+const STATUS_TIMEOUT = 15000;
 let fetching = false;
 let again = false;
 
@@ -98,7 +99,10 @@ async function loadStatus() {
   let r;
   let doc;
   try {
-    r = await fetch('/v1/status', {cache: 'no-store', credentials: 'same-origin'});
+    // A read that hangs (a daemon stuck on Podman) must not hold every
+    // later one back: give up after STATUS_TIMEOUT and let the next go.
+    r = await fetch('/v1/status', {cache: 'no-store', credentials: 'same-origin',
+      signal: AbortSignal.timeout(STATUS_TIMEOUT)});
     if (r.status === 401) {
       page.unauthorized = true;
       showConn();
