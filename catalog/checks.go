@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"archy.dev/archy/graph"
+	"archy.dev/archy/internal/buildctx"
 	"archy.dev/archy/schema"
 )
 
@@ -102,9 +104,9 @@ func (l *loader) checkBuildContext(app *schema.App) {
 		l.errorf(app, "container.source.context", "build context %s is a file, not a directory", l.rel(dir))
 		return
 	}
-	real, err := filepath.EvalSymlinks(dir)
+	real, err := buildctx.Context(dir)
 	if err != nil {
-		l.errorf(app, "container.source.context", "build context %s: %v", l.rel(dir), err)
+		l.errorf(app, "container.source.context", "build context %s: %v", l.rel(dir), errors.Unwrap(err))
 		return
 	}
 	if !underAny(real, l.opts.ContextRoots, true) {
@@ -112,22 +114,24 @@ func (l *loader) checkBuildContext(app *schema.App) {
 			src.Context, real, strings.Join(l.opts.ContextRoots, ", "))
 		return
 	}
-	dockerfile := filepath.Join(real, src.Dockerfile)
-	if !under(dockerfile, real) {
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s escapes the build context", src.Dockerfile)
-		return
-	}
-	fi, err = os.Stat(dockerfile)
+	// The file vetted here is the one hashed and built: all three resolve
+	// it with buildctx.
+	_, err = buildctx.Dockerfile(real, src.Dockerfile)
+	const path = "container.source.dockerfile"
 	switch {
-	case err != nil:
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s not found in build context %s", src.Dockerfile, l.rel(dir))
-		return
-	case !fi.Mode().IsRegular():
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s in build context %s is not a regular file", src.Dockerfile, l.rel(dir))
-		return
-	}
-	if realDF, err := filepath.EvalSymlinks(dockerfile); err == nil && !under(realDF, real) {
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s is a symlink out of the build context", src.Dockerfile)
+	case err == nil:
+	case errors.Is(err, buildctx.ErrAbsolute):
+		l.errorf(app, path, "dockerfile %s is an absolute path; write it relative to the build context %s", src.Dockerfile, l.rel(dir))
+	case errors.Is(err, buildctx.ErrEscapes):
+		l.errorf(app, path, "dockerfile %s escapes the build context", src.Dockerfile)
+	case errors.Is(err, buildctx.ErrSymlinkOut):
+		l.errorf(app, path, "dockerfile %s is a symlink out of the build context", src.Dockerfile)
+	case errors.Is(err, buildctx.ErrNotFound):
+		l.errorf(app, path, "dockerfile %s not found in build context %s", src.Dockerfile, l.rel(dir))
+	case errors.Is(err, buildctx.ErrNotRegular):
+		l.errorf(app, path, "dockerfile %s in build context %s is not a regular file", src.Dockerfile, l.rel(dir))
+	default:
+		l.errorf(app, path, "%v", err)
 	}
 }
 
@@ -416,7 +420,7 @@ func underAny(path string, roots []string, resolve bool) bool {
 				root = r
 			}
 		}
-		if under(path, root) {
+		if buildctx.Under(path, root) {
 			return true
 		}
 	}
@@ -428,7 +432,7 @@ func underAny(path string, roots []string, resolve bool) bool {
 func strictlyUnderAny(path string, roots []string) bool {
 	for _, root := range roots {
 		root = resolveExisting(root)
-		if under(path, root) && filepath.Clean(path) != filepath.Clean(root) {
+		if buildctx.Under(path, root) && filepath.Clean(path) != filepath.Clean(root) {
 			return true
 		}
 	}
@@ -457,11 +461,6 @@ func resolveExisting(path string) string {
 		}
 		rest = filepath.Join(filepath.Base(p), rest)
 	}
-}
-
-func under(path, root string) bool {
-	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(path))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // suggest offers the closest known id for a misspelt one.

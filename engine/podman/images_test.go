@@ -2,13 +2,17 @@ package podman
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/containers/podman/v5/pkg/bindings/images"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/internal/buildctx"
 	"archy.dev/archy/internal/podmantest"
 )
 
@@ -120,6 +124,34 @@ func TestBuildFailure(t *testing.T) {
 	missing := t.TempDir()
 	if _, err := p.Build(ctx, engine.BuildSpec{ContextDir: missing, Tag: tag}, nil); err == nil {
 		t.Error("building a context without a Dockerfile succeeded")
+	}
+}
+
+// TestBuildDockerfileOutsideContext: the adapter builds only a Dockerfile
+// that resolves inside its context, as vet and the context hash resolve
+// it (buildctx); an absolute one or a link out is refused before Podman
+// is asked, so it needs no service.
+func TestBuildDockerfileOutsideContext(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "ctx")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "Dockerfile.shared"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../Dockerfile.shared", filepath.Join(dir, "Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	p := &Podman{}
+	for _, df := range []string{"/etc/shadow", "../Dockerfile.shared", "Dockerfile", ""} {
+		_, err := p.Build(context.Background(), engine.BuildSpec{ContextDir: dir, Dockerfile: df, Tag: "localhost/archy-escape:1"}, nil)
+		var e *buildctx.Error
+		if !errors.As(err, &e) {
+			t.Errorf("dockerfile %q: error %v; want a buildctx.Error", df, err)
+		} else if !strings.HasPrefix(err.Error(), "building localhost/archy-escape:1: dockerfile ") {
+			t.Errorf("dockerfile %q: error %q does not say what was built", df, err)
+		}
 	}
 }
 
