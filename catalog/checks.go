@@ -156,8 +156,19 @@ func (l *loader) checkDependencies(app *schema.App, cat *Catalog, known map[stri
 }
 
 func (l *loader) checkSecurity(app *schema.App) {
-	if app.Security.Privileged && !slices.Contains(l.opts.AllowPrivileged, app.ID) {
+	allowed := slices.Contains(l.opts.AllowPrivileged, app.ID)
+	if app.Security.Privileged && !allowed {
 		l.errorf(app, "security.privileged", "privileged needs the operator's opt-in: --allow-privileged %s", app.ID)
+	}
+	for i, c := range app.Security.CapAdd {
+		if allowed || !rootCapability(c, app.Security.NetworkPolicy) {
+			continue
+		}
+		how := ""
+		if !rootCapability(c, schema.NetworkBridge) {
+			how = fmt.Sprintf(" with network_policy %q", app.Security.NetworkPolicy)
+		}
+		l.errorf(app, fmt.Sprintf("security.cap_add[%d]", i), "cap_add %q%s amounts to root on the host; allow it with --allow-privileged %s", c, how, app.ID)
 	}
 	for i, p := range app.Ports {
 		path := fmt.Sprintf("ports[%d]", i)
@@ -181,6 +192,36 @@ func (l *loader) checkSecurity(app *schema.App) {
 		}
 		seen[n] = true
 	}
+}
+
+// rootCapabilities amount to root on the host: a process holding one can
+// leave the container or take the host's kernel over, so each needs the
+// operator's opt-in as privileged does (docs/security.md says why, one by
+// one). hostNetwork are those that do so only on the host's network.
+var (
+	rootCapabilities = []string{
+		"ALL",             // every capability, those below included
+		"SYS_ADMIN",       // mount, namespaces, cgroups, BPF: the classic escapes
+		"SYS_MODULE",      // load a kernel module: code in the host's kernel
+		"SYS_PTRACE",      // trace and inject into processes it can see
+		"SYS_RAWIO",       // raw I/O ports and /dev/mem: read and write host memory and disks
+		"DAC_READ_SEARCH", // open_by_handle_at: read any file of a mounted host file system (shocker)
+		"SYS_BOOT",        // reboot the host or kexec another kernel
+	}
+	hostNetworkRootCapabilities = []string{
+		"NET_ADMIN", // on the host's network: its firewall, routes and interfaces
+	}
+)
+
+// rootCapability reports whether capability c (NET_ADMIN or CAP_NET_ADMIN,
+// in any case) amounts to root on the host for a container with network
+// policy.
+func rootCapability(c, policy string) bool {
+	name := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
+	if slices.Contains(rootCapabilities, name) {
+		return true
+	}
+	return policy == schema.NetworkHost && slices.Contains(hostNetworkRootCapabilities, name)
 }
 
 func (l *loader) checkVolumes(app *schema.App) {
