@@ -155,6 +155,33 @@ func TestBuildDockerfileOutsideContext(t *testing.T) {
 	}
 }
 
+// TestBuildThroughLinks: a context reached through a symlink, whose
+// Dockerfile is a link to another file inside it, builds: the adapter
+// hands Podman the resolved context and the resolved file in it.
+func TestBuildThroughLinks(t *testing.T) {
+	env, p := connect(t)
+	ctx := env.Context(t)
+	dir := podmantest.BusyboxContext(t, "testdata/args")
+	if err := os.Symlink("Dockerfile.args", filepath.Join(dir, "Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "ctx")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	const tag = "localhost/archy-links:1"
+	var progress bytes.Buffer
+	if _, err := p.Build(ctx, engine.BuildSpec{ContextDir: link, Tag: tag}, &progress); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if !strings.Contains(progress.String(), "ARG GREETING") {
+		t.Errorf("the build did not read Dockerfile.args:\n%s", progress.String())
+	}
+	if _, err := images.Remove(ctx, []string{tag}, nil); len(err) > 0 {
+		t.Errorf("removing %s: %v", tag, err)
+	}
+}
+
 // TestBuildArgs: build args reach the build, labels the image, and a
 // different Dockerfile name is honoured.
 func TestBuildArgs(t *testing.T) {
