@@ -1,6 +1,9 @@
 package catalog
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"archy.dev/archy/schema"
@@ -37,6 +40,25 @@ func TestRootCapability(t *testing.T) {
 	for _, tt := range tests {
 		if got := rootCapability(tt.cap, tt.policy); got != tt.want {
 			t.Errorf("rootCapability(%q, %q) = %v; want %v", tt.cap, tt.policy, got, tt.want)
+		}
+	}
+}
+
+// TestRootCapabilitiesDocumented: docs/security.md lists every capability
+// the check refuses without the opt-in, with its reason.
+func TestRootCapabilitiesDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "security.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rootCapabilities {
+		if !strings.Contains(string(doc), "| `"+c+"` |") {
+			t.Errorf("docs/security.md has no row for %s", c)
+		}
+	}
+	for _, c := range hostNetworkRootCapabilities {
+		if !strings.Contains(string(doc), "| `"+c+"` with `network_policy: \"host\"` |") {
+			t.Errorf("docs/security.md has no row for %s on host networking", c)
 		}
 	}
 }
