@@ -106,7 +106,10 @@ func (l *loader) checkBuildContext(app *schema.App) {
 	}
 	real, err := buildctx.Context(dir)
 	if err != nil {
-		l.errorf(app, "container.source.context", "build context %s: %v", l.rel(dir), errors.Unwrap(err))
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause // the directory is named here, relative
+		}
+		l.errorf(app, "container.source.context", "build context %s: %v", l.rel(dir), err)
 		return
 	}
 	if !underAny(real, l.opts.ContextRoots, true) {
