@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"archy.dev/archy/graph"
+	"archy.dev/archy/internal/buildctx"
 	"archy.dev/archy/schema"
 )
 
@@ -102,8 +104,11 @@ func (l *loader) checkBuildContext(app *schema.App) {
 		l.errorf(app, "container.source.context", "build context %s is a file, not a directory", l.rel(dir))
 		return
 	}
-	real, err := filepath.EvalSymlinks(dir)
+	real, err := buildctx.Context(dir)
 	if err != nil {
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause // the directory is named here, relative
+		}
 		l.errorf(app, "container.source.context", "build context %s: %v", l.rel(dir), err)
 		return
 	}
@@ -112,22 +117,24 @@ func (l *loader) checkBuildContext(app *schema.App) {
 			src.Context, real, strings.Join(l.opts.ContextRoots, ", "))
 		return
 	}
-	dockerfile := filepath.Join(real, src.Dockerfile)
-	if !under(dockerfile, real) {
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s escapes the build context", src.Dockerfile)
-		return
-	}
-	fi, err = os.Stat(dockerfile)
+	// The file vetted here is the one hashed and built: all three resolve
+	// it with buildctx.
+	_, err = buildctx.Dockerfile(real, src.Dockerfile)
+	const path = "container.source.dockerfile"
 	switch {
-	case err != nil:
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s not found in build context %s", src.Dockerfile, l.rel(dir))
-		return
-	case !fi.Mode().IsRegular():
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s in build context %s is not a regular file", src.Dockerfile, l.rel(dir))
-		return
-	}
-	if realDF, err := filepath.EvalSymlinks(dockerfile); err == nil && !under(realDF, real) {
-		l.errorf(app, "container.source.dockerfile", "dockerfile %s is a symlink out of the build context", src.Dockerfile)
+	case err == nil:
+	case errors.Is(err, buildctx.ErrAbsolute):
+		l.errorf(app, path, "dockerfile %s is an absolute path; write it relative to the build context %s", src.Dockerfile, l.rel(dir))
+	case errors.Is(err, buildctx.ErrEscapes):
+		l.errorf(app, path, "dockerfile %s escapes the build context", src.Dockerfile)
+	case errors.Is(err, buildctx.ErrSymlinkOut):
+		l.errorf(app, path, "dockerfile %s is a symlink out of the build context", src.Dockerfile)
+	case errors.Is(err, buildctx.ErrNotFound):
+		l.errorf(app, path, "dockerfile %s not found in build context %s", src.Dockerfile, l.rel(dir))
+	case errors.Is(err, buildctx.ErrNotRegular):
+		l.errorf(app, path, "dockerfile %s in build context %s is not a regular file", src.Dockerfile, l.rel(dir))
+	default:
+		l.errorf(app, path, "%v", err)
 	}
 }
 
@@ -152,8 +159,19 @@ func (l *loader) checkDependencies(app *schema.App, cat *Catalog, known map[stri
 }
 
 func (l *loader) checkSecurity(app *schema.App) {
-	if app.Security.Privileged && !slices.Contains(l.opts.AllowPrivileged, app.ID) {
+	allowed := slices.Contains(l.opts.AllowPrivileged, app.ID)
+	if app.Security.Privileged && !allowed {
 		l.errorf(app, "security.privileged", "privileged needs the operator's opt-in: --allow-privileged %s", app.ID)
+	}
+	for i, c := range app.Security.CapAdd {
+		if allowed || !rootCapability(c, app.Security.NetworkPolicy) {
+			continue
+		}
+		how := ""
+		if !rootCapability(c, schema.NetworkBridge) {
+			how = fmt.Sprintf(" with network_policy %q", app.Security.NetworkPolicy)
+		}
+		l.errorf(app, fmt.Sprintf("security.cap_add[%d]", i), "cap_add %q%s amounts to root on the host; allow it with --allow-privileged %s", c, how, app.ID)
 	}
 	for i, p := range app.Ports {
 		path := fmt.Sprintf("ports[%d]", i)
@@ -177,6 +195,36 @@ func (l *loader) checkSecurity(app *schema.App) {
 		}
 		seen[n] = true
 	}
+}
+
+// rootCapabilities amount to root on the host: a process holding one can
+// leave the container or take the host's kernel over, so each needs the
+// operator's opt-in as privileged does (docs/security.md says why, one by
+// one). hostNetwork are those that do so only on the host's network.
+var (
+	rootCapabilities = []string{
+		"ALL",             // every capability, those below included
+		"SYS_ADMIN",       // mount, namespaces, cgroups, BPF: the classic escapes
+		"SYS_MODULE",      // load a kernel module: code in the host's kernel
+		"SYS_PTRACE",      // trace and inject into processes it can see
+		"SYS_RAWIO",       // raw I/O ports and /dev/mem: read and write host memory and disks
+		"DAC_READ_SEARCH", // open_by_handle_at: read any file of a mounted host file system (shocker)
+		"SYS_BOOT",        // reboot the host or kexec another kernel
+	}
+	hostNetworkRootCapabilities = []string{
+		"NET_ADMIN", // on the host's network: its firewall, routes and interfaces
+	}
+)
+
+// rootCapability reports whether capability c (NET_ADMIN or CAP_NET_ADMIN,
+// in any case) amounts to root on the host for a container with network
+// policy.
+func rootCapability(c, policy string) bool {
+	name := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
+	if slices.Contains(rootCapabilities, name) {
+		return true
+	}
+	return policy == schema.NetworkHost && slices.Contains(hostNetworkRootCapabilities, name)
 }
 
 func (l *loader) checkVolumes(app *schema.App) {
@@ -416,7 +464,7 @@ func underAny(path string, roots []string, resolve bool) bool {
 				root = r
 			}
 		}
-		if under(path, root) {
+		if buildctx.Under(path, root) {
 			return true
 		}
 	}
@@ -428,7 +476,7 @@ func underAny(path string, roots []string, resolve bool) bool {
 func strictlyUnderAny(path string, roots []string) bool {
 	for _, root := range roots {
 		root = resolveExisting(root)
-		if under(path, root) && filepath.Clean(path) != filepath.Clean(root) {
+		if buildctx.Under(path, root) && filepath.Clean(path) != filepath.Clean(root) {
 			return true
 		}
 	}
@@ -457,11 +505,6 @@ func resolveExisting(path string) string {
 		}
 		rest = filepath.Join(filepath.Base(p), rest)
 	}
-}
-
-func under(path, root string) bool {
-	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(path))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // suggest offers the closest known id for a misspelt one.

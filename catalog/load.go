@@ -30,7 +30,8 @@ type Options struct {
 	// HostPathRoots are the directories host-path volumes must be under.
 	HostPathRoots []string
 
-	// AllowPrivileged lists the app ids the operator lets run privileged.
+	// AllowPrivileged lists the app ids the operator lets run privileged
+	// or with a capability that amounts to root on the host.
 	AllowPrivileged []string
 
 	// Tags set values of fields marked @tag(name) in the app files,

@@ -10,14 +10,23 @@ import (
 	"path/filepath"
 	"sort"
 
+	"archy.dev/archy/internal/buildctx"
 	"archy.dev/archy/schema"
 )
 
 // ContextHash hashes what a build depends on: every file of the context
 // (path, mode, content; symlinks by target), the Dockerfile path and the
 // build args. Equal inputs give equal hashes on any machine, so the
-// archy.context-hash label tells whether an image is current.
+// archy.context-hash label tells whether an image is current. The context
+// and the Dockerfile resolve as the build resolves them (buildctx): a
+// symlinked context is hashed through the link, and a Dockerfile that
+// does not resolve to a file inside the context is an error, so the file
+// built is always one of the files hashed.
 func ContextHash(src *schema.Source) (string, error) {
+	dir, _, err := buildctx.Resolve(src.ContextDir, src.Dockerfile)
+	if err != nil {
+		return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
+	}
 	h := sha256.New()
 	fmt.Fprintf(h, "dockerfile %s\n", src.Dockerfile)
 	keys := make([]string, 0, len(src.BuildArgs))
@@ -29,11 +38,11 @@ func ContextHash(src *schema.Source) (string, error) {
 		fmt.Fprintf(h, "arg %q=%q\n", k, src.BuildArgs[k])
 	}
 	// WalkDir visits in lexical order, so the hash is stable.
-	err := filepath.WalkDir(src.ContextDir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src.ContextDir, path)
+		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ type Globals struct {
 	Tag             []string `short:"t" env:"ARCHY_TAGS" help:"Set a field marked @tag(NAME) in the app files: NAME=VALUE, as with cue -t. Repeatable." placeholder:"NAME=VALUE"`
 	ContextRoot     []string `help:"Directory build contexts may live in (default: the parent of --apps). Repeatable." placeholder:"DIR"`
 	AllowHostPath   []string `help:"Directory host-path volumes may live in, besides --data-dir. Repeatable." placeholder:"DIR"`
-	AllowPrivileged []string `help:"App allowed to run privileged. Repeatable." placeholder:"APP"`
+	AllowPrivileged []string `help:"App allowed to run privileged or with a capability that amounts to root on the host (docs/security.md). Repeatable." placeholder:"APP"`
 
 	stdout, stderr io.Writer
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/internal/buildctx"
 )
 
 // pullPolicies are the policies of the CUE schema; Podman knows them by the
@@ -67,12 +67,12 @@ func (p *Podman) Build(ctx context.Context, spec engine.BuildSpec, progress io.W
 	}
 	tail := &tailWriter{max: buildTail}
 	out := io.MultiWriter(progress, tail)
-	dockerfile := spec.Dockerfile
-	if dockerfile == "" {
-		dockerfile = "Dockerfile"
-	}
-	if !filepath.IsAbs(dockerfile) {
-		dockerfile = filepath.Join(spec.ContextDir, dockerfile)
+	// The file vetted and hashed is the one built: all three resolve it
+	// with buildctx, and a Dockerfile out of the context is refused here
+	// too.
+	contextDir, dockerfile, err := buildctx.Resolve(spec.ContextDir, spec.Dockerfile)
+	if err != nil {
+		return "", fmt.Errorf("building %s: %w", spec.Tag, err)
 	}
 	var labels []string
 	for _, k := range slices.Sorted(maps.Keys(spec.Labels)) {
@@ -82,7 +82,7 @@ func (p *Podman) Build(ctx context.Context, spec engine.BuildSpec, progress io.W
 	defer cancel()
 	report, err := images.Build(ctx, []string{dockerfile}, types.BuildOptions{
 		BuildOptions: define.BuildOptions{
-			ContextDirectory:        spec.ContextDir,
+			ContextDirectory:        contextDir,
 			Output:                  spec.Tag,
 			Args:                    spec.BuildArgs,
 			Labels:                  labels,

@@ -2,13 +2,17 @@ package podman
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/containers/podman/v5/pkg/bindings/images"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/internal/buildctx"
 	"archy.dev/archy/internal/podmantest"
 )
 
@@ -120,6 +124,61 @@ func TestBuildFailure(t *testing.T) {
 	missing := t.TempDir()
 	if _, err := p.Build(ctx, engine.BuildSpec{ContextDir: missing, Tag: tag}, nil); err == nil {
 		t.Error("building a context without a Dockerfile succeeded")
+	}
+}
+
+// TestBuildDockerfileOutsideContext: the adapter builds only a Dockerfile
+// that resolves inside its context, as vet and the context hash resolve
+// it (buildctx); an absolute one or a link out is refused before Podman
+// is asked, so it needs no service.
+func TestBuildDockerfileOutsideContext(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "ctx")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "Dockerfile.shared"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../Dockerfile.shared", filepath.Join(dir, "Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	p := &Podman{}
+	for _, df := range []string{"/etc/shadow", "../Dockerfile.shared", "Dockerfile", ""} {
+		_, err := p.Build(context.Background(), engine.BuildSpec{ContextDir: dir, Dockerfile: df, Tag: "localhost/archy-escape:1"}, nil)
+		var e *buildctx.Error
+		if !errors.As(err, &e) {
+			t.Errorf("dockerfile %q: error %v; want a buildctx.Error", df, err)
+		} else if !strings.HasPrefix(err.Error(), "building localhost/archy-escape:1: dockerfile ") {
+			t.Errorf("dockerfile %q: error %q does not say what was built", df, err)
+		}
+	}
+}
+
+// TestBuildThroughLinks: a context reached through a symlink, whose
+// Dockerfile is a link to another file inside it, builds: the adapter
+// hands Podman the resolved context and the resolved file in it.
+func TestBuildThroughLinks(t *testing.T) {
+	env, p := connect(t)
+	ctx := env.Context(t)
+	dir := podmantest.BusyboxContext(t, "testdata/args")
+	if err := os.Symlink("Dockerfile.args", filepath.Join(dir, "Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "ctx")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	const tag = "localhost/archy-links:1"
+	var progress bytes.Buffer
+	if _, err := p.Build(ctx, engine.BuildSpec{ContextDir: link, Tag: tag}, &progress); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if !strings.Contains(progress.String(), "ARG GREETING") {
+		t.Errorf("the build did not read Dockerfile.args:\n%s", progress.String())
+	}
+	if _, err := images.Remove(ctx, []string{tag}, nil); len(err) > 0 {
+		t.Errorf("removing %s: %v", tag, err)
 	}
 }
 

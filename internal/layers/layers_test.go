@@ -17,6 +17,7 @@ const module = "archy.dev/archy"
 // archy's stages. A new package must be placed here.
 var stages = map[string]int{
 	"internal/atomicfile":  0,
+	"internal/buildctx":    0,
 	"internal/diskfree":    0,
 	"internal/faultpoint":  0,
 	"internal/memtrim":     0,
