@@ -201,14 +201,7 @@ func (l *loader) checkVolumeList(app *schema.App, prefix string, volumes []schem
 		case v.Name != "" && v.HostPath != "":
 			l.errorf(app, path, "a volume has either name or host_path, not both")
 		case v.HostPath != "":
-			if filepath.Clean(v.HostPath) != v.HostPath || strings.Contains(v.HostPath, "/../") {
-				l.errorf(app, path+".host_path", "host path %s is not clean; write %s", v.HostPath, filepath.Clean(v.HostPath))
-			} else if real := resolveExisting(v.HostPath); isRoot(real, l.opts.HostPathRoots) {
-				l.errorf(app, path+".host_path", "host path %s is an allowed root itself; mount a directory below it", v.HostPath)
-			} else if !strictlyUnderAny(real, l.opts.HostPathRoots) {
-				l.errorf(app, path+".host_path", "host path %s is not below an allowed root (%s); use a named volume or pass --allow-host-path",
-					v.HostPath, strings.Join(l.opts.HostPathRoots, ", "))
-			}
+			l.checkHostPath(app, path+".host_path", v.HostPath)
 		}
 		if targets[v.Target] {
 			l.errorf(app, path+".target", "two volumes are mounted at %s", v.Target)
