@@ -81,8 +81,8 @@ func (g *Globals) catalogOptions() catalog.Options {
 // (a container holding either socket would control the node).
 func (g *Globals) ownPaths() []catalog.OwnPath {
 	own := []catalog.OwnPath{{Path: g.SecretsFile, What: "archy's secrets file"}, {Path: g.Socket, What: "archy's API socket"}}
-	if p, ok := strings.CutPrefix(g.PodmanURL, "unix://"); ok {
-		own = append(own, catalog.OwnPath{Path: p, What: "the Podman socket"})
+	if p, ok := strings.CutPrefix(g.PodmanURL, "unix:"); ok { // unix:///run/… or unix:/run/…
+		own = append(own, catalog.OwnPath{Path: "/" + strings.TrimLeft(p, "/"), What: "the Podman socket"})
 	}
 	return own
 }
