@@ -32,13 +32,12 @@ type Options struct {
 	// except its HostVolumesDir subdirectory, which is a host-path root.
 	DataDir string
 
-	// HostPathRoots are the other directories host-path volumes may be
-	// under (--allow-host-path).
-	HostPathRoots []string
-
 	// OwnPaths are archy's files outside the data dir, which no host-path
 	// volume may expose either (the secrets file, the sockets).
 	OwnPaths []OwnPath
+
+	// HostPathRoots are the directories host-path volumes must be under.
+	HostPathRoots []string
 
 	// AllowPrivileged lists the app ids the operator lets run privileged.
 	AllowPrivileged []string
