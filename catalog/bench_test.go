@@ -10,7 +10,7 @@ import (
 // BenchmarkLoadShipped measures loading and vetting the shipped catalogue
 // (target: the whole `archy vet` process within 300 ms; see scripts/bench.sh).
 func BenchmarkLoadShipped(b *testing.B) {
-	opts := Options{HostPathRoots: []string{"/var/lib/archy"}}
+	opts := Options{DataDir: "/var/lib/archy"}
 	for b.Loop() {
 		if _, err := Load(shippedApps, opts); err != nil {
 			b.Fatal(err)
@@ -23,7 +23,7 @@ func BenchmarkLoadShipped(b *testing.B) {
 // (target: within 3 s).
 func BenchmarkLoad300(b *testing.B) {
 	dir := writeTree(b, generateCatalogue(300))
-	opts := Options{HostPathRoots: []string{"/var/lib/archy"}}
+	opts := Options{DataDir: "/var/lib/archy"}
 	b.ResetTimer()
 	for b.Loop() {
 		cat, err := Load(filepath.Join(dir, "apps"), opts)

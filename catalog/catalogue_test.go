@@ -17,7 +17,7 @@ const shippedApps = "../apps"
 
 // TestShippedCatalogue vets every app archy ships.
 func TestShippedCatalogue(t *testing.T) {
-	cat, err := Load(shippedApps, Options{HostPathRoots: []string{"/var/lib/archy"}})
+	cat, err := Load(shippedApps, Options{DataDir: "/var/lib/archy"})
 	if err != nil {
 		t.Fatalf("shipped catalogue fails vet:\n%v", err)
 	}
@@ -114,7 +114,7 @@ var secretLike = regexp.MustCompile(`(?i)pass(word)?|secret|token|(^|_)key$|auth
 // plain environment, or a secret consumed that is not generated (first boot
 // must need no secrets file). lnd's wallet must be made by its job.
 func TestShippedCatalogueNeedsNoHuman(t *testing.T) {
-	cat, err := Load(shippedApps, Options{HostPathRoots: []string{"/var/lib/archy"}})
+	cat, err := Load(shippedApps, Options{DataDir: "/var/lib/archy"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestShippedEntrypoints(t *testing.T) {
 			t.Fatalf("%s is needed: %v", sh, err)
 		}
 	}
-	cat, err := Load(shippedApps, Options{HostPathRoots: []string{"/var/lib/archy"}})
+	cat, err := Load(shippedApps, Options{DataDir: "/var/lib/archy"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ func (l *loader) check(cat *Catalog, known map[string]bool) {
 		l.checkJobs(app)
 		l.checkUpgrade(app)
 		l.checkHealthCheck(app)
+		l.checkValues(app)
 	}
 	l.checkCycles(cat)
 	l.checkContainerNames(cat)
@@ -228,19 +229,13 @@ func rootCapability(c, policy string) bool {
 }
 
 func (l *loader) checkVolumes(app *schema.App) {
-	targets := l.checkVolumeList(app, "", app.Volumes)
-	for i, t := range app.Tmpfs {
-		if targets[t.Target] {
-			l.errorf(app, fmt.Sprintf("tmpfs[%d].target", i), "%s is mounted twice (a volume or another tmpfs)", t.Target)
-		}
-		targets[t.Target] = true
-	}
+	l.checkVolumeList(app, "", app.Volumes)
+	l.checkMounts(app, "", app.Volumes, app.Tmpfs, app.Secrets)
 }
 
 // checkVolumeList checks the volumes of the app's container or of a job
-// (at prefix "jobs[i].") and returns the targets they mount.
-func (l *loader) checkVolumeList(app *schema.App, prefix string, volumes []schema.Volume) map[string]bool {
-	targets := map[string]bool{}
+// (at prefix "jobs[i]."); checkMounts checks their targets.
+func (l *loader) checkVolumeList(app *schema.App, prefix string, volumes []schema.Volume) {
 	for i, v := range volumes {
 		path := fmt.Sprintf("%svolumes[%d]", prefix, i)
 		switch {
@@ -249,21 +244,9 @@ func (l *loader) checkVolumeList(app *schema.App, prefix string, volumes []schem
 		case v.Name != "" && v.HostPath != "":
 			l.errorf(app, path, "a volume has either name or host_path, not both")
 		case v.HostPath != "":
-			if filepath.Clean(v.HostPath) != v.HostPath || strings.Contains(v.HostPath, "/../") {
-				l.errorf(app, path+".host_path", "host path %s is not clean; write %s", v.HostPath, filepath.Clean(v.HostPath))
-			} else if real := resolveExisting(v.HostPath); isRoot(real, l.opts.HostPathRoots) {
-				l.errorf(app, path+".host_path", "host path %s is an allowed root itself; mount a directory below it", v.HostPath)
-			} else if !strictlyUnderAny(real, l.opts.HostPathRoots) {
-				l.errorf(app, path+".host_path", "host path %s is not below an allowed root (%s); use a named volume or pass --allow-host-path",
-					v.HostPath, strings.Join(l.opts.HostPathRoots, ", "))
-			}
+			l.checkHostPath(app, path+".host_path", v.HostPath)
 		}
-		if targets[v.Target] {
-			l.errorf(app, path+".target", "two volumes are mounted at %s", v.Target)
-		}
-		targets[v.Target] = true
 	}
-	return targets
 }
 
 func (l *loader) checkSecrets(app *schema.App) {
@@ -312,6 +295,7 @@ func (l *loader) checkJobs(app *schema.App) {
 		}
 		names[j.Name] = true
 		l.checkVolumeList(app, prefix, j.Volumes)
+		l.checkMounts(app, prefix, j.Volumes, nil, j.Secrets)
 		l.checkSecretList(app, prefix, j.Secrets, j.Env)
 	}
 }

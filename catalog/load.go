@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,14 @@ type Options struct {
 	// symlinks are resolved. Default: the parent of the apps directory (the
 	// catalogue root, holding apps/ and docker/).
 	ContextRoots []string
+
+	// DataDir is archy's data dir. No host-path volume may expose it,
+	// except its HostVolumesDir subdirectory, which is a host-path root.
+	DataDir string
+
+	// OwnPaths are archy's files outside the data dir, which no host-path
+	// volume may expose either (the secrets file, the sockets).
+	OwnPaths []OwnPath
 
 	// HostPathRoots are the directories host-path volumes must be under.
 	HostPathRoots []string
@@ -109,6 +118,19 @@ func newLoader(dir string, opts Options) (*loader, error) {
 	}
 	if opts.HostPathRoots, err = absAll(opts.HostPathRoots); err != nil {
 		return nil, err
+	}
+	if opts.DataDir != "" {
+		if opts.DataDir, err = filepath.Abs(opts.DataDir); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	opts.OwnPaths = slices.Clone(opts.OwnPaths) // the caller's stays as given
+	for i, p := range opts.OwnPaths {
+		if p.Path != "" {
+			if opts.OwnPaths[i].Path, err = filepath.Abs(p.Path); err != nil {
+				return nil, fmt.Errorf("%s: %w", p.What, err)
+			}
+		}
 	}
 	return &loader{dir: abs, display: dir, opts: opts, cwd: cwd}, nil
 }

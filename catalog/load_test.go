@@ -31,7 +31,7 @@ func writeTree(t testing.TB, files map[string]string) string {
 
 func mustLoad(t *testing.T, dir string) *Catalog {
 	t.Helper()
-	cat, err := Load(filepath.Join(dir, "apps"), Options{HostPathRoots: []string{"/var/lib/archy"}})
+	cat, err := Load(filepath.Join(dir, "apps"), Options{DataDir: "/var/lib/archy"})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -41,21 +43,30 @@ func (v Volume) MinFreeBytes() (int64, error) {
 }
 
 // ParseSize reads a #Size: a number of bytes with an optional binary
-// suffix (Ki, Mi, Gi, Ti).
+// suffix (Ki, Mi, Gi, Ti). A size that does not fit in an int64 (8 EiB)
+// is an error, not a wrapped-around number.
 func ParseSize(s string) (int64, error) {
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40} {
-		if strings.HasSuffix(s, suffix) {
-			s, mult = strings.TrimSuffix(s, suffix), m
+	digits, mult := s, int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			digits, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break
 		}
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("invalid size %q", s)
+	n, err := strconv.ParseInt(digits, 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) || n > math.MaxInt64/mult:
+		return 0, fmt.Errorf("size %q is too large: at most %s", s, FormatSize(math.MaxInt64))
+	case err != nil || n < 0 || digits == "" || digits[0] == '+':
+		return 0, fmt.Errorf("invalid size %q: want a number of bytes with an optional Ki, Mi, Gi or Ti", s)
 	}
 	return n * mult, nil
 }
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}}
 
 // OwnerIDs is Owner as numbers; ok is false when no owner is declared.
 func (v Volume) OwnerIDs() (uid, gid int, ok bool, err error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -49,7 +50,7 @@ type Globals struct {
 	Apps        string `help:"Directory of the app files (package apps); default ./apps, else /etc/archy/apps when ./apps does not exist." env:"ARCHY_APPS" placeholder:"DIR" predictor:"dir"`
 	SystemApps  string `hidden:"" help:"The apps directory used when ./apps does not exist." default:"/etc/archy/apps" env:"ARCHY_SYSTEM_APPS"`
 	PodmanURL   string `help:"Podman API socket." name:"podman-url" default:"unix:///run/podman/podman.sock" env:"CONTAINER_HOST"`
-	DataDir     string `help:"Where archy keeps its state; host-path volumes may live below it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
+	DataDir     string `help:"Where archy keeps its state; host-path volumes may live in its volumes/ subdirectory, and nowhere else in it." default:"/var/lib/archy" env:"ARCHY_DATA_DIR"`
 	LogFormat   string `help:"Log format: text, json, journal (text with syslog priorities, for journald) or auto (journal when stderr is the journal, else text)." enum:"auto,text,json,journal" default:"auto" env:"ARCHY_LOG_FORMAT"`
 	LogLevel    string `help:"Least level logged: debug, info, warn or error." enum:"debug,info,warn,error" default:"info" env:"ARCHY_LOG_LEVEL"`
 	Socket      string `help:"The daemon's API socket: archy converge serves it; the other verbs use it when a daemon answers." default:"/run/archy/archy.sock" env:"ARCHY_SOCKET" placeholder:"PATH"`
@@ -57,7 +58,7 @@ type Globals struct {
 
 	Tag             []string `short:"t" env:"ARCHY_TAGS" help:"Set a field marked @tag(NAME) in the app files: NAME=VALUE, as with cue -t. Repeatable." placeholder:"NAME=VALUE"`
 	ContextRoot     []string `help:"Directory build contexts may live in (default: the parent of --apps). Repeatable." placeholder:"DIR"`
-	AllowHostPath   []string `help:"Directory host-path volumes may live in, besides --data-dir. Repeatable." placeholder:"DIR"`
+	AllowHostPath   []string `help:"Directory host-path volumes may live in, besides DATA-DIR/volumes. Repeatable." placeholder:"DIR"`
 	AllowPrivileged []string `help:"App allowed to run privileged or with a capability that amounts to root on the host (docs/security.md). Repeatable." placeholder:"APP"`
 
 	stdout, stderr io.Writer
@@ -68,9 +69,22 @@ func (g *Globals) catalogOptions() catalog.Options {
 	return catalog.Options{
 		Tags:            g.Tag,
 		ContextRoots:    g.ContextRoot,
-		HostPathRoots:   append([]string{g.DataDir}, g.AllowHostPath...),
+		DataDir:         g.DataDir,
+		HostPathRoots:   g.AllowHostPath,
+		OwnPaths:        g.ownPaths(),
 		AllowPrivileged: g.AllowPrivileged,
 	}
+}
+
+// ownPaths are archy's files outside the data dir that no host-path
+// volume may expose: the secret values, the daemon's API and Podman's
+// (a container holding either socket would control the node).
+func (g *Globals) ownPaths() []catalog.OwnPath {
+	own := []catalog.OwnPath{{Path: g.SecretsFile, What: "archy's secrets file"}, {Path: g.Socket, What: "archy's API socket"}}
+	if p, ok := strings.CutPrefix(g.PodmanURL, "unix:"); ok { // unix:///run/… or unix:/run/…
+		own = append(own, catalog.OwnPath{Path: "/" + strings.TrimLeft(p, "/"), What: "the Podman socket"})
+	}
+	return own
 }
 
 // loadCatalog loads and checks the apps, printing warnings.
