@@ -118,6 +118,14 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	}
 }
 
+// ranWell tells an app archy started at least reset ago. One archy never
+// saw start well (each start failed: it stopped right after it started)
+// has not: otherwise every crash of it would be a fresh first one,
+// restarted at once, and it would never back off.
+func (st *appState) ranWell(reset time.Duration) bool {
+	return !st.startedAt.IsZero() && time.Since(st.startedAt) >= reset
+}
+
 // markDown notes how an app went down behind archy's back; the first
 // cause is kept until it serves again.
 func (d *Daemon) markDown(st *appState, why string) {
@@ -161,7 +169,7 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 		d.mu.Unlock()
 		return // the stop or restart event enqueued the reconcile
 	}
-	if time.Since(st.startedAt) >= d.delays.backoffReset {
+	if st.ranWell(d.delays.backoffReset) {
 		st.crashes, st.fastUsed = 0, false // it ran long enough: a fresh start
 	}
 	quick := !st.fastUsed
@@ -278,7 +286,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 	switch {
 	case err == nil:
 		st.unhealthy, st.healthErr = 0, ""
-		if time.Since(st.startedAt) >= d.delays.backoffReset {
+		if st.ranWell(d.delays.backoffReset) {
 			st.crashes, st.fastUsed = 0, false
 		}
 	case starting:
@@ -339,7 +347,7 @@ func (d *Daemon) onProcessExit(id string) {
 	st := d.apps[id]
 	fast := st != nil && !d.acting[id] &&
 		!time.Now().Before(st.backoffUntil) &&
-		(!st.fastUsed || time.Since(st.startedAt) >= d.delays.backoffReset)
+		(!st.fastUsed || st.ranWell(d.delays.backoffReset))
 	d.mu.Unlock()
 	if fast {
 		d.enqueueApp(id, true)
