@@ -118,6 +118,17 @@ const (
 	DamagedName = "state.json.damaged" // a damaged file, set aside when a good one replaces it
 )
 
+// Path is state.json's path.
+func (s Store) Path() string { return s.path() }
+
+// Check reports how state.json itself reads, whatever state.json.prev
+// holds: nil when well; an error satisfying errors.Is(err,
+// os.ErrNotExist) when it is missing; else why it does not.
+func (s Store) Check() error {
+	_, err := readFile(s.path())
+	return err
+}
+
 func (s Store) path() string     { return filepath.Join(s.Dir, FileName) }
 func (s Store) prevPath() string { return filepath.Join(s.Dir, PrevName) }
 
