@@ -24,10 +24,10 @@ import (
 // that a container the caller goes on to create is never taken for one
 // whose state was deleted.
 func (n *Node) CheckState(ctx context.Context, record bool) error {
-	if _, err := n.State.Load(); err != nil {
-		return err
-	}
 	if !n.State.Missing() {
+		if _, err := n.State.Load(); err != nil {
+			return err
+		}
 		if record && n.State.Check() != nil {
 			// Read from state.json.prev: write it back, so that the
 			// fallback lasts (the damaged file is set aside).
@@ -43,7 +43,7 @@ func (n *Node) CheckState(ctx context.Context, record bool) error {
 		return &state.MissingError{Path: n.State.Path(), Apps: apps}
 	}
 	if record {
-		return n.State.Update(func(*state.State) {})
+		return n.State.Save(state.State{Apps: plan.Intent{}})
 	}
 	return nil
 }

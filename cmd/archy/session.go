@@ -67,7 +67,7 @@ func (g *Globals) openChecked(ctx context.Context, lock, check bool, progress en
 		return nil, err
 	}
 	s.rt = rt
-	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir, Fallback: g.warnOnce()}, Secrets: sec}
+	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir, Fallback: g.warnOnce(), MustExist: lock && check}, Secrets: sec}
 	if check {
 		if err := s.node.CheckState(ctx, lock); err != nil {
 			s.close()

@@ -96,12 +96,19 @@ func TestDeletedStateIsNoticed(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := n.d.cfg.DataDir
+	// Under the host-wide lock, as another archy would: not in the middle
+	// of a write of the daemon's (after the stop, the death it caused).
+	unlock, err := state.LockHost(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []string{state.FileName, state.PrevName} {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err := n.d.Reconcile(context.Background())
+	unlock()
+	err = n.d.Reconcile(context.Background())
 	var merr *state.MissingError
 	if !errors.As(err, &merr) || strings.Join(merr.Apps, " ") != "core ui" {
 		t.Fatalf("Reconcile = %v; want the missing state noticed", err)

@@ -63,6 +63,9 @@ type MissingError struct {
 }
 
 func (e *MissingError) Error() string {
+	if len(e.Apps) == 0 {
+		return fmt.Sprintf("archy's state file %s was deleted while archy worked; archy touches no container until you decide: %s", e.Path, resetAdvice)
+	}
 	return fmt.Sprintf("archy's state file %s is missing, but containers archy made are here (%s): acting without it would start again an app the operator stopped, so archy touches no container until you decide. If --data-dir is not the one archy ran with, give that one; else %s",
 		e.Path, strings.Join(e.Apps, ", "), resetAdvice)
 }

@@ -109,6 +109,12 @@ type Store struct {
 	// because state.json is damaged or missing: the CLI warns on stderr,
 	// the daemon reports a failure event (each once).
 	Fallback func(msg string)
+	// MustExist: Load fails with a *MissingError when there is no state
+	// at all, rather than return an empty one. A process that changes the
+	// node sets it, having checked the state first (engine's CheckState
+	// writes an empty one on a fresh node): a file deleted while it works
+	// is never taken for a fresh node.
+	MustExist bool
 }
 
 // The files beside state.json.
@@ -177,6 +183,8 @@ func (s Store) load() (State, source, error) {
 			s.Fallback(fmt.Sprintf("archy's state file %s %s; using the previous good version, %s: the last change archy recorded may be lost", s.path(), what, PrevName))
 		}
 		return prev, fromPrev, nil
+	case missing && s.MustExist:
+		return emptyState(), fromNone, &MissingError{Path: s.path()}
 	case missing:
 		return emptyState(), fromNone, nil
 	}
