@@ -48,6 +48,14 @@ func (g *Globals) openChecked(ctx context.Context, lock, check bool, progress en
 		return nil, err
 	}
 	s := &session{cat: cat}
+	warn := g.warnOnce()
+	if check {
+		// A state archy will not act on is reported before Podman is
+		// reached, as bad apps are; a deleted one needs the containers.
+		if _, err := (state.Store{Dir: g.DataDir, Fallback: warn}).Load(); errors.Is(err, state.ErrUnusable) {
+			return nil, err
+		}
+	}
 	if lock {
 		s.unlock, err = state.LockHost(ctx, g.DataDir, func() {
 			fmt.Fprintf(g.stderr, "archy: waiting for another archy (the lock in %s)…\n", g.DataDir)
@@ -67,7 +75,7 @@ func (g *Globals) openChecked(ctx context.Context, lock, check bool, progress en
 		return nil, err
 	}
 	s.rt = rt
-	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir, Fallback: g.warnOnce(), MustExist: lock && check}, Secrets: sec}
+	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir, Fallback: warn, MustExist: lock && check}, Secrets: sec}
 	if check {
 		if err := s.node.CheckState(ctx, lock); err != nil {
 			s.close()
