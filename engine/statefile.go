@@ -84,6 +84,7 @@ func (n *Node) ResetState(ctx context.Context, cat *catalog.Catalog, force bool)
 	var r StateReset
 	cur := n.State.Check()
 	switch {
+	case cur == nil: // reads well
 	case errors.Is(cur, os.ErrNotExist):
 		r.Was = "state.json was missing"
 	default:
@@ -198,7 +199,8 @@ func firstCreateJobsDone(ctx context.Context, rt Runtime, app *schema.App) (map[
 // StateResetLost is what a state reset cannot rebuild from the
 // containers, for its report and docs/state.md.
 var StateResetLost = []string{
-	"which apps the operator stopped (archy stop) whose containers were running anyway, and which were removed (archy rm): the next apply starts or creates them",
+	"why a container is stopped (archy stop, or a death behind archy's back): each is kept stopped until archy start",
+	"which apps were removed with archy rm: the next apply creates them again",
 	"older generations (archy history, archy rollback): each app starts again at generation 1, its current container",
 	"holds of failed upgrades: the next apply tries such an upgrade again",
 	"the hash of the secret values each container was given: a secret changed since is noticed at the next recreate",
