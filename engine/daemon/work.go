@@ -73,6 +73,16 @@ func (d *Daemon) checkState(ctx context.Context, node *engine.Node) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrDegraded, err)
 	}
+	// A fallback to state.json.prev that the check wrote back: a later
+	// damage is news again.
+	d.mu.Lock()
+	fellBack := len(d.stateFallbacks) > 0
+	d.mu.Unlock()
+	if fellBack && node.State.Check() == nil {
+		d.mu.Lock()
+		d.stateFallbacks = nil
+		d.mu.Unlock()
+	}
 	return nil
 }
 

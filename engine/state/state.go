@@ -265,7 +265,12 @@ func (s Store) save(st State, current error) error {
 			return fmt.Errorf("replacing %s: %w", s.prevPath(), err)
 		}
 		if err := os.Link(s.path(), s.prevPath()); err != nil {
-			return fmt.Errorf("keeping %s: %w", s.prevPath(), err)
+			// A file system without hard links: a copy, written as
+			// safely as the state itself.
+			b, rerr := os.ReadFile(s.path())
+			if rerr != nil || atomicfile.Write(s.prevPath(), b) != nil {
+				return fmt.Errorf("keeping %s: %w", s.prevPath(), err)
+			}
 		}
 	case !errors.Is(current, os.ErrNotExist):
 		if err := os.Rename(s.path(), filepath.Join(s.Dir, DamagedName)); err != nil && !errors.Is(err, os.ErrNotExist) {
