@@ -26,6 +26,9 @@ func (ns NodeStatus) Check() []CheckFailure {
 	if ns.Degraded != "" {
 		out = append(out, CheckFailure{Reason: "the daemon is degraded: " + ns.Degraded})
 	}
+	if ns.StateError != "" {
+		out = append(out, CheckFailure{Reason: "archy's state is unusable: " + ns.StateError})
+	}
 	for _, a := range ns.Apps {
 		if why := a.checkReasons(); len(why) > 0 {
 			out = append(out, CheckFailure{App: a.App, Reason: strings.Join(why, "; ")})

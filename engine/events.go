@@ -156,8 +156,13 @@ type NodeStatus struct {
 	Degraded string `json:"degraded,omitempty"`
 	// ConfigError is the last rejected edit of the apps; the daemon keeps
 	// running the last good config meanwhile.
-	ConfigError string      `json:"config_error,omitempty"`
-	Apps        []AppStatus `json:"apps"`
+	ConfigError string `json:"config_error,omitempty"`
+	// StateError says why archy will not act on its state file (damaged
+	// with no previous good version, of an unknown version, or missing
+	// while archy's containers are there: docs/state.md); the daemon
+	// touches no container until the operator decides.
+	StateError string      `json:"state_error,omitempty"`
+	Apps       []AppStatus `json:"apps"`
 }
 
 // StatusDocument is the JSON form of a NodeStatus (docs/json.md): archy

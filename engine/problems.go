@@ -28,6 +28,7 @@ type Problem struct {
 const (
 	ProblemPodman      = "podman"       // the daemon cannot reach Podman
 	ProblemConfig      = "config"       // an edit of the apps was rejected; the last good ones run
+	ProblemState       = "state"        // archy's state file is unusable: archy touches no container
 	ProblemDown        = "down"         // the app died or was stopped or removed behind archy's back; until it serves again
 	ProblemCrashLoop   = "crash-loop"   // the app keeps crashing (or failing its checks or jobs): archy holds it back until Until
 	ProblemUnhealthy   = "unhealthy"    // the app runs but fails its health check
@@ -47,6 +48,9 @@ func (ns NodeStatus) Problems() []Problem {
 	}
 	if ns.ConfigError != "" {
 		ps = append(ps, Problem{Kind: ProblemConfig, Message: "apps rejected; the last good ones keep running: " + ns.ConfigError})
+	}
+	if ns.StateError != "" {
+		ps = append(ps, Problem{Kind: ProblemState, Message: ns.StateError})
 	}
 	for _, a := range ns.Apps {
 		ps = append(ps, a.Problems()...)

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"archy.dev/archy/catalog"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -79,6 +81,11 @@ func (n *Node) StatusWith(ctx context.Context, cat *catalog.Catalog, known Known
 		return nil, fmt.Errorf("reading podman state: %w", err)
 	}
 	st, err := n.State.Load()
+	if errors.Is(err, state.ErrUnusable) {
+		// Status still shows the containers; the caller says why the
+		// intent is unknown (NodeStatus.StateError).
+		st, err = state.State{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,9 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 	if ns.ConfigError != "" {
 		fmt.Fprintf(w, "%s the last edit of the apps was rejected; the daemon runs the last good ones:\n%s\n", st.paint(red, "config:"), ns.ConfigError)
 	}
+	if ns.StateError != "" {
+		fmt.Fprintf(w, "%s %s\n", st.paint(red, "state:"), ns.StateError)
+	}
 	apps := ns.Apps
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tCONTAINER\tSTATE\tHEALTH\tURL\tNOTE")

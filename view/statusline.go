@@ -27,6 +27,9 @@ func StatusLine(ns engine.NodeStatus, now time.Time) string {
 		what, _, _ := strings.Cut(firstLine(ns.Degraded), ": ")
 		return what
 	}
+	if ns.StateError != "" { // nothing is converged meanwhile
+		return "state file unusable: archy touches no container (archy status)"
+	}
 	var (
 		counts                  = map[string]int{}
 		backoff, diskLow, notes []string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/term"
 
@@ -36,11 +37,25 @@ func (g *Globals) open(ctx context.Context, lock bool) (*session, error) {
 // openWith is open, reporting the recovery of an interrupted upgrade to
 // progress (apply --json: as JSON lines).
 func (g *Globals) openWith(ctx context.Context, lock bool, progress engine.Progress) (*session, error) {
+	return g.openChecked(ctx, lock, true, progress)
+}
+
+// openChecked is openWith; check: refuse a state archy must not act on
+// (engine.Node.CheckState), before anything else reads it.
+func (g *Globals) openChecked(ctx context.Context, lock, check bool, progress engine.Progress) (*session, error) {
 	cat, err := g.loadCatalog()
 	if err != nil {
 		return nil, err
 	}
 	s := &session{cat: cat}
+	warn := g.warnOnce()
+	if check {
+		// A state archy will not act on is reported before Podman is
+		// reached, as bad apps are; a deleted one needs the containers.
+		if _, err := (state.Store{Dir: g.DataDir, Fallback: warn}).Load(); errors.Is(err, state.ErrUnusable) {
+			return nil, err
+		}
+	}
 	if lock {
 		s.unlock, err = state.LockHost(ctx, g.DataDir, func() {
 			fmt.Fprintf(g.stderr, "archy: waiting for another archy (the lock in %s)…\n", g.DataDir)
@@ -60,8 +75,14 @@ func (g *Globals) openWith(ctx context.Context, lock bool, progress engine.Progr
 		return nil, err
 	}
 	s.rt = rt
-	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir}, Secrets: sec}
-	if lock {
+	s.node = &engine.Node{Runtime: rt, State: state.Store{Dir: g.DataDir, Fallback: warn, MustExist: lock && check}, Secrets: sec}
+	if check {
+		if err := s.node.CheckState(ctx, lock); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if lock && check {
 		// An upgrade a killed archy left half done comes before anything
 		// that changes the node.
 		if err := s.node.Recover(ctx, cat, s.node.Applier(progress)); err != nil {
@@ -70,6 +91,20 @@ func (g *Globals) openWith(ctx context.Context, lock bool, progress engine.Progr
 		}
 	}
 	return s, nil
+}
+
+// warnOnce returns a function that prints each warning once on stderr.
+func (g *Globals) warnOnce() func(string) {
+	var mu sync.Mutex
+	told := map[string]bool{}
+	return func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !told[msg] {
+			told[msg] = true
+			fmt.Fprintf(g.stderr, "archy: warning: %s\n", msg)
+		}
+	}
 }
 
 // read runs f with a session opened without the lock: for commands that

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"archy.dev/archy/engine"
+	"archy.dev/archy/engine/state"
 
 	"archy.dev/archy/view"
 )
@@ -47,11 +49,20 @@ func (g *Globals) nodeStatus(ctx context.Context) (engine.NodeStatus, error) {
 		defer d.Close()
 		return d.Status(ctx)
 	}
-	s, err := g.open(ctx, false)
+	// Unchecked: the status still shows the containers when the state
+	// is unusable, and says why.
+	s, err := g.openChecked(ctx, false, false, nil)
 	if err != nil {
 		return engine.NodeStatus{}, err
 	}
 	defer s.close()
-	apps, err := s.node.Status(ctx, s.cat)
-	return engine.NodeStatus{Apps: apps}, err
+	ns := engine.NodeStatus{}
+	if err := s.node.CheckState(ctx, false); err != nil {
+		if !errors.Is(err, state.ErrUnusable) {
+			return ns, err
+		}
+		ns.StateError = err.Error()
+	}
+	ns.Apps, err = s.node.Status(ctx, s.cat)
+	return ns, err
 }

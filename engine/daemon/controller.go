@@ -11,6 +11,7 @@ import (
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine"
 	"archy.dev/archy/engine/api"
+	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
 )
@@ -36,7 +37,7 @@ func (d *Daemon) Alive(ctx context.Context) bool {
 // daemon knows (backoff, restarts, unhealthy dependencies).
 func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 	d.mu.Lock()
-	node, cat, degraded, configErr := d.node, d.cat, d.degraded, d.configErr
+	node, cat, degraded, configErr, stateErr := d.node, d.cat, d.degraded, d.configErr, d.stateErr
 	// What the daemon knows is taken before Podman is asked (which may
 	// take a while right after a death): a read that begins after an
 	// event sees what the event said, however quickly it is over.
@@ -49,7 +50,7 @@ func (d *Daemon) Status(ctx context.Context) (engine.NodeStatus, error) {
 		before[id] = known{st.down, st.failure, st.downSince, st.failureAt}
 	}
 	d.mu.Unlock()
-	ns := engine.NodeStatus{Degraded: degraded, ConfigError: configErr}
+	ns := engine.NodeStatus{Degraded: degraded, ConfigError: configErr, StateError: stateErr}
 	if node == nil || degraded != "" {
 		return ns, nil
 	}
@@ -120,6 +121,9 @@ func (d *Daemon) Plan(ctx context.Context) (plan.Plan, error) {
 		return plan.Plan{}, fmt.Errorf("%w: not connected to podman", engine.ErrDegraded)
 	}
 	pl, err := node.Plan(ctx, cat, engine.PlanOptions{})
+	if errors.Is(err, state.ErrUnusable) {
+		err = fmt.Errorf("%w: %w", engine.ErrDegraded, err)
+	}
 	return pl.Plan, err
 }
 

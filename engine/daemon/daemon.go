@@ -96,13 +96,18 @@ type Daemon struct {
 	cat       *catalog.Catalog // the last good apps
 	configErr string
 	degraded  string
-	apps      map[string]*appState // by app id
-	byName    map[string]string    // container name -> app id
-	lastEvent time.Time
-	stamp     string                    // of the files last read, accepted or rejected
-	acting    map[string]bool           // apps an action (stop, restart, …) works on now
-	runs      map[string]*appRun        // app reconciles under way
-	watched   map[string]plan.Container // by app: the container whose process is watched
+	// stateErr: why the state file is unusable (no container is touched
+	// meanwhile); stateFallbacks: the fallbacks to state.json.prev
+	// reported, each once.
+	stateErr       string
+	stateFallbacks map[string]bool
+	apps           map[string]*appState // by app id
+	byName         map[string]string    // container name -> app id
+	lastEvent      time.Time
+	stamp          string                    // of the files last read, accepted or rejected
+	acting         map[string]bool           // apps an action (stop, restart, …) works on now
+	runs           map[string]*appRun        // app reconciles under way
+	watched        map[string]plan.Container // by app: the container whose process is watched
 	// blocks: by app, the block (or its knock-on skip) last reported:
 	// reported once, not on every reconcile while it lasts.
 	blocks map[string]string

@@ -128,7 +128,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 		old.Close()
 	}
 	d.rt = rt
-	d.node = &engine.Node{Runtime: rt, State: state.Store{Dir: d.cfg.DataDir}, Secrets: sec}
+	d.node = &engine.Node{Runtime: rt, State: state.Store{Dir: d.cfg.DataDir, Fallback: d.stateFallback, MustExist: true}, Secrets: sec}
 	d.mu.Unlock()
 	d.setDegraded("")
 	d.connectedOnce.Do(func() { close(d.connected) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -37,7 +38,67 @@ func (d *Daemon) session(ctx context.Context, f work) error {
 		return err
 	}
 	defer release()
+	// Every piece of work checks the state first: a damaged or deleted
+	// state file stops all of it (heals too) until the operator decides,
+	// reported once, and the work resumes once the file is good again.
+	if err := d.checkState(ctx, node); err != nil {
+		return err
+	}
 	return f(ctx, rt, node, cat)
+}
+
+// checkState checks the state file under the host-wide lock (see
+// engine.Node.CheckState); an unusable one is reported once, as a failure
+// event and in the status, and fails the work as degraded (no error per
+// reconcile in the log).
+func (d *Daemon) checkState(ctx context.Context, node *engine.Node) error {
+	err := node.CheckState(ctx, true)
+	if err != nil && !errors.Is(err, state.ErrUnusable) {
+		return err
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	d.mu.Lock()
+	changed := d.stateErr != msg
+	d.stateErr = msg
+	d.mu.Unlock()
+	switch {
+	case changed && msg != "":
+		d.publish(engine.Event{Type: engine.EventFailure, Message: msg})
+	case changed:
+		d.publishAt(slog.LevelInfo, engine.Event{Type: engine.EventStep, Message: "state file usable again: converging"})
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", engine.ErrDegraded, err)
+	}
+	// A fallback to state.json.prev that the check wrote back: a later
+	// damage is news again.
+	d.mu.Lock()
+	fellBack := len(d.stateFallbacks) > 0
+	d.mu.Unlock()
+	if fellBack && node.State.Check() == nil {
+		d.mu.Lock()
+		d.stateFallbacks = nil
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+// stateFallback reports, once per message, that the state was read from
+// state.json.prev.
+func (d *Daemon) stateFallback(msg string) {
+	d.mu.Lock()
+	news := !d.stateFallbacks[msg]
+	if d.stateFallbacks == nil {
+		d.stateFallbacks = map[string]bool{}
+	}
+	d.stateFallbacks[msg] = true
+	d.mu.Unlock()
+	if news {
+		d.publish(engine.Event{Type: engine.EventFailure, Message: msg})
+	}
 }
 
 // enqueueFull asks for a full reconcile without waiting; one already

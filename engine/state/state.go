@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,25 +100,129 @@ func (st *State) Generation(app string, n int) (Generation, bool) {
 
 const stateVersion = 1
 
-// Store reads and writes state.json under a data dir.
+// Store reads and writes state.json under a data dir. Each write keeps
+// the file it replaces, if it read well, as state.json.prev; a damaged
+// state.json is read from there instead (see Load).
 type Store struct {
 	Dir string
+	// Fallback, if set, is told each time Load reads state.json.prev
+	// because state.json is damaged or missing: the CLI warns on stderr,
+	// the daemon reports a failure event (each once).
+	Fallback func(msg string)
+	// MustExist: Load fails with a *MissingError when there is no state
+	// at all, rather than return an empty one. A process that changes the
+	// node sets it, having checked the state first (engine's CheckState
+	// writes an empty one on a fresh node): a file deleted while it works
+	// is never taken for a fresh node.
+	MustExist bool
 }
 
-func (s Store) path() string { return filepath.Join(s.Dir, "state.json") }
+// The files beside state.json.
+const (
+	FileName    = "state.json"
+	PrevName    = "state.json.prev"    // the previous good version
+	DamagedName = "state.json.damaged" // a damaged file, set aside when a good one replaces it
+)
 
-// Load returns the state, empty when none was saved yet.
+// Path is state.json's path.
+func (s Store) Path() string { return s.path() }
+
+// Check reports how state.json itself reads, whatever state.json.prev
+// holds: nil when well; an error satisfying errors.Is(err,
+// os.ErrNotExist) when it is missing; else why it does not.
+func (s Store) Check() error {
+	_, err := readFile(s.path())
+	return err
+}
+
+func (s Store) path() string     { return filepath.Join(s.Dir, FileName) }
+func (s Store) prevPath() string { return filepath.Join(s.Dir, PrevName) }
+
+// Load returns the state, empty when none was saved yet. A state.json
+// that does not read (empty, truncated, not JSON) is read from
+// state.json.prev when that reads well (Fallback is told); otherwise
+// Load fails with a *DamagedError. A state of a version this archy does
+// not know fails with a *VersionError, whatever state.json.prev holds:
+// it is never downgraded.
 func (s Store) Load() (State, error) {
-	st := State{Version: stateVersion, Apps: plan.Intent{}}
-	b, err := os.ReadFile(s.path())
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
+	st, _, err := s.load()
+	return st, err
+}
+
+// source is where load found the state.
+type source int
+
+const (
+	fromNone source = iota // no file: a fresh node (or a deleted state)
+	fromFile
+	fromPrev
+)
+
+func (s Store) load() (State, source, error) {
+	st, err := readFile(s.path())
+	if err == nil {
+		return st, fromFile, nil
 	}
+	var verr *VersionError
+	if errors.As(err, &verr) {
+		return st, fromFile, err
+	}
+	missing := errors.Is(err, os.ErrNotExist)
+	var derr *DamagedError
+	if !missing && !errors.As(err, &derr) {
+		return st, fromFile, err // unreadable: permissions, I/O
+	}
+	prev, perr := readFile(s.prevPath())
+	switch {
+	case perr == nil:
+		if s.Fallback != nil {
+			what := "is missing"
+			if !missing {
+				what = "is damaged (" + derr.Reason() + ")"
+			}
+			s.Fallback(fmt.Sprintf("archy's state file %s %s; using the previous good version, %s: the last change archy recorded may be lost", s.path(), what, PrevName))
+		}
+		return prev, fromPrev, nil
+	case missing && s.MustExist:
+		return emptyState(), fromNone, &MissingError{Path: s.path()}
+	case missing:
+		return emptyState(), fromNone, nil
+	}
+	return emptyState(), fromFile, err
+}
+
+func emptyState() State { return State{Version: stateVersion, Apps: plan.Intent{}} }
+
+// readFile reads and checks one state file.
+func readFile(path string) (State, error) {
+	st := emptyState()
+	b, err := os.ReadFile(path)
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return st, err
+		}
 		return st, fmt.Errorf("reading state: %w", err)
 	}
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	switch {
+	case len(bytes.TrimSpace(b)) == 0:
+		return st, &DamagedError{Path: path, Err: errors.New("the file is empty")}
+	case json.Unmarshal(b, &probe) != nil || probe.Version == nil:
+		// Not a JSON object with a version: decode again for the
+		// decoder's own words (where it stopped).
+		var v any
+		err := json.Unmarshal(b, &v)
+		if err == nil {
+			err = errors.New("no state version in it")
+		}
+		return st, &DamagedError{Path: path, Err: err}
+	case *probe.Version != stateVersion:
+		return st, &VersionError{Path: path, Version: *probe.Version}
+	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("reading state %s: %w", s.path(), err)
+		return emptyState(), &DamagedError{Path: path, Err: err}
 	}
 	if st.Apps == nil {
 		st.Apps = plan.Intent{}
@@ -125,13 +230,54 @@ func (s Store) Load() (State, error) {
 	return st, nil
 }
 
-// Save writes the state atomically, readable by root only.
+// Missing reports whether there is no state at all (neither state.json
+// nor state.json.prev): a fresh node, or one whose state was deleted.
+func (s Store) Missing() bool {
+	for _, p := range []string{s.path(), s.prevPath()} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+// Save writes the state atomically and durably, readable by root only.
+// The file it replaces becomes state.json.prev if it reads well; a
+// damaged one is set aside as state.json.damaged for the operator.
 func (s Store) Save(st State) error {
+	_, err := readFile(s.path())
+	return s.save(st, err)
+}
+
+// save is Save, told how the current file read (nil: well).
+func (s Store) save(st State, current error) error {
 	st.Version = stateVersion
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", s.Dir, err)
+	}
+	switch {
+	case current == nil: // keep it as the previous good version
+		if err := os.Remove(s.prevPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("replacing %s: %w", s.prevPath(), err)
+		}
+		if err := os.Link(s.path(), s.prevPath()); err != nil {
+			// A file system without hard links: a copy, written as
+			// safely as the state itself.
+			b, rerr := os.ReadFile(s.path())
+			if rerr != nil || atomicfile.Write(s.prevPath(), b) != nil {
+				return fmt.Errorf("keeping %s: %w", s.prevPath(), err)
+			}
+		}
+	case !errors.Is(current, os.ErrNotExist):
+		if err := os.Rename(s.path(), filepath.Join(s.Dir, DamagedName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("setting aside %s: %w", s.path(), err)
+		}
+	}
+	// atomicfile syncs the directory too: the link above with it.
 	return atomicfile.Write(s.path(), append(b, '\n'))
 }
 
@@ -146,10 +292,17 @@ func (s Store) Update(change func(*State)) error {
 	m, _ := fileLocks.LoadOrStore(s.path(), new(sync.Mutex))
 	m.(*sync.Mutex).Lock()
 	defer m.(*sync.Mutex).Unlock()
-	st, err := s.Load()
+	st, from, err := s.load()
 	if err != nil {
 		return err
 	}
 	change(&st)
-	return s.Save(st)
+	var current error // how state.json read
+	switch from {
+	case fromNone:
+		current = os.ErrNotExist
+	case fromPrev: // damaged or missing
+		_, current = readFile(s.path())
+	}
+	return s.save(st, current)
 }

@@ -28,7 +28,9 @@ func Write(path string, data []byte) error {
 }
 
 // WriteFunc writes path (mode 0600, as os.CreateTemp makes it)
-// through write: a reader sees the old file or the whole new one.
+// through write: a reader sees the old file or the whole new one. The
+// file is synced before the rename and its directory after it, so that
+// once WriteFunc returns the new file survives a power loss.
 func WriteFunc(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -48,6 +50,23 @@ func WriteFunc(path string, write func(io.Writer) error) error {
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
+	}
+	if err == nil {
+		err = SyncDir(filepath.Dir(path))
+	}
+	return err
+}
+
+// SyncDir makes the entries of dir durable (a rename, a link, a
+// removal): without it a power loss can undo a rename that returned.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }
