@@ -46,16 +46,16 @@ func browserOf(ts *testscript.TestScript) context.Context {
 
 func pageCmds() map[string]func(*testscript.TestScript, bool, []string) {
 	return map[string]func(*testscript.TestScript, bool, []string){
-		"page-open":   cmdPageOpen,
-		"page-wait":   cmdPageWait,
-		"page-text":   cmdPageText,
-		"page-click":  cmdPageClick,
-		"page-shot":   cmdPageShot,
-		"page-banner": cmdPageBanner,
-		"page-eval":   cmdPageEval,
-		"http-status": cmdHTTPStatus,
+		"page-open":       cmdPageOpen,
+		"page-wait":       cmdPageWait,
+		"page-text":       cmdPageText,
+		"page-click":      cmdPageClick,
+		"page-shot":       cmdPageShot,
+		"page-banner":     cmdPageBanner,
+		"page-eval":       cmdPageEval,
+		"http-status":     cmdHTTPStatus,
 		"page-cross-site": cmdPageCrossSite,
-		"token-env":   cmdTokenEnv,
+		"token-env":       cmdTokenEnv,
 	}
 }
 

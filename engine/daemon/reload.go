@@ -2,9 +2,9 @@ package daemon
 
 import (
 	"fmt"
-	"slices"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"archy.dev/archy/catalog"
