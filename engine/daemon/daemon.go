@@ -141,12 +141,15 @@ type appState struct {
 	// failure is archy's last failed step on the app, until one succeeds.
 	failure   string
 	failureAt time.Time
-	// eventAt is Podman's time of the newest event handled for the app
-	// (or, until there is one, the start of its container as a reconcile
-	// found it): an event no newer is history, replayed after a
-	// reconnect or when Podman rotates its event log, and ignored.
-	// Podman's clock, not archy's: each event carries its own time.
-	eventAt time.Time
+	// eventAt is Podman's time of the newest event handled for the app,
+	// recent the last events handled, and startFloor (until an event
+	// comes) the start of its container as a reconcile found it: they
+	// tell history, replayed after a reconnect or when Podman rotates its
+	// event log, from news (see replayed). Podman's clock, not archy's:
+	// each event carries its own time.
+	eventAt    time.Time
+	recent     []eventKey
+	startFloor time.Time
 	// diedID is the container whose death was last handled, until a
 	// container starts: Podman reports some deaths twice.
 	diedID string

@@ -345,6 +345,7 @@ func TestReconnectIgnoresReplayedEvents(t *testing.T) {
 func TestReplayedEventLogIsHistory(t *testing.T) {
 	n := start(t, "core")
 	name := n.container("core")
+	from := time.Now() // the daemon follows the events: it sees every one from now
 	n.crash("core", 3, "")
 	n.crash("core", 3, "10ms")
 	n.rt.Kill(name)
@@ -361,7 +362,7 @@ func TestReplayedEventLogIsHistory(t *testing.T) {
 	n.rt.ResetCalls()
 	seen := len(n.seen)
 	before := n.replayed()
-	replayed := n.rt.ReplayEvents()
+	replayed := n.rt.ReplayEvents(from)
 	n.poll("every replayed event to be ignored", func() bool { return n.replayed() == before+float64(replayed) })
 	if calls := n.rt.Calls(); len(calls) != 0 {
 		t.Errorf("the replay made changes: %v", calls)
@@ -403,6 +404,30 @@ func (n *node) pastExternal() {
 	n.d.mu.Unlock()
 }
 
+// Podman's processes write their events as they make them: a podman stop
+// may report the death (written by the container's cleanup) before the
+// stop (the service's), with an earlier time. That stop is news, not
+// history: the death is drift, not a crash.
+func TestStopWrittenAfterItsDeathIsNews(t *testing.T) {
+	n := start(t, "core")
+	name := n.container("core")
+	c, err := n.rt.Inspect(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	n.rt.Crash(name, 137) // the death, reported first
+	n.rt.SendEvent(engine.ContainerEvent{Time: stopped, Action: "stop", Container: name, ID: c.ID, ExitCode: 137})
+	n.restarted("core")
+	n.pastExternal()
+	// Its death did not use up the quick restart.
+	n.rt.Crash(name, 2)
+	n.waitFor("core", engine.EventFailure, "exited (2) on its own; restarted at once")
+	if n.saw("core", engine.EventFailure, "exited (137) on its own") || n.saw("core", engine.EventBackoff, "") {
+		t.Errorf("the stop's death taken for a crash: %v", n.seen)
+	}
+}
+
 // A daemon that starts later never saw the events before it: those a
 // rotation of Podman's event log replays that are older than the start of
 // the container running now are history all the same.
@@ -417,7 +442,7 @@ func TestReplayOlderThanTheDaemonIsHistory(t *testing.T) {
 	seen := len(n.seen)
 	before := n.replayed()
 	// All but the start of the container running now, which came after it.
-	old := n.rt.ReplayEvents() - 1
+	old := n.rt.ReplayEvents(time.Time{}) - 1
 	n.poll("the replayed events older than the running container to be ignored", func() bool { return n.replayed() == before+float64(old) })
 	if calls := n.rt.Calls(); len(calls) != 0 {
 		t.Errorf("the replay made changes: %v", calls)

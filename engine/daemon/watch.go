@@ -57,7 +57,7 @@ func (d *Daemon) follow(ctx context.Context, events <-chan engine.ContainerEvent
 // stop or kill, or a removal, is drift: undone at once. A death nobody
 // asked for is a crash: restarted after a backoff that doubles while the
 // app keeps crashing. An event no newer than what archy already saw of the
-// app is history (see appState.eventAt): Podman replays events after a
+// app is history (see appState.replayed): Podman replays events after a
 // reconnect (from the second of the last one) and when it rotates its
 // event log, and a replayed death is no new crash.
 func (d *Daemon) onEvent(e engine.ContainerEvent) {
@@ -67,10 +67,7 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	}
 	id, ok := d.byName[e.Container]
 	st := d.apps[id]
-	history := ok && st != nil && !e.Time.After(st.eventAt)
-	if ok && st != nil && !history {
-		st.eventAt = e.Time
-	}
+	history := ok && st != nil && st.replayed(e)
 	d.mu.Unlock()
 	if !ok || st == nil {
 		return // not one of ours
@@ -142,17 +139,50 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	}
 }
 
+// eventDisorder is how far out of time order Podman may write one app's
+// events: several processes write them (the service, a container's
+// cleanup), each stamping an event when it makes it, so a kill or stop
+// may follow the death it caused with an earlier time.
+const eventDisorder = 2 * time.Second
+
+// keepRecent is how many of an app's events are remembered to tell a
+// replay within eventDisorder of the newest: more than an app makes in
+// that time.
+const keepRecent = 64
+
+// eventKey identifies an event: a replay repeats it exactly.
+type eventKey struct {
+	id, action string
+	time       int64
+}
+
+// replayed reports whether e is history (and if not, records it): older
+// than the newest event handled for the app by more than eventDisorder,
+// one of the recent events again, or (while none came) older than the
+// start of the container a reconcile found. d.mu is held.
+func (st *appState) replayed(e engine.ContainerEvent) bool {
+	key := eventKey{e.ID, e.Action, e.Time.UnixNano()}
+	if e.Time.Before(st.startFloor) || e.Time.Before(st.eventAt.Add(-eventDisorder)) || slices.Contains(st.recent, key) {
+		return true
+	}
+	st.recent = append(st.recent[max(0, len(st.recent)-keepRecent+1):], key)
+	if e.Time.After(st.eventAt) {
+		st.eventAt = e.Time
+	}
+	return false
+}
+
 // sawContainers gives each app that has had no event yet the start of
 // its container as the reconcile found it: an event before that start is
 // history (Podman replays events older than the daemon when it rotates its
-// event log). Only until the first event: later ones come in order, and a
-// death that a quick restart overtook must still count.
+// event log). Only until the first event: from then on the events tell,
+// and a death that a quick restart overtook must still count.
 func (d *Daemon) sawContainers(obs plan.Observed) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, c := range obs.Containers {
 		if id, ok := d.byName[c.Name]; ok && d.apps[id] != nil && d.apps[id].eventAt.IsZero() {
-			d.apps[id].eventAt = c.StartedAt
+			d.apps[id].startFloor = c.StartedAt
 		}
 	}
 }

@@ -104,15 +104,29 @@ func (f *Fake) BreakEvents(err error) {
 	}
 }
 
-// ReplayEvents sends every event so far again, with its own time, to
-// every open stream, as Podman does when it rotates its event log.
-func (f *Fake) ReplayEvents() int {
+// ReplayEvents sends the events since since (zero: all) again, each with
+// its own time, to every open stream, as Podman does when it rotates its
+// event log; it returns how many.
+func (f *Fake) ReplayEvents(since time.Time) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	n := 0
 	for _, e := range f.history {
-		f.send(e)
+		if !e.Time.Before(since) {
+			f.send(e)
+			n++
+		}
 	}
-	return len(f.history)
+	return n
+}
+
+// SendEvent sends e as it is to every open stream (and keeps it for a
+// replay): an event Podman wrote late, out of time order, say.
+func (f *Fake) SendEvent(e engine.ContainerEvent) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.history = append(f.history, e)
+	f.send(e)
 }
 
 // emit queues an event about c for every stream and keeps it for a
