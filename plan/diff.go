@@ -321,7 +321,11 @@ func diffApp(d Desired, c *Container, images map[string]*Image, intent AppIntent
 		add(Create, "container missing")
 	case !CreatedByArchy(c, app.ID) && !upgrade:
 		// Not made by archy: adopt it, never recreate it implicitly.
-		if !intent.Adopted {
+		switch made := c.Labels[LabelApp]; {
+		case intent.Adopted:
+		case made != "" && c.Labels[LabelSpecHash] != "":
+			add(Adopt, "container "+c.Name+" was created by archy for app "+made)
+		default:
 			add(Adopt, "container "+c.Name+" exists but was not created by archy")
 		}
 		switch {
@@ -518,13 +522,20 @@ func stateReason(c *Container) string {
 	return c.State
 }
 
-// orphans are containers archy created for apps no longer declared: removed
-// only with Prune, and only those carrying archy's label.
+// orphans are containers archy created for apps no longer declared (or for
+// an app whose container is now named otherwise): removed only with Prune,
+// and only those carrying archy's label. A container whose name a declared
+// app declares now is that app's (adopted, if another app made it): its
+// label names the app that created it, not the one that owns it.
 func orphans(in Input, apps map[string]Desired) []Step {
+	owned := map[string]bool{}
+	for _, d := range apps {
+		owned[d.App.ContainerName] = true
+	}
 	var out []Step
 	for _, c := range in.Observed.Containers {
 		id := c.Labels[LabelApp]
-		if id == "" || !CreatedByArchy(&c, id) || strings.HasSuffix(c.Name, schema.KeptSuffix) {
+		if id == "" || !CreatedByArchy(&c, id) || strings.HasSuffix(c.Name, schema.KeptSuffix) || owned[c.Name] {
 			continue
 		}
 		if d, declared := apps[id]; declared {

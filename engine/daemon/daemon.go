@@ -126,8 +126,6 @@ type appState struct {
 	// ownStopUntil: archy itself is stopping the app, which may take
 	// its whole stop timeout; a death until then is that stop's.
 	ownStopUntil time.Time
-	diedID       string // the container of the last death seen, and its event time
-	diedAt       time.Time
 	unhealthy    int // consecutive failed probes
 	healthErr    string
 	health       string      // the last probe's engine.Healthy, Starting or Unhealthy
@@ -148,6 +146,22 @@ type appState struct {
 	// failure is archy's last failed step on the app, until one succeeds.
 	failure   string
 	failureAt time.Time
+	// eventAt is Podman's time of the newest event handled for the app,
+	// recent the last events handled, and startFloor (until an event
+	// comes) the start of its container as a reconcile found it: they
+	// tell history, replayed after a reconnect or when Podman rotates its
+	// event log, from news (see replayed). Podman's clock, not archy's:
+	// each event carries its own time.
+	eventAt    time.Time
+	recent     []eventKey
+	startFloor time.Time
+	// diedID is the container whose death was last handled, until a
+	// container starts: Podman reports some deaths twice.
+	diedID string
+	// removed are the app's containers removed lately (by anyone; the
+	// last few): a death that its container's removal explains (podman
+	// rm -f) is drift, not a crash.
+	removed []string
 }
 
 // New makes a daemon; Run starts it.

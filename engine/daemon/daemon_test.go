@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +39,8 @@ type node struct {
 	apps   string // the apps directory
 	events <-chan engine.Event
 	seen   []engine.Event // every event read so far
+	stop   func()         // stops the daemon (and is done at the test's end)
+	data   string         // its data dir
 }
 
 // writeApp declares a service pulled from example.org.
@@ -77,6 +81,13 @@ func startWith(t *testing.T, write func(dir string)) *node {
 // startOn is startWith on a fake prepared beforehand.
 func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
 	t.Helper()
+	return startSeeded(t, rt, nil, write)
+}
+
+// startSeeded is startOn with seed filling the data dir first (the state
+// of an earlier daemon).
+func startSeeded(t *testing.T, rt *enginetest.Fake, seed func(data string), write func(dir string)) *node {
+	t.Helper()
 	appsDir := filepath.Join(t.TempDir(), "apps")
 	if err := os.Mkdir(appsDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -88,6 +99,9 @@ func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if seed != nil {
+		seed(data)
+	}
 	ready := make(chan struct{})
 	d := New(Config{Apps: appsDir, DataDir: data, Interval: time.Hour, Reconciled: func() { close(ready) },
 		Connect: func(context.Context) (engine.Runtime, error) { return rt, nil }})
@@ -96,12 +110,13 @@ func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		<-done
 		unsubscribe()
 		os.RemoveAll(data)
 	})
+	t.Cleanup(stop)
 	select {
 	case <-ready:
 	case err := <-done:
@@ -109,7 +124,7 @@ func startOn(t *testing.T, rt *enginetest.Fake, write func(dir string)) *node {
 	case <-time.After(patience):
 		t.Fatal("no first reconcile")
 	}
-	n := &node{t: t, d: d, rt: rt, apps: appsDir, events: events}
+	n := &node{t: t, d: d, rt: rt, apps: appsDir, events: events, stop: stop, data: data}
 	// The first reconcile's events are in by Reconciled: the tests wait for
 	// later ones.
 	for drained := false; !drained; {
@@ -254,6 +269,10 @@ func TestDriftAndCrashes(t *testing.T) {
 		{name: "stopped by hand", do: func(rt *enginetest.Fake, c string) { rt.Stop(context.Background(), c, 0) }},
 		{name: "removed by hand", do: func(rt *enginetest.Fake, c string) { rt.Remove(context.Background(), c, 0) },
 			event: "container removed"},
+		{name: "podman rm -f", do: func(rt *enginetest.Fake, c string) { rt.ForceRemove(c) },
+			event: "container removed"},
+		{name: "killed and removed by hand", do: func(rt *enginetest.Fake, c string) { rt.Kill(c); rt.Remove(context.Background(), c, 0) },
+			event: "container removed"},
 		{name: "exit 1", do: func(rt *enginetest.Fake, c string) { rt.Crash(c, 1) },
 			event: "exited (1) on its own; restarted at once", crash: true},
 		{name: "segfault", do: func(rt *enginetest.Fake, c string) { rt.Crash(c, 139) },
@@ -275,7 +294,18 @@ func TestDriftAndCrashes(t *testing.T) {
 				}
 				n.restarted("core")
 			}
-			if !tc.crash && (n.saw("core", engine.EventFailure, "on its own") || n.saw("core", engine.EventBackoff, "")) {
+			if tc.crash {
+				return
+			}
+			// The drift did not use up the quick restart: the first crash
+			// after it is restarted at once (and any crash the drift was
+			// taken for is reported before it). Its kill or stop is past:
+			// a death now is no longer explained by it.
+			n.pastExternal()
+			n.rt.Crash(name, 2)
+			n.waitFor("core", engine.EventFailure, "exited (2) on its own; restarted at once")
+			n.poll("core to run again", func() bool { return n.state("core") == plan.StateRunning })
+			if n.saw("core", engine.EventFailure, "exited (0) on its own") || n.saw("core", engine.EventFailure, "exited (137) on its own") || n.saw("core", engine.EventBackoff, "") {
 				t.Errorf("drift taken for a crash: %v", n.seen)
 			}
 		})
@@ -295,6 +325,184 @@ func TestReconnectsWhenEventsBreak(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.crash("core", 1, "")
+}
+
+// Podman replays the events of the second the stream resumes from: seen
+// already, they are history, and a death among them is no second crash.
+func TestReconnectIgnoresReplayedEvents(t *testing.T) {
+	n := start(t, "core")
+	n.crash("core", 1, "")
+	before := n.replayed()
+	n.rt.BreakEvents(errors.New("podman went away"))
+	n.waitFor("", engine.EventPodman, "connected to podman")
+	// At least the last event seen comes again (the fake replays from its
+	// second, as Podman does).
+	n.poll("the replay to be ignored", func() bool { return n.replayed() > before })
+	// The full reconcile that follows a reconnect, done before the crash.
+	if err := n.d.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A replayed death taken as new would have used the quick restart
+	// (or backed off): the next crash would back off 20ms, not 10ms.
+	n.crash("core", 1, "10ms")
+	if n.saw("core", engine.EventBackoff, "restarting in 20ms") {
+		t.Errorf("a replayed death was counted: %v", n.seen)
+	}
+}
+
+// When Podman rotates its event log it replays old events: a crash-looping
+// app's deaths, a kill, a removal. They are history: no failure, no
+// backoff, no restart, and the backoff goes on from where it was.
+func TestReplayedEventLogIsHistory(t *testing.T) {
+	n := start(t, "core")
+	name := n.container("core")
+	from := time.Now() // the daemon follows the events: it sees every one from now
+	n.crash("core", 3, "")
+	n.crash("core", 3, "10ms")
+	n.rt.Kill(name)
+	n.waitFor("core", engine.EventFailure, "stopped behind archy's back")
+	n.restarted("core")
+	n.rt.Remove(context.Background(), name, 0)
+	n.waitFor("core", engine.EventState, "container removed")
+	n.restarted("core")
+	n.d.mu.Lock()
+	st := n.d.apps["core"]
+	crashes, until := st.crashes, st.backoffUntil
+	n.d.mu.Unlock()
+
+	n.rt.ResetCalls()
+	seen := len(n.seen)
+	before := n.replayed()
+	replayed := n.rt.ReplayEvents(from)
+	n.poll("every replayed event to be ignored", func() bool { return n.replayed() == before+float64(replayed) })
+	if calls := n.rt.Calls(); len(calls) != 0 {
+		t.Errorf("the replay made changes: %v", calls)
+	}
+	n.d.mu.Lock()
+	if st.crashes != crashes || !st.backoffUntil.Equal(until) {
+		t.Errorf("backoff moved: %d crashes until %v, was %d until %v", st.crashes, st.backoffUntil, crashes, until)
+	}
+	n.d.mu.Unlock()
+	// The next crash backs off from where the loop was (the kill is past).
+	n.pastExternal()
+	n.crash("core", 3, "20ms")
+	for _, e := range n.seen[seen:] {
+		if e.App == "core" && (e.Type == engine.EventFailure || e.Type == engine.EventBackoff || e.Message == "container removed") &&
+			!strings.Contains(e.Message, "restarting in 20ms") {
+			t.Errorf("a replayed event was taken as new: %v", e)
+		}
+	}
+}
+
+// pastExternal waits until no reconcile of core is under way or asked
+// for (drift may ask twice: a kill's death and the removal), and moves
+// its last kill or stop just out of the window in which a death is taken
+// for its doing: the next death is a crash, while a death before it (whose
+// verdict may still be due) stays explained.
+func (n *node) pastExternal() {
+	n.t.Helper()
+	n.poll("the daemon to handle every event", func() bool {
+		sent, queued := n.rt.Delivered()
+		return queued == 0 && n.metric("archy_podman_events_total") == float64(sent)
+	})
+	n.poll("core's reconciles to end", func() bool {
+		n.d.mu.Lock()
+		defer n.d.mu.Unlock()
+		return n.d.runs["core"] == nil
+	})
+	n.d.mu.Lock()
+	n.d.apps["core"].externalAt = time.Now().Add(-externalWindow)
+	n.d.mu.Unlock()
+}
+
+// Podman's processes write their events as they make them: a podman stop
+// may report the death (written by the container's cleanup) before the
+// stop (the service's), with an earlier time. That stop is news, not
+// history: the death is drift, not a crash.
+func TestStopWrittenAfterItsDeathIsNews(t *testing.T) {
+	n := start(t, "core")
+	name := n.container("core")
+	c, err := n.rt.Inspect(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	n.rt.Crash(name, 137) // the death, reported first
+	n.rt.SendEvent(engine.ContainerEvent{Time: stopped, Action: "stop", Container: name, ID: c.ID, ExitCode: 137})
+	n.restarted("core")
+	n.pastExternal()
+	// Its death did not use up the quick restart.
+	n.rt.Crash(name, 2)
+	n.waitFor("core", engine.EventFailure, "exited (2) on its own; restarted at once")
+	if n.saw("core", engine.EventFailure, "exited (137) on its own") || n.saw("core", engine.EventBackoff, "") {
+		t.Errorf("the stop's death taken for a crash: %v", n.seen)
+	}
+}
+
+// A daemon that starts later never saw the events before it: those a
+// rotation of Podman's event log replays that are older than the start of
+// the container running now are history all the same.
+func TestReplayOlderThanTheDaemonIsHistory(t *testing.T) {
+	first := start(t, "core")
+	first.crash("core", 3, "")
+	first.crash("core", 3, "10ms")
+	// The next daemon runs on the same data dir (the state it left).
+	state, err := os.ReadFile(filepath.Join(first.data, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.stop()
+
+	n := startSeeded(t, first.rt, func(data string) {
+		if err := os.WriteFile(filepath.Join(data, "state.json"), state, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}, func(dir string) { writeApp(t, dir, "core") })
+	n.rt.ResetCalls()
+	seen := len(n.seen)
+	before := n.replayed()
+	// All but the start of the container running now, which came after it.
+	old := n.rt.ReplayEvents(time.Time{}) - 1
+	n.poll("the replayed events older than the running container to be ignored", func() bool { return n.replayed() == before+float64(old) })
+	if calls := n.rt.Calls(); len(calls) != 0 {
+		t.Errorf("the replay made changes: %v", calls)
+	}
+	// This daemon's first crash of the app: restarted at once, and the
+	// only failure it reports.
+	n.crash("core", 3, "")
+	var failures []string
+	for _, e := range n.seen[seen:] {
+		if e.App == "core" && (e.Type == engine.EventFailure || e.Type == engine.EventBackoff) {
+			failures = append(failures, e.Message)
+		}
+	}
+	if want := []string{"exited (3) on its own; restarted at once (a further crash backs off)"}; !slices.Equal(failures, want) {
+		t.Errorf("failures and backoffs %q, want %q", failures, want)
+	}
+}
+
+// replayed reads archy_podman_events_replayed_total.
+func (n *node) replayed() float64 {
+	n.t.Helper()
+	return n.metric("archy_podman_events_replayed_total")
+}
+
+// metric reads one of the daemon's metrics that has no labels.
+func (n *node) metric(name string) float64 {
+	n.t.Helper()
+	rec := httptest.NewRecorder()
+	n.d.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				n.t.Fatal(err)
+			}
+			return f
+		}
+	}
+	n.t.Fatalf("no %s in the metrics", name)
+	return 0
 }
 
 // archy's own stop (an operator's archy stop) is neither drift to undo

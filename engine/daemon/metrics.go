@@ -36,6 +36,8 @@ type metrics struct {
 	health           *prometheus.GaugeVec
 	backoff          *prometheus.GaugeVec
 	connected        prometheus.Gauge
+	replayed         prometheus.Counter
+	events           prometheus.Counter
 }
 
 // newMetrics makes the daemon's metrics; version is archy's, for
@@ -58,6 +60,10 @@ func newMetrics(version string) *metrics {
 			Help: "1 for the state of the app's last probe (healthy, starting: warming up, unhealthy), 0 for the others."}, []string{"app", "state"}),
 		backoff:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archy_app_backoff_seconds", Help: "Seconds until archy restarts a crashing app again."}, []string{"app"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_podman_connected", Help: "1 while archy can reach Podman."}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "archy_podman_events_total",
+			Help: "Podman container events handled (replayed ones included)."}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "archy_podman_events_replayed_total",
+			Help: "Podman events ignored as history: older than what archy already saw of the app (replayed after a reconnect or a rotation of Podman's event log)."}),
 	}
 	if version == "" {
 		version = "dev"
@@ -65,7 +71,7 @@ func newMetrics(version string) *metrics {
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "archy_build_info", Help: "Always 1: the archy that serves these metrics.",
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()}})
 	info.Set(1)
-	m.registry.MustRegister(info, m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.uncleanStops, m.up, m.healthy, m.health, m.backoff, m.connected,
+	m.registry.MustRegister(info, m.reconcileSeconds, m.steps, m.failures, m.restarts, m.rollbacks, m.uncleanStops, m.up, m.healthy, m.health, m.backoff, m.connected, m.events, m.replayed,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

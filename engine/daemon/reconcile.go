@@ -49,6 +49,7 @@ func (d *Daemon) reconcile(ctx context.Context, node *engine.Node, rt engine.Run
 		return err
 	}
 	d.watchProcesses(pl.Observed)
+	d.sawContainers(pl.Observed)
 	d.holdBackingOff(&pl)
 	if pl.Plan.Changes() == 0 && !pl.Plan.Blocked() {
 		d.forgetBlocks(pl.Plan, engine.Report{})

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"archy.dev/archy/catalog"
@@ -43,6 +44,7 @@ func (d *Daemon) follow(ctx context.Context, events <-chan engine.ContainerEvent
 				return <-errc
 			}
 			d.onEvent(e)
+			d.metrics.events.Inc()
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
@@ -54,7 +56,10 @@ func (d *Daemon) follow(ctx context.Context, events <-chan engine.ContainerEvent
 // onEvent decides what an event means for its app. A death right after a
 // stop or kill, or a removal, is drift: undone at once. A death nobody
 // asked for is a crash: restarted after a backoff that doubles while the
-// app keeps crashing.
+// app keeps crashing. An event no newer than what archy already saw of the
+// app is history (see appState.replayed): Podman replays events after a
+// reconnect (from the second of the last one) and when it rotates its
+// event log, and a replayed death is no new crash.
 func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	d.mu.Lock()
 	if e.Time.After(d.lastEvent) {
@@ -62,15 +67,25 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	}
 	id, ok := d.byName[e.Container]
 	st := d.apps[id]
+	history := ok && st != nil && st.replayed(e)
 	d.mu.Unlock()
 	if !ok || st == nil {
 		return // not one of ours
 	}
+	if history {
+		d.metrics.replayed.Inc()
+		d.log.Debug("podman event replayed: ignored", "app", id, "action", e.Action, "container", e.ID, "time", e.Time)
+		return
+	}
 	switch e.Action {
-	case "start":
+	case "start", "restart":
 		d.mu.Lock()
 		st.ownStopUntil = time.Time{} // a stop that killed nothing is over
+		st.diedID = ""                // a death from now on is a new one
 		d.mu.Unlock()
+	}
+	switch e.Action {
+	case "start":
 		go d.watchStarted(context.Background(), d.runtime(), id, e.Container)
 	case "kill", "stop", "restart":
 		// Someone stopped it (kill comes before its death, stop and
@@ -84,16 +99,22 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 			time.AfterFunc(d.delays.crashSettle, func() { d.enqueueApp(id, false) })
 		}
 	case "remove":
+		// A removal explains the death just before it: podman rm -f
+		// stops the container itself (a death, with no kill or stop
+		// event) and removes it. Drift, not a crash.
+		d.mu.Lock()
+		st.removed = append(st.removed[max(0, len(st.removed)-keepRemoved+1):], e.ID)
+		d.mu.Unlock()
 		d.publish(engine.Event{Type: engine.EventState, App: id, Message: "container removed"})
 		d.enqueueApp(id, false)
 	case "died":
 		d.mu.Lock()
 		external := time.Since(st.externalAt) < externalWindow
 		own := time.Now().Before(st.ownStopUntil)
-		// Podman may report one death twice (and replays events after a
-		// reconnect): count each container's death once.
-		dup := st.diedID == e.ID && !e.Time.After(st.diedAt)
-		st.diedID, st.diedAt = e.ID, e.Time
+		// A container dies once per start: Podman reports some deaths
+		// twice, with times of their own.
+		dup := st.diedID == e.ID
+		st.diedID = e.ID
 		if own && !dup {
 			st.ownStopUntil = time.Time{}
 		}
@@ -111,10 +132,10 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 			d.enqueueApp(id, false)
 			return
 		}
-		// A stop or restart event follows the death it caused: give it a
-		// moment before calling this a crash.
+		// A stop, restart or remove event follows the death it caused:
+		// give it a moment before calling this a crash.
 		died := time.Now()
-		time.AfterFunc(d.delays.crashSettle, func() { d.classifyDeath(id, st, died, e.ExitCode) })
+		time.AfterFunc(d.delays.crashSettle, func() { d.classifyDeath(id, st, died, e.ID, e.ExitCode) })
 	}
 }
 
@@ -125,6 +146,58 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 func (st *appState) ranWell(reset time.Duration) bool {
 	return !st.startedAt.IsZero() && time.Since(st.startedAt) >= reset
 }
+
+// eventDisorder is how far out of time order Podman may write one app's
+// events: several processes write them (the service, a container's
+// cleanup), each stamping an event when it makes it, so a kill or stop
+// may follow the death it caused with an earlier time.
+const eventDisorder = 2 * time.Second
+
+// keepRecent is how many of an app's events are remembered to tell a
+// replay within eventDisorder of the newest: more than an app makes in
+// that time.
+const keepRecent = 64
+
+// eventKey identifies an event: a replay repeats it exactly.
+type eventKey struct {
+	id, action string
+	time       int64
+}
+
+// replayed reports whether e is history (and if not, records it): older
+// than the newest event handled for the app by more than eventDisorder,
+// one of the recent events again, or (while none came) older than the
+// start of the container a reconcile found. d.mu is held.
+func (st *appState) replayed(e engine.ContainerEvent) bool {
+	key := eventKey{e.ID, e.Action, e.Time.UnixNano()}
+	if e.Time.Before(st.startFloor) || e.Time.Before(st.eventAt.Add(-eventDisorder)) || slices.Contains(st.recent, key) {
+		return true
+	}
+	st.recent = append(st.recent[max(0, len(st.recent)-keepRecent+1):], key)
+	if e.Time.After(st.eventAt) {
+		st.eventAt = e.Time
+	}
+	return false
+}
+
+// sawContainers gives each app that has had no event yet the start of
+// its container as the reconcile found it: an event before that start is
+// history (Podman replays events older than the daemon when it rotates its
+// event log). Only until the first event: from then on the events tell,
+// and a death that a quick restart overtook must still count.
+func (d *Daemon) sawContainers(obs plan.Observed) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range obs.Containers {
+		if id, ok := d.byName[c.Name]; ok && d.apps[id] != nil && d.apps[id].eventAt.IsZero() {
+			d.apps[id].startFloor = c.StartedAt
+		}
+	}
+}
+
+// keepRemoved is how many removed containers of an app are remembered:
+// enough for removals quicker than crashSettle.
+const keepRemoved = 8
 
 // markDown notes how an app went down behind archy's back; the first
 // cause is kept until it serves again.
@@ -157,9 +230,9 @@ const healWindow = 3 * time.Second
 // explained: a crash. The first crash of an app that was running well is
 // undone at once (the exit watcher may have done so already); the next
 // ones back off, 1 s doubling to 5 min, until it runs well for 10 min.
-func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode int) {
+func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, container string, exitCode int) {
 	d.mu.Lock()
-	explained := st.externalAt.After(died.Add(-externalWindow))
+	explained := st.externalAt.After(died.Add(-externalWindow)) || slices.Contains(st.removed, container)
 	rt := d.rt
 	name := d.cat.Apps[id].ContainerName
 	// Healed by the exit watcher around this death (before or after the
@@ -167,7 +240,7 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, exitCode
 	healed := st.healedAt.After(died.Add(-healWindow))
 	if explained {
 		d.mu.Unlock()
-		return // the stop or restart event enqueued the reconcile
+		return // the stop, restart or remove event enqueued the reconcile
 	}
 	if st.ranWell(d.delays.backoffReset) {
 		st.crashes, st.fastUsed = 0, false // it ran long enough: a fresh start

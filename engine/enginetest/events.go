@@ -16,11 +16,21 @@ type subscriber struct {
 	broken chan error    // BreakEvents' cause
 }
 
-// Events streams the changes made from now on; since is ignored (the
-// fake keeps no history to replay).
+// Events streams the changes made from now on, after those since since
+// (zero: none). As Podman does, it replays from the start of since's
+// second: a stream that resumes from the last event it saw sees that
+// second's events again.
 func (f *Fake) Events(ctx context.Context, since time.Time) (<-chan engine.ContainerEvent, <-chan error) {
 	s := &subscriber{wake: make(chan struct{}, 1), broken: make(chan error, 1)}
 	f.mu.Lock()
+	if !since.IsZero() {
+		from := time.Unix(since.Unix(), 0)
+		for _, e := range f.history {
+			if !e.Time.Before(from) {
+				s.queue = append(s.queue, e)
+			}
+		}
+	}
 	f.subs[s] = struct{}{}
 	f.mu.Unlock()
 	out := make(chan engine.ContainerEvent)
@@ -45,6 +55,7 @@ func (f *Fake) Events(ctx context.Context, since time.Time) (<-chan engine.Conta
 			case send <- next:
 				f.mu.Lock()
 				s.queue = s.queue[1:]
+				f.delivered++
 				f.mu.Unlock()
 			case <-s.wake:
 			case err := <-s.broken:
@@ -67,6 +78,18 @@ func (f *Fake) Watchers() int {
 	return len(f.subs)
 }
 
+// Delivered counts the events the streams handed over so far, and the
+// events still queued for them: a test waits for the code under test to
+// have taken in every change (and, if it counts them, handled it).
+func (f *Fake) Delivered() (sent, queued int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range f.subs {
+		queued += len(s.queue)
+	}
+	return f.delivered, queued
+}
+
 // BreakEvents ends every open event stream with err, as a Podman that
 // went away would.
 func (f *Fake) BreakEvents(err error) {
@@ -81,9 +104,41 @@ func (f *Fake) BreakEvents(err error) {
 	}
 }
 
-// emit queues an event about c for every stream; f.mu is held.
+// ReplayEvents sends the events since since (zero: all) again, each with
+// its own time, to every open stream, as Podman does when it rotates its
+// event log; it returns how many.
+func (f *Fake) ReplayEvents(since time.Time) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, e := range f.history {
+		if !e.Time.Before(since) {
+			f.send(e)
+			n++
+		}
+	}
+	return n
+}
+
+// SendEvent sends e as it is to every open stream (and keeps it for a
+// replay): an event Podman wrote late, out of time order, say.
+func (f *Fake) SendEvent(e engine.ContainerEvent) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.history = append(f.history, e)
+	f.send(e)
+}
+
+// emit queues an event about c for every stream and keeps it for a
+// replay; f.mu is held.
 func (f *Fake) emit(action string, c *plan.Container) {
 	e := engine.ContainerEvent{Time: time.Now(), Action: action, Container: c.Name, ID: c.ID, ExitCode: c.ExitCode}
+	f.history = append(f.history, e)
+	f.send(e)
+}
+
+// send queues e for every stream; f.mu is held.
+func (f *Fake) send(e engine.ContainerEvent) {
 	for s := range f.subs {
 		s.queue = append(s.queue, e)
 		select {

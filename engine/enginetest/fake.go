@@ -40,6 +40,8 @@ type Fake struct {
 	jobs       map[string]jobResult // by container: how a job ends (SetJob)
 	volumes    map[string]time.Time // named volumes, by creation time
 	subs       map[*subscriber]struct{}
+	history    []engine.ContainerEvent // every event sent, for Events' since and ReplayEvents
+	delivered  int                     // events the streams handed over (Delivered)
 }
 
 var _ engine.Runtime = (*Fake)(nil)
@@ -158,6 +160,24 @@ func (f *Fake) Kill(name string) error {
 	return f.change(name, "", func(c *plan.Container) error {
 		f.emit("kill", c)
 		f.exit(c, 137)
+		return nil
+	})
+}
+
+// ForceRemove removes a container the way an operator's podman rm -f
+// does: Podman stops a running one itself (a death, with neither a kill
+// nor a stop event) and then reports the removal.
+func (f *Fake) ForceRemove(name string) error {
+	return f.change(name, "", func(c *plan.Container) error {
+		if c.State == plan.StateRunning {
+			code := 0
+			if f.ignoreStop[c.Name] {
+				code = 137
+			}
+			f.exit(c, code)
+		}
+		delete(f.containers, name)
+		f.emit("remove", c)
 		return nil
 	})
 }
