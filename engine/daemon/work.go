@@ -280,6 +280,17 @@ type hostLock struct {
 }
 
 func (h *hostLock) acquire(ctx context.Context, dir string, waiting func()) (release func(), err error) {
+	// Overlapping work could keep the lock held for ever: while another
+	// archy (an operator's apply or rollback) waits for it, new work waits
+	// too, so that the lock is freed once the work under way is done and
+	// the other gets its turn.
+	for state.HostWaiter(dir) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.n == 0 {

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -25,6 +28,12 @@ func LockHost(ctx context.Context, dataDir string, waiting func()) (unlock func(
 		if waiting != nil {
 			waiting()
 		}
+		// Say so, for a daemon whose overlapping work could otherwise keep
+		// the lock for ever (HostWaiter): it lets this process have its turn.
+		marker := filepath.Join(dataDir, waiterFile)
+		if werr := os.WriteFile(marker, []byte(strconv.Itoa(os.Getpid())), 0o600); werr == nil {
+			defer os.Remove(marker)
+		}
 		ok, err = l.TryLockContext(ctx, 100*time.Millisecond)
 	}
 	if err != nil {
@@ -34,6 +43,24 @@ func LockHost(ctx context.Context, dataDir string, waiting func()) (unlock func(
 		return nil, fmt.Errorf("locking %s: %w", dataDir, ctx.Err())
 	}
 	return l.Unlock, nil
+}
+
+// waiterFile, in the data dir, names the process waiting for the
+// host-wide lock.
+const waiterFile = "lock.waiting"
+
+// HostWaiter tells whether another process waits for the host-wide lock
+// (a live one: a file left by a process that died is not a waiter).
+func HostWaiter(dataDir string) bool {
+	b, err := os.ReadFile(filepath.Join(dataDir, waiterFile))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
 }
 
 // AppLocks holds one lock per app, so that work on one app (a heal, an
