@@ -43,10 +43,12 @@ if ((${#missing[@]})); then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	# Wait for another apt run (a second deps.sh, unattended upgrades) rather than fail.
+	apt_opts=(-o DPkg::Lock::Timeout=600)
+	apt-get "${apt_opts[@]}" update -qq
 	# No recommends: podman recommends buildah and dbus-user-session, which
 	# archy does not use; what it does use is listed above.
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then
