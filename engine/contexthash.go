@@ -15,15 +15,20 @@ import (
 )
 
 // ContextHash hashes what a build depends on: every file of the context
-// (path, mode, content; symlinks by target), the Dockerfile path and the
-// build args. Equal inputs give equal hashes on any machine, so the
+// the build is sent (path, mode, content; symlinks by target; not the
+// files its .containerignore or .dockerignore leaves out), the Dockerfile
+// path and the build args. Equal inputs give equal hashes on any machine, so the
 // archy.context-hash label tells whether an image is current. The context
 // and the Dockerfile resolve as the build resolves them (buildctx): a
 // symlinked context is hashed through the link, and a Dockerfile that
 // does not resolve to a file inside the context is an error, so the file
 // built is always one of the files hashed.
 func ContextHash(src *schema.Source) (string, error) {
-	dir, _, err := buildctx.Resolve(src.ContextDir, src.Dockerfile)
+	dir, dockerfile, err := buildctx.Resolve(src.ContextDir, src.Dockerfile)
+	if err != nil {
+		return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
+	}
+	ignore, err := buildctx.Ignore(dir, dockerfile)
 	if err != nil {
 		return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
 	}
@@ -45,6 +50,13 @@ func ContextHash(src *schema.Source) (string, error) {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
+		}
+		if rel != "." {
+			// Like podman build, it walks into an ignored directory:
+			// an exception may bring back files below it.
+			if ignored, err := ignore.Ignored(rel); err != nil || ignored {
+				return err
+			}
 		}
 		info, err := d.Info()
 		if err != nil {

@@ -72,3 +72,53 @@ func TestContextHashLinkedContext(t *testing.T) {
 		t.Error("a change inside a linked context left its hash alone")
 	}
 }
+
+// TestContextHashIgnoreFile: files the context's ignore file leaves out
+// of the build are left out of the hash, as podman build reads it;
+// everything the build is sent, the ignore file included, is hashed.
+func TestContextHashIgnoreFile(t *testing.T) {
+	tests := []struct {
+		name       string
+		dockerfile string
+		files      map[string]string // the context, beside the Dockerfile
+		edit       string            // the file edited
+		rebuild    bool
+	}{
+		{"containerignore file", "", map[string]string{".containerignore": "notes.md\n", "notes.md": "a"}, "notes.md", false},
+		{"dockerignore file", "", map[string]string{".dockerignore": "notes.md\n", "notes.md": "a"}, "notes.md", false},
+		{"containerignore wins over dockerignore", "", map[string]string{".containerignore": "a\n", ".dockerignore": "b\n", "b": "x"}, "b", true},
+		{"directory", "", map[string]string{".containerignore": "drafts\n", "drafts/one/x": "a"}, "drafts/one/x", false},
+		{"glob", "", map[string]string{".containerignore": "**/*.log\n", "www/a/run.log": "a"}, "www/a/run.log", false},
+		{"exception", "", map[string]string{".containerignore": "drafts\n!drafts/keep\n", "drafts/keep": "a"}, "drafts/keep", true},
+		{"comment is no pattern", "", map[string]string{".containerignore": "# notes.md\n", "notes.md": "a"}, "notes.md", true},
+		{"kept file", "", map[string]string{".containerignore": "notes.md\n", "page": "a"}, "page", true},
+		{"the ignore file itself", "", map[string]string{".containerignore": "*\n"}, ".containerignore", true},
+		{"the Dockerfile is always sent", "", map[string]string{".containerignore": "*\n"}, "Dockerfile", true},
+		{"named Dockerfile's own ignore file", "build/Containerfile", map[string]string{"build/Containerfile": "FROM scratch\n", "build/Containerfile.containerignore": "notes.md\n", "notes.md": "a"}, "notes.md", false},
+		{"no ignore file", "", map[string]string{"notes.md": "a"}, "notes.md", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.TempDir()
+			writeFile(t, filepath.Join(ctx, "Dockerfile"), "FROM scratch\nCOPY . /\n")
+			for name, content := range tt.files {
+				writeFile(t, filepath.Join(ctx, name), content)
+			}
+			src := &schema.Source{Type: schema.SourceBuild, ContextDir: ctx, Dockerfile: tt.dockerfile}
+			before, err := ContextHash(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(ctx, tt.edit)
+			b, _ := os.ReadFile(path)
+			writeFile(t, path, string(b)+"\n# edited\n")
+			after, err := ContextHash(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rebuild := before != after; rebuild != tt.rebuild {
+				t.Errorf("editing %s: hash changed %v, want %v", tt.edit, rebuild, tt.rebuild)
+			}
+		})
+	}
+}
