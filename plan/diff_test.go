@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -244,6 +245,7 @@ func TestFingerprintMovesWithLiveState(t *testing.T) {
 }
 
 func TestNormalizeRef(t *testing.T) {
+	hex64 := strings.Repeat("ab", 32)
 	for in, want := range map[string]string{
 		"nginx":                           "docker.io/library/nginx:latest",
 		"nginx:1.27":                      "docker.io/library/nginx:1.27",
@@ -252,7 +254,12 @@ func TestNormalizeRef(t *testing.T) {
 		"localhost/ui:local":              "localhost/ui:local",
 		"127.0.0.1:5000/sim/explorer:1.0": "127.0.0.1:5000/sim/explorer:1.0",
 		"127.0.0.1:5000/sim/explorer":     "127.0.0.1:5000/sim/explorer:latest",
-		"ghcr.io/x/y@sha256:abc":          "ghcr.io/x/y@sha256:abc",
+		"ghcr.io/x/y@sha256:" + hex64:     "ghcr.io/x/y@sha256:" + hex64,
+		"ghcr.io/x/y:1@sha256:" + hex64:   "ghcr.io/x/y:1@sha256:" + hex64,
+		"docker.io/library/nginx:latest":  "docker.io/library/nginx:latest",
+		"index.docker.io/nginx":           "docker.io/library/nginx:latest",
+		"localhost:5000/a":                "localhost:5000/a:latest",
+		"Not A Ref":                       "Not A Ref",
 	} {
 		if got := NormalizeRef(in); got != want {
 			t.Errorf("NormalizeRef(%q) = %q, want %q", in, got, want)

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
+	"sync"
+
+	"github.com/distribution/reference"
 
 	"archy.dev/archy/schema"
 )
@@ -130,27 +132,21 @@ func join(prefix, k string) string {
 }
 
 // NormalizeRef writes an image reference the way Podman lists it:
-// docker.io/library/nginx:latest for nginx, with the default tag.
+// docker.io/library/nginx:latest for nginx, with the default tag (none
+// added beside a digest). A reference that does not parse (vet refuses
+// those) is returned as it is.
 func NormalizeRef(ref string) string {
-	if ref == "" {
-		return ""
+	if n, ok := normalized.Load(ref); ok {
+		return n.(string)
 	}
-	name, digest, hasDigest := strings.Cut(ref, "@")
-	first, rest, hasSlash := strings.Cut(name, "/")
-	if first == "docker.io" && !strings.Contains(rest, "/") {
-		name = "docker.io/library/" + rest
-	} else if !hasSlash || (!strings.ContainsAny(first, ".:") && first != "localhost") {
-		if !strings.Contains(name, "/") {
-			name = "library/" + name
-		}
-		name = "docker.io/" + name
+	n := ref
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		n = reference.TagNameOnly(named).String()
 	}
-	lastSlash := strings.LastIndex(name, "/")
-	if !strings.Contains(name[lastSlash+1:], ":") && !hasDigest {
-		name += ":latest"
-	}
-	if hasDigest {
-		return name + "@" + digest
-	}
-	return name
+	normalized.Store(ref, n)
+	return n
 }
+
+// normalized caches NormalizeRef: the parser's regular expressions cost
+// more than the rest of a plan, and a node has few distinct references.
+var normalized sync.Map // ref -> normalised ref
