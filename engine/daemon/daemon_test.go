@@ -614,8 +614,7 @@ func TestForwardOnlyFailureStaysStopped(t *testing.T) {
 	if err := n.d.Reconcile(ctx); err != nil { // reloads the apps
 		t.Fatal(err)
 	}
-	n.rt.BreakNext("example.org/core:1")
-	n.rt.AddImage("example.org/core:1", nil) // a new version, broken
+	n.rt.BreakNext("example.org/core:1") // the upgrade pulls a new version, broken
 	var fo *engine.ForwardOnlyError
 	if err := n.d.Act(ctx, "core", engine.ActUpgrade, false); !errors.As(err, &fo) {
 		t.Fatalf("upgrade: %v, want a forward-only failure", err)
