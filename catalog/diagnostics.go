@@ -2,9 +2,11 @@ package catalog
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
@@ -211,6 +213,53 @@ const (
 // messageRules turns CUE's messages into the user's terms.
 type messageRules struct {
 	bounds map[string]string // formatted pattern -> what it wants
+	// kindAt is the kind the schema wants at an error's path, when the
+	// errors are one app's; nil otherwise.
+	kindAt func(sels []string) (cue.Kind, bool)
+}
+
+// wrongType renders "conflicting values A and B (mismatched types KA and
+// KB)" as what the user gave and what the schema wants. CUE puts the two
+// sides in the order it met them, which is not always the schema's first:
+// the side whose kind the schema allows is the one wanted.
+func (r messageRules) wrongType(sels []string, args []any) string {
+	vals := [2]string{fmt.Sprint(args[0]), fmt.Sprint(args[1])}
+	kinds := [2]string{fmt.Sprint(args[2]), fmt.Sprint(args[3])}
+	got := 0
+	if want, ok := r.kindFor(sels); ok {
+		if kindNamed(kinds[0])&want == 0 && kindNamed(kinds[1])&want != 0 {
+			got = 0
+		} else if kindNamed(kinds[1])&want == 0 && kindNamed(kinds[0])&want != 0 {
+			got = 1
+		}
+	} else if vals[0] == kinds[0] && vals[1] != kinds[1] {
+		got = 1 // a bare type (int) against a value: the type is wanted
+	}
+	want := 1 - got
+	if vals[got] == kinds[got] { // the user wrote a type, not a value
+		return fmt.Sprintf("wrong type: got %s, want %s", article(kinds[got]), article(kinds[want]))
+	}
+	return fmt.Sprintf("wrong type: %s is %s, want %s", vals[got], article(kinds[got]), article(kinds[want]))
+}
+
+func (r messageRules) kindFor(sels []string) (cue.Kind, bool) {
+	if r.kindAt == nil {
+		return 0, false
+	}
+	return r.kindAt(sels)
+}
+
+// kindNamed reads a kind as CUE's messages print it ("int", "number",
+// "int|string").
+func kindNamed(s string) cue.Kind {
+	names := map[string]cue.Kind{"null": cue.NullKind, "bool": cue.BoolKind, "int": cue.IntKind,
+		"float": cue.FloatKind, "number": cue.NumberKind, "string": cue.StringKind, "bytes": cue.BytesKind,
+		"list": cue.ListKind, "struct": cue.StructKind}
+	var k cue.Kind
+	for part := range strings.SplitSeq(s, "|") {
+		k |= names[strings.TrimSpace(part)]
+	}
+	return k
 }
 
 func newMessageRules(sch cue.Value) messageRules {
@@ -218,6 +267,13 @@ func newMessageRules(sch cue.Value) messageRules {
 	for def, help := range boundHelp {
 		if v := sch.LookupPath(cue.ParsePath(def)); v.Exists() {
 			r.bounds[fmt.Sprint(v)] = help
+			// A bound that fails names only its own part of a
+			// definition such as =~"..." & time.Duration.
+			if op, parts := v.Expr(); op == cue.AndOp {
+				for _, part := range parts {
+					r.bounds[fmt.Sprint(part)] = help
+				}
+			}
 		}
 	}
 	return r
@@ -263,7 +319,10 @@ func (r messageRules) messages(errs []cueerrors.Error, sels []string) []string {
 		case strings.Contains(format, "(out of bound") && len(args) == 2 && (fmt.Sprint(args[1]) == `!=""` || fmt.Sprint(args[0]) == `""`):
 			msgs = append(msgs, "must not be empty")
 		case strings.Contains(format, "(mismatched types") && len(args) == 4:
-			msgs = append(msgs, fmt.Sprintf("wrong type: %v is %s, want %s", args[0], article(fmt.Sprint(args[2])), article(fmt.Sprint(args[3]))))
+			msgs = append(msgs, r.wrongType(sels, args))
+		case strings.Contains(format, "does not satisfy") && len(args) == 2 && fmt.Sprint(args[1]) == "time.Duration":
+			// The pattern passed: only the range is left.
+			msgs = append(msgs, fmt.Sprintf("duration %v out of range; want at most %s (about 292 years)", args[0], maxDuration))
 		case strings.HasPrefix(format, "incompatible list lengths"):
 			msgs = append(msgs, "want a list of at least one element")
 		case strings.Contains(format, "(out of bound") && len(args) == 2 && r.bounds[fmt.Sprint(args[1])] != "":
@@ -279,6 +338,10 @@ func (r messageRules) messages(errs []cueerrors.Error, sels []string) []string {
 	}
 	return dedupe(msgs)
 }
+
+// maxDuration is the longest duration Go (and so archy) can hold, in
+// whole hours: 2562047h.
+var maxDuration = fmt.Sprintf("%dh", time.Duration(math.MaxInt64)/time.Hour)
 
 // invalidVarName is the message for a bad key of environment or build_args.
 const invalidVarName = "invalid variable name: use letters, digits and _, not starting with a digit"

@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -99,6 +101,7 @@ type loader struct {
 	rules     messageRules
 	appSchema cue.Value // #App, for finding unknown fields
 	opts      Options
+	tags      map[string][]tagDecl // the @tag attributes, when -t is given
 	cwd       string
 	diags     Diagnostics
 }
@@ -160,6 +163,12 @@ func (l *loader) load() (*Catalog, error) {
 	l.firstFile = l.rel(files[0])
 	if !l.checkPackageClauses(files) {
 		return nil, l.diags
+	}
+	if len(l.opts.Tags) > 0 {
+		l.tags = l.tagDecls(files)
+		if !l.checkTags(l.tags) {
+			return nil, l.diags
+		}
 	}
 	cfg, err := l.loadConfig()
 	if err != nil {
@@ -274,6 +283,12 @@ func (l *loader) checkPackageClauses(files []string) bool {
 		if b, found := l.opts.Overlay[name]; found {
 			src = b
 		}
+		if pos, b, bad := l.invalidUTF8(name); bad {
+			// CUE takes such bytes into strings as they are.
+			l.add(pos, "", "", fmt.Sprintf("invalid UTF-8 (byte %#x): app files must be UTF-8 text", b))
+			ok = false
+			continue
+		}
 		f, err := parser.ParseFile(name, src, parser.PackageClauseOnly)
 		if err != nil {
 			l.addCUE(err, posIndex{files: []string{l.rel(name)}})
@@ -297,6 +312,34 @@ func (l *loader) checkPackageClauses(files []string) bool {
 		}
 	}
 	return ok
+}
+
+// invalidUTF8 finds the first byte of a file that is not UTF-8 text.
+// A file it cannot read is left to the parser to report.
+func (l *loader) invalidUTF8(name string) (schema.Pos, byte, bool) {
+	b, found := l.opts.Overlay[name]
+	if !found {
+		var err error
+		if b, err = os.ReadFile(name); err != nil {
+			return schema.Pos{}, 0, false
+		}
+	}
+	if utf8.Valid(b) {
+		return schema.Pos{}, 0, false
+	}
+	line, col := 1, 1
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size <= 1 {
+			return schema.Pos{File: l.rel(name), Line: line, Col: col}, b[0], true
+		}
+		col += size // CUE counts columns in bytes
+		if r == '\n' {
+			line, col = line+1, 1
+		}
+		b = b[size:]
+	}
+	return schema.Pos{}, 0, false
 }
 
 // loadConfig makes app files load wherever they live. Inside a CUE module
@@ -452,7 +495,9 @@ func (l *loader) decodeSecrets(v, sch cue.Value, positions posIndex) map[string]
 func (l *loader) decodeApp(id string, v cue.Value, positions posIndex) *schema.App {
 	if err := v.Validate(cue.Concrete(true)); err != nil {
 		bad := l.unknownFields(id, v, positions)
-		for _, d := range l.fromCUE(err, positions) {
+		rules := l.rules
+		rules.kindAt = func(sels []string) (cue.Kind, bool) { return l.schemaKind(v, sels) }
+		for _, d := range fromCUE(cueerrors.Errors(err), positions, l.rel, rules) {
 			if d.App != id || !underAnyField(d.Path, bad) {
 				l.addDiag(d)
 			}
@@ -461,12 +506,38 @@ func (l *loader) decodeApp(id string, v cue.Value, positions posIndex) *schema.A
 	}
 	var app schema.App
 	if err := v.Decode(&app); err != nil {
-		l.addCUE(err, positions)
+		// The schema should have caught it; Decode's errors name no
+		// field, so at least name the app.
+		l.add(positions.at([]string{"apps", id}), id, "", err.Error())
 		return nil
 	}
 	app.Pos = positions.at([]string{"apps", id})
 	app.SetPositions(positions.under([]string{"apps", id}))
 	return &app
+}
+
+// schemaKind is the kind #App wants at an error's path (apps.<id>...)
+// inside app, the user's value of it.
+func (l *loader) schemaKind(app cue.Value, sels []string) (cue.Kind, bool) {
+	if len(sels) < 3 || sels[0] != "apps" {
+		return 0, false
+	}
+	var path []cue.Selector
+	for _, s := range sels[2:] {
+		if i, err := strconv.Atoi(s); err == nil {
+			path = append(path, cue.Index(i))
+			continue
+		}
+		if u, err := strconv.Unquote(s); err == nil {
+			s = u
+		}
+		path = append(path, cue.Str(s))
+	}
+	v := schemaAt(l.appSchema, app, path)
+	if !v.Exists() {
+		return 0, false
+	}
+	return v.IncompleteKind(), true
 }
 
 // rel turns an absolute file name into the form shown to the user:
@@ -502,6 +573,10 @@ func (l *loader) addLoadErrors(err error) {
 		msg := inlinePos.ReplaceAllString(e.Error(), "")
 		if len(e.Path()) > 0 { // the module or package that failed, not a field
 			msg = strings.TrimPrefix(msg, strings.Join(e.Path(), ".")+": ")
+		}
+		if d, ok := l.tagError(msg, l.tags); ok {
+			l.addDiag(d)
+			continue
 		}
 		l.add(toPos(e.Position(), l.rel), "", "", msg)
 	}

@@ -39,10 +39,16 @@ func (idx posIndex) walkDecls(decls []ast.Decl, sels []cue.Selector, rel func(st
 		switch d := d.(type) {
 		case *ast.Field:
 			name, ok := labelName(d.Label)
-			if !ok || strings.HasPrefix(name, "#") || strings.HasPrefix(name, "_") {
-				continue // definitions and hidden fields are not data
+			if !ok {
+				continue
 			}
 			path := append(slices.Clip(sels), cue.Str(name))
+			if strings.HasPrefix(name, "#") || strings.HasPrefix(name, "_") {
+				// Not data, but CUE may report an error inside one (a
+				// structural cycle) without a position of its own.
+				idx.walkDefinition(d, path, rel)
+				continue
+			}
 			idx.record(path, d.Label.Pos(), rel)
 			idx.walkExpr(d.Value, path, rel)
 		case *ast.EmbedDecl:
@@ -67,6 +73,19 @@ func (idx posIndex) walkExpr(e ast.Expr, sels []cue.Selector, rel func(string) s
 	case *ast.ParenExpr:
 		idx.walkExpr(e.X, sels, rel)
 	}
+}
+
+// walkDefinition records where a definition or hidden field and what it
+// declares are, for errors only: they are no fields of an app, so they
+// stay out of the selectors the unknown-field check walks.
+func (idx posIndex) walkDefinition(d *ast.Field, path []cue.Selector, rel func(string) string) {
+	defs := posIndex{byPath: idx.byPath, sels: map[string][]cue.Selector{}, appFiles: map[string]bool{}}
+	if p := d.Label.Pos(); p.IsValid() {
+		if _, ok := idx.byPath[selectorPath(path)]; !ok {
+			idx.byPath[selectorPath(path)] = toPos(p, rel)
+		}
+	}
+	defs.walkExpr(d.Value, path, rel)
 }
 
 // record keeps the first position seen for a path.
@@ -97,9 +116,19 @@ func selectorPath(sels []cue.Selector) string {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(s.Unquoted())
+		b.WriteString(labelText(s.Unquoted()))
 	}
 	return b.String()
+}
+
+// labelText is a label as a message shows it: quoted (Go's %q) when it
+// holds a newline, a quote or another character that would not print as
+// itself, so that one diagnostic stays one line.
+func labelText(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q
+	}
+	return s
 }
 
 func toPos(p token.Pos, rel func(string) string) schema.Pos {
@@ -137,7 +166,7 @@ func pathString(sels []string) string {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(s)
+		b.WriteString(labelText(s))
 	}
 	return b.String()
 }

@@ -72,7 +72,12 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	var list []plan.Desired
 	for _, app := range apps {
 		if slices.Contains(opts.Upgrade, app.ID) && app.Container.Source.Type == schema.SourcePull {
-			app = withPullPolicy(app, "newer") // upgrade asks the registry
+			// Upgrade asks the registry, and must hear its answer:
+			// "newer" takes the local image when the registry does not
+			// answer, and the upgrade said "pulled" having pulled
+			// nothing. "always" fails then; layers already here are not
+			// fetched again.
+			app = withPullPolicy(app, "always")
 		}
 		// A missing secret blocks only its app (and, through the plan,
 		// its dependents): every other app still converges.

@@ -386,3 +386,34 @@ func TestUpgradeProofWaitsThroughWarmUp(t *testing.T) {
 		t.Fatalf("got %v, want a rollback for a warm-up past start_timeout", err)
 	}
 }
+
+// An upgrade of a pulled app asks the registry and must hear its answer:
+// with the registry down it fails and replaces nothing, where Podman's
+// "newer" took the local image and the upgrade said "pulled" (issue 14,
+// item 12 h).
+func TestUpgradeWithTheRegistryDownFails(t *testing.T) {
+	h := newHarness(t, testApp("core"))
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	before, err := h.rt.Inspect(context.Background(), "core")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.rt.RegistryDown(true)
+	rep, err := h.node.Upgrade(context.Background(), h.cat, "core", h.node.Applier(&h.out))
+	if err == nil {
+		err = rep.Err()
+	}
+	if err == nil || !strings.Contains(err.Error(), "pulling example.org/core:1: pinging container registry") {
+		t.Fatalf("upgrade with the registry down: err = %v, want the pull's failure", err)
+	}
+	for _, o := range rep.Outcomes {
+		if slices.Contains(o.Done, plan.Pull) {
+			t.Errorf("%s: reported as pulled: %+v", o.App, o)
+		}
+	}
+	if after, _ := h.rt.Inspect(context.Background(), "core"); after.ID != before.ID || after.State != plan.StateRunning {
+		t.Errorf("the running container was touched: before %+v, after %+v", before, after)
+	}
+}

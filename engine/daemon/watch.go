@@ -250,8 +250,15 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, containe
 	d.mu.Unlock()
 	d.markDown(st, fmt.Sprintf("exited (%d) on its own", exitCode))
 	if quick {
+		// Say "restarted" only of a restart that happened: the exit
+		// watcher's. Otherwise the reconcile queued here restarts it, and
+		// its step event says so when it has.
+		done := "restarting at once"
+		if healed {
+			done = "restarted at once"
+		}
 		d.publish(engine.Event{Type: engine.EventFailure, App: id,
-			Message: fmt.Sprintf("exited (%d) on its own; restarted at once (a further crash backs off)", exitCode)})
+			Message: fmt.Sprintf("exited (%d) on its own; %s (a further crash backs off)", exitCode, done)})
 		if !healed {
 			d.enqueueApp(id, false)
 		}

@@ -27,6 +27,7 @@ type Fake struct {
 	secretIDs  map[string]string     // changes with every SetSecret
 	networks   map[string]bool       // name -> made by archy (Create's, or AddNetwork's)
 	failBuild  map[string]bool       // tags whose build fails
+	regDown    bool                  // no registry answers (RegistryDown)
 	exitOnRun  map[string]bool       // image ids whose containers exit right after start (BreakNext)
 	brokenNext map[string]bool       // tags whose next image's containers exit right after start
 	execs      map[string]execResult // by container: what Exec answers (SetExec)
@@ -67,6 +68,12 @@ func (f *Fake) ResetCalls() { f.locked(func() { f.calls = nil }) }
 
 // FailBuild makes builds of tag fail.
 func (f *Fake) FailBuild(tag string) { f.locked(func() { f.failBuild[tag] = true }) }
+
+// RegistryDown makes every registry unreachable, or reachable again. A
+// pull then fails unless the policy lets Podman take the local image
+// instead: "missing" and "never" when it is there, and "newer", which
+// falls back to it without a word when the registry does not answer.
+func (f *Fake) RegistryDown(down bool) { f.locked(func() { f.regDown = down }) }
 
 // BreakNext makes the containers of the next image built or pulled for
 // tag exit (code 1) right after they start: a broken new version.
@@ -235,6 +242,9 @@ func (f *Fake) Pull(ctx context.Context, ref, policy string, progress io.Writer)
 	f.record("pull %s", ref)
 	if img, ok := f.images[plan.NormalizeRef(ref)]; ok && policy != "always" {
 		return img.ID, nil
+	}
+	if f.regDown {
+		return "", fmt.Errorf("pulling %s: pinging container registry: connection refused", ref)
 	}
 	return f.newImage(ref, nil), nil
 }
