@@ -174,8 +174,8 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 		// `podman run --secret` sets it: through the API an unset mode is
 		// 0, a root-owned file only root can read, and images that run as
 		// another user (electrs, mempool's backend: uid 1000) could not
-		// read their own secret. The mount is read-only and the
-		// container's alone.
+		// read their own secret. Root-owned, so that user cannot change
+		// it (Podman 4.3.1 mounts it read-write); the container's alone.
 		s.Secrets = append(s.Secrets, specgen.Secret{Source: secret.Name, Target: secret.Target, Mode: secretFileMode})
 	}
 
