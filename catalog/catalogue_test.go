@@ -24,6 +24,9 @@ func TestShippedCatalogue(t *testing.T) {
 	if len(cat.Warnings) > 0 {
 		t.Errorf("shipped catalogue has warnings:\n%v", cat.Warnings)
 	}
+	if len(cat.Notes) > 0 {
+		t.Errorf("shipped catalogue has notes (every secret must be a file):\n%v", cat.Notes)
+	}
 	for _, id := range []string{
 		"bitcoin-core", "electrs", "lnd", "filebrowser",
 		"btcpay-db", "nbxplorer", "btcpay-server",

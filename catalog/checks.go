@@ -250,12 +250,12 @@ func (l *loader) checkVolumeList(app *schema.App, prefix string, volumes []schem
 }
 
 func (l *loader) checkSecrets(app *schema.App) {
-	l.checkSecretList(app, "", app.Secrets, app.Environment)
+	l.checkSecretList(app, "", "", app.Secrets, app.Environment)
 }
 
-// checkSecretList checks the secrets of the app's container or of a job
-// (at prefix "jobs[i]."), whose plain variables are env.
-func (l *loader) checkSecretList(app *schema.App, prefix string, secrets []schema.Secret, env map[string]string) {
+// checkSecretList checks the secrets of the app's container or of the job
+// named job (at prefix "jobs[i]."), whose plain variables are env.
+func (l *loader) checkSecretList(app *schema.App, prefix, job string, secrets []schema.Secret, env map[string]string) {
 	seen := map[schema.Secret]bool{}
 	envs := map[string]string{}
 	for i, s := range secrets {
@@ -275,7 +275,24 @@ func (l *loader) checkSecretList(app *schema.App, prefix string, secrets []schem
 		if _, ok := env[s.Env]; ok && s.Env != "" {
 			l.errorf(app, path+".env", "variable %s is set both in environment and by secret %q", s.Env, s.Name)
 		}
+		if s.Env != "" {
+			l.noteEnvSecret(app, path, job, s)
+		}
 	}
+}
+
+// noteEnvSecret advises a file over a variable: Podman before 5.3 (Debian
+// 12 ships 4.3.1) lists an env secret's value in the container's
+// Config.Env, which "podman inspect" prints (Podman bug #23788); a file
+// secret is a read-only mount and shows in no inspect (docs/security.md).
+func (l *loader) noteEnvSecret(app *schema.App, path, job string, s schema.Secret) {
+	of := ""
+	if job != "" {
+		of = " of job " + job
+	}
+	l.note(app.PosOf(path+".env"), app.ID, "", fmt.Sprintf(
+		"secret %q%s is injected as environment variable %s, which Podman 4.3.1 shows in \"podman inspect\" (fixed in Podman 5.3); mount it as a file and use %s_FILE where the image supports it",
+		s.Name, of, s.Env, s.Env))
 }
 
 // checkJobs checks an app's jobs: one image each (image or same_as_app),
@@ -296,7 +313,7 @@ func (l *loader) checkJobs(app *schema.App) {
 		names[j.Name] = true
 		l.checkVolumeList(app, prefix, j.Volumes)
 		l.checkMounts(app, prefix, j.Volumes, nil, j.Secrets)
-		l.checkSecretList(app, prefix, j.Secrets, j.Env)
+		l.checkSecretList(app, prefix, j.Name, j.Secrets, j.Env)
 	}
 }
 

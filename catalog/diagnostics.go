@@ -17,20 +17,36 @@ import (
 // Diagnostic is one problem found in a catalogue, pointing at the user's
 // source.
 type Diagnostic struct {
-	Pos     schema.Pos
-	App     string // app id, when the problem belongs to one
-	Path    string // field path inside the app, e.g. "container.source.tag"
-	Msg     string
-	Warning bool
+	Pos      schema.Pos
+	App      string // app id, when the problem belongs to one
+	Path     string // field path inside the app, e.g. "container.source.tag"
+	Msg      string
+	Severity Severity
 }
 
-// String renders "file.cue:LINE:COL: [warning: ]app "id": path: message".
+// Severity says what a diagnostic asks of the user.
+type Severity int
+
+const (
+	// SeverityError fails vet and every command that loads the apps.
+	SeverityError Severity = iota
+	// SeverityWarning is printed by every command that loads the apps.
+	SeverityWarning
+	// SeverityNote is advice that only vet prints: something that works
+	// but has a known risk and a better way.
+	SeverityNote
+)
+
+// String renders "file.cue:LINE:COL: [warning: |note: ]app "id": path: message".
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	b.WriteString(d.Pos.String())
 	b.WriteString(": ")
-	if d.Warning {
+	switch d.Severity {
+	case SeverityWarning:
 		b.WriteString("warning: ")
+	case SeverityNote:
+		b.WriteString("note: ")
 	}
 	if d.App != "" {
 		fmt.Fprintf(&b, "app %q: ", d.App)
@@ -54,16 +70,19 @@ func (ds Diagnostics) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Errors returns the diagnostics that are not warnings.
-func (ds Diagnostics) Errors() Diagnostics { return ds.filter(false) }
+// Errors returns the errors.
+func (ds Diagnostics) Errors() Diagnostics { return ds.filter(SeverityError) }
 
 // Warnings returns the warnings.
-func (ds Diagnostics) Warnings() Diagnostics { return ds.filter(true) }
+func (ds Diagnostics) Warnings() Diagnostics { return ds.filter(SeverityWarning) }
 
-func (ds Diagnostics) filter(warning bool) Diagnostics {
+// Notes returns the notes.
+func (ds Diagnostics) Notes() Diagnostics { return ds.filter(SeverityNote) }
+
+func (ds Diagnostics) filter(severities ...Severity) Diagnostics {
 	var out Diagnostics
 	for _, d := range ds {
-		if d.Warning == warning {
+		if slices.Contains(severities, d.Severity) {
 			out = append(out, d)
 		}
 	}

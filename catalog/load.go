@@ -61,6 +61,8 @@ type Catalog struct {
 	// Secrets are the generated secrets declared beside apps, by name.
 	Secrets  map[string]*schema.SecretGen
 	Warnings Diagnostics
+	// Notes are advice only vet prints (an env-injected secret, say).
+	Notes Diagnostics
 }
 
 // IDs returns the app ids in sorted order.
@@ -230,8 +232,9 @@ func (l *loader) load() (*Catalog, error) {
 	l.check(cat, known)
 
 	cat.Warnings = l.diags.Warnings()
+	cat.Notes = l.diags.Notes().Sorted()
 	if errs := l.diags.Errors(); len(errs) > 0 {
-		return cat, l.diags.Sorted()
+		return cat, l.diags.filter(SeverityError, SeverityWarning).Sorted()
 	}
 	return cat, nil
 }
@@ -559,7 +562,12 @@ func (l *loader) add(pos schema.Pos, app, path, msg string) {
 
 // warn records a warning.
 func (l *loader) warn(pos schema.Pos, app, path, msg string) {
-	l.addDiag(Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Warning: true})
+	l.addDiag(Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Severity: SeverityWarning})
+}
+
+// note records a note.
+func (l *loader) note(pos schema.Pos, app, path, msg string) {
+	l.addDiag(Diagnostic{Pos: pos, App: app, Path: path, Msg: msg, Severity: SeverityNote})
 }
 
 // inlinePos matches the "file.cue:LINE:COL: " CUE puts inside the text of

@@ -3,14 +3,22 @@ package view
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
-// Vetted says the apps in dir passed archy vet, counting the warnings
-// printed above.
-func Vetted(w io.Writer, dir string, apps, warnings int) {
+// Vetted says the apps in dir passed archy vet, counting the warnings and
+// notes printed above.
+func Vetted(w io.Writer, dir string, apps, warnings, notes int) {
 	fmt.Fprintf(w, "%s: %s ok", dir, Count(apps, "app"))
+	var counts []string
 	if warnings > 0 {
-		fmt.Fprintf(w, " (%s)", Count(warnings, "warning"))
+		counts = append(counts, Count(warnings, "warning"))
+	}
+	if notes > 0 {
+		counts = append(counts, Count(notes, "note"))
+	}
+	if len(counts) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(counts, ", "))
 	}
 	fmt.Fprintln(w)
 }

@@ -1,6 +1,10 @@
 package main
 
-import "archy.dev/archy/view"
+import (
+	"fmt"
+
+	"archy.dev/archy/view"
+)
 
 // VetCmd checks the apps and reports every problem with its position.
 type VetCmd struct{}
@@ -10,6 +14,11 @@ func (c *VetCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	view.Vetted(g.stdout, g.Apps, len(cat.Apps), len(cat.Warnings))
+	// Notes are vet's alone: advice for the catalogue's maintainer, not
+	// noise on every plan and apply.
+	for _, n := range cat.Notes {
+		fmt.Fprintln(g.stderr, n)
+	}
+	view.Vetted(g.stdout, g.Apps, len(cat.Apps), len(cat.Warnings), len(cat.Notes))
 	return nil
 }

@@ -28,6 +28,9 @@ import (
 // podman run --cpus uses).
 const cpuPeriod = 100_000
 
+// secretFileMode is the permission of a secret mounted as a file.
+const secretFileMode = 0o444
+
 // Create creates the container of cs (not started), creating its missing
 // named volumes and host paths first, and returns its id. The restart policy is always
 // "no": archy owns restarts.
@@ -167,8 +170,13 @@ func specFor(cs engine.ContainerSpec) (*specgen.SpecGenerator, error) {
 			s.EnvSecrets[secret.Env] = secret.Name
 			continue
 		}
-		// An empty target means /run/secrets/<name>.
-		s.Secrets = append(s.Secrets, specgen.Secret{Source: secret.Name, Target: secret.Target})
+		// An empty target means /run/secrets/<name>. Mode 0444, as
+		// `podman run --secret` sets it: through the API an unset mode is
+		// 0, a root-owned file only root can read, and images that run as
+		// another user (electrs, mempool's backend: uid 1000) could not
+		// read their own secret. Root-owned, so that user cannot change
+		// it (Podman 4.3.1 mounts it read-write); the container's alone.
+		s.Secrets = append(s.Secrets, specgen.Secret{Source: secret.Name, Target: secret.Target, Mode: secretFileMode})
 	}
 
 	memory, err := cs.Resources.MemoryBytes()

@@ -13,8 +13,9 @@ import (
 )
 
 // TestSecrets injects one Podman secret as an env var, as a file at the
-// default place and as a file at a chosen path: the container sees the
-// value, Podman's inspect output never holds it.
+// default place and as a file at a chosen path: the container, running as
+// a user other than root as many images do, reads the value; Podman's
+// inspect output never holds a file secret's.
 func TestSecrets(t *testing.T) {
 	env, p := connect(t)
 	ctx := env.Context(t)
@@ -44,6 +45,7 @@ func TestSecrets(t *testing.T) {
 		ContainerConfig: schema.ContainerConfig{
 			Command:     sleeper,
 			Environment: map[string]string{"PLAIN": "visible"},
+			Security:    schema.Security{User: "1000:1000"},
 			Secrets: []schema.Secret{
 				{Name: secret, Env: "APP_PASSWORD"},
 				{Name: secret},
