@@ -25,6 +25,7 @@ type ConvergeCmd struct {
 	Interval time.Duration `help:"Full reconcile every INTERVAL (events trigger one at once)." default:"30s"`
 	Parallel int           `help:"Apps of one level handled at once." default:"4"`
 	HTTP     string        `name:"http" env:"ARCHY_HTTP" placeholder:"ADDR" help:"Also serve the status page, the API and /metrics on ADDR (e.g. 127.0.0.1:8080), behind the token in DATA-DIR/http-token (docs/status-page.md)."`
+	Pprof    bool          `name:"pprof" help:"Serve Go's runtime profiles at /debug/pprof/ on the API socket (not on --http), to profile the daemon: curl --unix-socket SOCKET http://archy/debug/pprof/profile?seconds=60 > cpu.out; go tool pprof cpu.out."`
 }
 
 func (c *ConvergeCmd) Run(g *Globals) error {
@@ -63,8 +64,12 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 		},
 	})
 	h := api.NewServer(d, log, api.WithVersion(version))
+	sh := h // the socket's handler
+	if c.Pprof {
+		sh = api.NewServer(d, log, api.WithVersion(version), api.WithProfiling())
+	}
 	served := make(chan error, 2)
-	go func() { served <- api.Serve(ctx, l, h) }()
+	go func() { served <- api.Serve(ctx, l, sh) }()
 	listeners := 1
 	log.Info("api listening", "socket", g.Socket)
 	if c.HTTP != "" {

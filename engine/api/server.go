@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -60,11 +61,19 @@ func WithVersion(v string) Option {
 	return func(s *server) { s.version = v }
 }
 
+// WithProfiling serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/: for the API socket, whose file mode keeps them to root,
+// never for the status page's listener.
+func WithProfiling() Option {
+	return func(s *server) { s.profiling = true }
+}
+
 type server struct {
 	c         Controller
 	log       *slog.Logger
 	version   string
 	keepalive time.Duration
+	profiling bool
 	mux       *http.ServeMux
 }
 
@@ -96,6 +105,13 @@ func NewServer(c Controller, log *slog.Logger, opts ...Option) http.Handler {
 	s.mux.Handle("GET /{$}", pg)
 	s.mux.Handle("GET /page.js", pg)
 	s.mux.Handle("GET /page.css", pg)
+	if s.profiling {
+		s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	s.mux.HandleFunc("/", s.unknown)
 	return s
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -708,5 +709,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestProfiling: the runtime's profiles are served only when asked for.
+func TestProfiling(t *testing.T) {
+	for _, tt := range []struct {
+		opts []Option
+		want int
+	}{{nil, http.StatusNotFound}, {[]Option{WithProfiling()}, http.StatusOK}} {
+		srv := httptest.NewServer(NewServer(newFake(), nil, tt.opts...))
+		for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline"} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("profiling %v: GET %s: %d, want %d", tt.opts != nil, path, resp.StatusCode, tt.want)
+			}
+		}
+		srv.Close()
 	}
 }
