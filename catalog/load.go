@@ -59,6 +59,8 @@ type Catalog struct {
 	// Secrets are the generated secrets declared beside apps, by name.
 	Secrets  map[string]*schema.SecretGen
 	Warnings Diagnostics
+
+	opts Options // as loaded: Refusals checks with them
 }
 
 // IDs returns the app ids in sorted order.
@@ -204,7 +206,7 @@ func (l *loader) load() (*Catalog, error) {
 	v = v.FillPath(cue.ParsePath("apps"), sch.LookupPath(cue.ParsePath("#Apps")))
 	apps = v.LookupPath(cue.ParsePath("apps"))
 
-	cat := &Catalog{Dir: l.dir, Apps: map[string]*schema.App{}, Secrets: secrets}
+	cat := &Catalog{Dir: l.dir, Apps: map[string]*schema.App{}, Secrets: secrets, opts: l.opts}
 	known := map[string]bool{}
 	iter, err := apps.Fields()
 	if err != nil {

@@ -40,6 +40,7 @@ func (n *Node) RecoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 }
 
 func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	a.Catalog = cat
 	if a.Lock != nil {
 		unlock, err := a.Lock(ctx, id)
 		if err != nil {
