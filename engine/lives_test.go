@@ -222,3 +222,24 @@ func TestRemoveWithItsDataEndsTheAppsLife(t *testing.T) {
 		t.Errorf("the purged app's kept image was not released: %v", h.rt.Calls())
 	}
 }
+
+func TestRollbackCommandRefusesAGenerationTodaysRulesRefuse(t *testing.T) {
+	ctx := context.Background()
+	ui := quick(withCapAdd(buildApp(t, "ui"), "SYS_ADMIN"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{}) // generation 1
+	ui.Security.CapAdd = nil
+	changeBuild(t, ui, "v2")
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil { // generation 2
+		t.Fatal(rep.Err())
+	}
+	before, _ := h.rt.Inspect(ctx, "ui")
+	_, err := h.node.Rollback(ctx, h.cat, "ui", 1, false, h.node.Applier(nil))
+	want := `ui: generation 1 is not rolled back to: security.cap_add[0]: cap_add "SYS_ADMIN" amounts to root on the host; allow it with --allow-privileged ui`
+	if err == nil || err.Error() != want {
+		t.Fatalf("archy rollback ui 1: %v, want %q", err, want)
+	}
+	if after, _ := h.rt.Inspect(ctx, "ui"); after.ID != before.ID || after.State != plan.StateRunning {
+		t.Errorf("ui after the refused rollback: %+v, want generation 2's container %s running", after, before.ID)
+	}
+}
