@@ -161,29 +161,26 @@ func (e *NoWayBackError) Error() string {
 
 func (e *NoWayBackError) Unwrap() error { return e.Reason }
 
-// holdRefused ends a failed replacement that has no acceptable way back
-// (refused says why): the failed container is stopped (a container that
-// failed its proof is not left to run, nor restarted by the daemon), a
-// container set aside stays so (stopped, never started by this), and the
-// target held kept stopped. It finishes even when ctx ends.
-func (a *Applier) holdRefused(ctx context.Context, r replacement, failed plan.Container, gen state.Generation, refused []error, reason error) error {
+// holdRefused ends a failed replacement (generation failed) that has no
+// acceptable way back (refused says why): the failed container is stopped
+// (a container that failed its proof is not left to run, nor restarted by
+// the daemon), a container set aside stays so (stopped, never started by
+// this), and target held ("": none) is held kept stopped. It finishes
+// even when ctx ends.
+func (a *Applier) holdRefused(ctx context.Context, app *schema.App, failed int, held string, refused []error, reason error) error {
 	ctx = context.WithoutCancel(ctx)
-	id := r.app.ID
+	id := app.ID
 	a.stopping(id)
-	if err := a.stopContainer(ctx, r.app, r.app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%s failed (%v), and stopping it failed too: %w", r.what(), reason, err)
+	if err := a.stopContainer(ctx, app, app.ContainerName); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("generation %d failed (%v), and stopping it failed too: %w", failed, reason, err)
 	}
-	var held string
-	if r.from != nil {
-		held = failedTarget(ctx, a, *r.from, failed)
-	}
-	nerr := &NoWayBackError{App: id, Failed: gen.N, Refused: refused, Reason: reason}
+	nerr := &NoWayBackError{App: id, Failed: failed, Refused: refused, Reason: reason}
 	err := a.updateState(func(st *state.State) {
 		delete(st.InFlight, id)
 		if held != "" {
 			it := st.Apps[id]
 			it.Held, it.HeldStopped = held, true
-			it.HeldWhy = fmt.Sprintf("generation %d failed (%v), kept stopped: %s", gen.N, reason, joinErrors(refused))
+			it.HeldWhy = fmt.Sprintf("generation %d failed (%v), kept stopped: %s", failed, reason, joinErrors(refused))
 			st.Apps[id] = it
 		}
 	})

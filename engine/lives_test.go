@@ -243,3 +243,30 @@ func TestRollbackCommandRefusesAGenerationTodaysRulesRefuse(t *testing.T) {
 		t.Errorf("ui after the refused rollback: %+v, want generation 2's container %s running", after, before.ID)
 	}
 }
+
+// An interrupted upgrade whose new container fails its proof at recovery
+// does not put back a generation today's rules refuse.
+func TestRecoverRefusesAGenerationTodaysRulesRefuse(t *testing.T) {
+	ctx := context.Background()
+	ui := quick(withCapAdd(buildApp(t, "ui"), "SYS_ADMIN"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{}) // generation 1
+	old, _ := h.rt.Inspect(ctx, "ui")
+	ui.Security.CapAdd = nil
+	interrupted(t, h, ui, old, true, "the target")
+	h.rt.Start(ctx, "ui")
+	err := h.node.Recover(ctx, h.cat, h.node.Applier(&h.out))
+	var nwb *NoWayBackError
+	if !errors.As(err, &nwb) || !strings.Contains(err.Error(), `generation 1 is not rolled back to: security.cap_add[0]`) {
+		t.Fatalf("recovery: %v, want no way back", err)
+	}
+	for _, name := range []string{"ui", "ui" + schema.KeptSuffix} {
+		if c, err := h.rt.Inspect(ctx, name); err != nil || c.State == plan.StateRunning {
+			t.Errorf("%s after the recovery: %+v %v, want it there, stopped", name, c, err)
+		}
+	}
+	st := h.state(t)
+	if it := st.Apps["ui"]; it.Held != "the target" || !it.HeldStopped || len(st.InFlight) != 0 {
+		t.Errorf("after recovery: %+v, in flight %+v", it, st.InFlight)
+	}
+}

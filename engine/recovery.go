@@ -121,6 +121,16 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	if err != nil && forwardOnly(app, fl) {
 		return a.holdForwardRecovered(ctx, app, c, prev, fl, err)
 	}
+	if err != nil && prev != nil {
+		// Back only to what today's rules accept (lives.go).
+		if why := a.refusal(app, *prev); why != nil {
+			gen, rerr := a.recordGeneration(ctx, app.ID, c, "failed: "+err.Error(), false, false)
+			if rerr != nil {
+				return rerr
+			}
+			return a.holdRefused(ctx, app, gen.N, fl.Target, []error{why}, err)
+		}
+	}
 	if err != nil {
 		a.emit(RecoveryFailed{App: app.ID, Err: err})
 		if err := a.putBack(context.WithoutCancel(ctx), app, prev, fl.Kept, fl.Keep, fl.Snapshot, true); err != nil {

@@ -55,7 +55,11 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 		to, why := wayBack(append(cands, keptBefore(st, id, before)...), func(g state.Generation) error { return a.refusal(r.app, g) })
 		switch refused = why; {
 		case to == nil:
-			return a.holdRefused(ctx, r, failed, gen, refused, reason)
+			var held string
+			if r.from != nil {
+				held = failedTarget(ctx, a, *r.from, failed)
+			}
+			return a.holdRefused(ctx, r.app, gen.N, held, refused, reason)
 		case back.prev == nil || to.N != back.prev.N:
 			a.dropKept(ctx, r.app, back.kept) // refused: it is not put back
 			back = &rollback{prev: to, keep: back.keep, snapshot: back.snapshot}
