@@ -61,16 +61,19 @@ func (a *Applier) endLife(ctx context.Context, id string, intent *plan.AppIntent
 }
 
 // endPrunedLives ends the lives of the apps a pruning apply found
-// undeclared (in state, not in cat), but for those whose removal failed:
-// their containers are still there, and so is what archy knows of them.
+// undeclared (in state, not in cat), but for those whose removal failed
+// or was skipped: their containers are still there, and so is what archy
+// knows of them.
 func (a *Applier) endPrunedLives(ctx context.Context, cat *catalog.Catalog, rep Report) []Outcome {
 	st, err := a.State.Load()
 	if err != nil {
 		return []Outcome{{App: "prune", Err: err}}
 	}
 	failed := map[string]bool{}
-	for _, o := range rep.Failed() {
-		failed[o.App] = true
+	for _, o := range rep.Outcomes {
+		if o.Err != nil || o.Skipped != "" {
+			failed[o.App] = true
+		}
 	}
 	ids := slices.Collect(maps.Keys(st.Generations))
 	ids = slices.AppendSeq(ids, maps.Keys(st.Apps))
