@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,17 +27,42 @@ func (l *loader) check(cat *Catalog, known map[string]bool) {
 		app := cat.Apps[id]
 		l.checkSource(app)
 		l.checkDependencies(app, cat, known)
-		l.checkSecurity(app)
-		l.checkVolumes(app)
-		l.checkSecrets(app)
-		l.checkJobs(app)
+		l.checkContainer(app)
 		l.checkUpgrade(app)
 		l.checkHealthCheck(app)
-		l.checkValues(app)
 	}
 	l.checkCycles(cat)
 	l.checkContainerNames(cat)
 	l.checkHostPorts(cat)
+}
+
+// checkContainer runs the checks of what shapes an app's containers
+// (the app's and its jobs'), the operator's opt-ins included: the ones
+// Refusals runs on an earlier generation too.
+func (l *loader) checkContainer(app *schema.App) {
+	l.checkSecurity(app)
+	l.checkVolumes(app)
+	l.checkSecrets(app)
+	l.checkJobs(app)
+	l.checkValues(app)
+}
+
+// Refusals are the errors archy vet would report, with the options the
+// catalogue was loaded with (--allow-privileged, --allow-host-path, the
+// data dir), were app declared in place of the app of its id: app is a
+// declared app with the container of an earlier generation
+// (plan.AppFromSpec), which an upgrade must not go back to when today's
+// rules refuse it. The checks are vet's own: those of the container
+// (checkContainer) and the host ports it shares with the other apps.
+// Positions are the declared app's; a catalogue not made by Load has no
+// options: no opt-in, and no root a host path may be below.
+func (c *Catalog) Refusals(app *schema.App) Diagnostics {
+	l := &loader{dir: c.Dir, display: c.Dir, opts: c.opts}
+	l.checkContainer(app)
+	swapped := &Catalog{Apps: maps.Clone(c.Apps)}
+	swapped.Apps[app.ID] = app
+	l.checkHostPorts(swapped)
+	return l.diags.Errors()
 }
 
 func (l *loader) errorf(app *schema.App, path, format string, args ...any) {

@@ -63,6 +63,8 @@ type Catalog struct {
 	Warnings Diagnostics
 	// Notes are advice only vet prints (an env-injected secret, say).
 	Notes Diagnostics
+
+	opts Options // as loaded: Refusals checks with them
 }
 
 // IDs returns the app ids in sorted order.
@@ -215,7 +217,7 @@ func (l *loader) load() (*Catalog, error) {
 	v = v.FillPath(cue.ParsePath("apps"), sch.LookupPath(cue.ParsePath("#Apps")))
 	apps = v.LookupPath(cue.ParsePath("apps"))
 
-	cat := &Catalog{Dir: l.dir, Apps: map[string]*schema.App{}, Secrets: secrets}
+	cat := &Catalog{Dir: l.dir, Apps: map[string]*schema.App{}, Secrets: secrets, opts: l.opts}
 	known := map[string]bool{}
 	iter, err := apps.Fields()
 	if err != nil {

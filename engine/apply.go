@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sync/errgroup"
 
+	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine/state"
 	"archy.dev/archy/plan"
 	"archy.dev/archy/schema"
@@ -38,6 +39,10 @@ type Applier struct {
 	// Stopping, when set, is told just before archy itself stops or
 	// removes an app's container: its death is no crash.
 	Stopping func(app string)
+	// Catalog is the catalogue being applied: an upgrade goes back only to
+	// a generation its rules (vet's, with the operator's opt-ins) accept.
+	// Without one no upgrade goes back. Node's methods set it.
+	Catalog *catalog.Catalog
 }
 
 // applyRun is one call of Apply: the outcomes so far, which dependents
@@ -392,10 +397,9 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 			err = ignoreNotFound(a.stopContainer(ctx, app, app.ContainerName))
 		case plan.Remove: // an undeclared app's container (--prune)
 			a.stopping(s.App)
+			// An undeclared app's life ends with the apply (Node.Apply);
+			// a renamed app's goes on.
 			err = ignoreNotFound(a.removeUndeclared(ctx, s.App, s.Container))
-			if err == nil {
-				err = a.updateState(func(st *state.State) { delete(st.Apps, s.App) })
-			}
 		}
 		if err != nil {
 			return err

@@ -93,6 +93,7 @@ func (h *harness) apply(t *testing.T, opts PlanOptions) (Planned, Report) {
 		t.Fatal(err)
 	}
 	a := h.node.Applier(&h.out)
+	a.Catalog = p.Catalog
 	return p, a.Apply(context.Background(), p.Plan, p.Desired)
 }
 

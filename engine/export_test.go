@@ -15,3 +15,8 @@ var KeepRef = keepRef
 func (a *Applier) CreateContainer(ctx context.Context, app *schema.App, image string, keep []schema.Volume) (plan.Container, error) {
 	return a.createContainer(ctx, app, image, keep)
 }
+
+var (
+	WayBack    = wayBack
+	KeptBefore = keptBefore
+)

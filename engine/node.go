@@ -41,6 +41,10 @@ type Planned struct {
 	// Generated are the generated secrets (declarations, never values)
 	// that the planned apps consume: Apply makes the missing ones.
 	Generated map[string]*schema.SecretGen
+	// Catalog is the catalogue it was made from; Prune: it removes the
+	// containers of undeclared apps, whose lives end with it (lives.go).
+	Catalog *catalog.Catalog
+	Prune   bool
 }
 
 // Plan snapshots the runtime and diffs the catalogue against it. It
@@ -124,7 +128,7 @@ func (n *Node) Plan(ctx context.Context, cat *catalog.Catalog, opts PlanOptions)
 	if len(opts.Only) > 0 { // undeclared containers are not this plan's business
 		p.Steps = withoutOrphans(p.Steps, desired)
 	}
-	return Planned{Plan: p, Desired: desired, Observed: obs, Generated: gens}, nil
+	return Planned{Plan: p, Desired: desired, Observed: obs, Generated: gens, Catalog: cat, Prune: prune}, nil
 }
 
 // consumedGenerators are the generators of gens whose secrets (the

@@ -40,6 +40,7 @@ func (n *Node) RecoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 }
 
 func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
+	a.Catalog = cat
 	if a.Lock != nil {
 		unlock, err := a.Lock(ctx, id)
 		if err != nil {
@@ -119,6 +120,16 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	}
 	if err != nil && forwardOnly(app, fl) {
 		return a.holdForwardRecovered(ctx, app, c, prev, fl, err)
+	}
+	if err != nil && prev != nil {
+		// Back only to what today's rules accept (lives.go).
+		if why := a.refusal(app, *prev); why != nil {
+			gen, rerr := a.recordGeneration(ctx, app.ID, c, "failed: "+err.Error(), false, false)
+			if rerr != nil {
+				return rerr
+			}
+			return a.holdRefused(ctx, app, gen.N, fl.Target, []error{why}, err)
+		}
 	}
 	if err != nil {
 		a.emit(RecoveryFailed{App: app.ID, Err: err})

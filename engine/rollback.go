@@ -18,6 +18,9 @@ type rollback struct {
 	kept     string            // the old container, set aside ("": none, make prev again)
 	keep     []schema.Volume
 	snapshot string
+	// refused: the app has earlier generations, but today's rules refuse
+	// each (prev is nil): a failure is held stopped, not rolled back.
+	refused bool
 }
 
 // rollBack replaces a failed generation with the previous one and holds
@@ -36,6 +39,32 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 			held = failedTarget(ctx, a, *r.from, failed)
 		}
 		return a.holdForward(ctx, r.app, gen.N, back.prev, back.kept, held, reason)
+	}
+	var refused []error
+	if back.prev != nil || back.refused {
+		// Only to a generation today's rules accept; an older one, or none.
+		st, err := a.State.Load()
+		if err != nil {
+			return fmt.Errorf("%s failed (%v), and reading the state to roll back failed too: %w", r.what(), reason, err)
+		}
+		var cands []state.Generation
+		before := gen.N
+		if back.prev != nil {
+			cands, before = append(cands, *back.prev), back.prev.N
+		}
+		to, why := wayBack(append(cands, keptBefore(st, id, before)...), func(g state.Generation) error { return a.refusal(r.app, g) })
+		switch refused = why; {
+		case to == nil:
+			var held string
+			if r.from != nil {
+				held = failedTarget(ctx, a, *r.from, failed)
+			}
+			return a.holdRefused(ctx, r.app, gen.N, held, refused, reason)
+		case back.prev == nil || to.N != back.prev.N:
+			a.dropKept(ctx, r.app, back.kept) // refused: it is not put back
+			back = &rollback{prev: to, keep: back.keep, snapshot: back.snapshot}
+			restored = to.N
+		}
 	}
 	a.emit(RollingBack{App: id, Generation: r.gen, Reason: reason, To: restored})
 	if err := a.putBack(ctx, r.app, back.prev, back.kept, back.keep, back.snapshot, start); err != nil {
@@ -57,7 +86,7 @@ func (a *Applier) rollBack(ctx context.Context, r replacement, failed plan.Conta
 	if err != nil {
 		return err
 	}
-	return &RollbackError{Failed: gen.N, Restored: restored, Reason: reason}
+	return &RollbackError{Failed: gen.N, Restored: restored, Reason: reason, Refused: refused}
 }
 
 // failedTarget is the target key of the catalogue's target d whose
@@ -305,6 +334,10 @@ func (n *Node) Rollback(ctx context.Context, cat *catalog.Catalog, id string, to
 		return g, fmt.Errorf("%s runs generation %d already", id, g.N)
 	case app.Upgrade.ForwardOnly() && !force:
 		return g, refuseForwardOnly(app, g, current)
+	}
+	a.Catalog = cat
+	if err := a.refusal(app, g); err != nil {
+		return g, fmt.Errorf("%s: %w", id, err)
 	}
 	old, err := plan.AppFromSpec(app, g.Spec)
 	if err != nil {

@@ -31,10 +31,17 @@ import (
 type RollbackError struct {
 	Failed, Restored int // generations
 	Reason           error
+	// Refused: why the later generations were not gone back to (today's
+	// rules refuse their settings).
+	Refused []error
 }
 
 func (e *RollbackError) Error() string {
-	return fmt.Sprintf("rolled back to %s: generation %d %v", generationName(e.Restored), e.Failed, e.Reason)
+	msg := fmt.Sprintf("rolled back to %s: generation %d %v", generationName(e.Restored), e.Failed, e.Reason)
+	if len(e.Refused) > 0 {
+		msg += " (" + joinErrors(e.Refused) + ")"
+	}
+	return msg
 }
 
 func (e *RollbackError) Unwrap() error { return e.Reason }
@@ -176,16 +183,19 @@ func (a *Applier) create(ctx context.Context, d plan.Desired, start bool) error 
 	if err != nil {
 		return err
 	}
-	var last *state.Generation
-	for _, g := range st.Generations[d.App.ID] {
-		if g.Keep != "" {
-			last = &g
-		}
-	}
-	switch {
-	case last == nil:
+	kept := keptBefore(st, d.App.ID, 0)
+	if len(kept) == 0 {
 		return a.createGeneration(ctx, target(d), start, nil)
-	case st.Apps[d.App.ID].Held != "" && st.Apps[d.App.ID].Held == a.targetKey(ctx, d):
+	}
+	// Only a generation today's rules accept is made again or gone back to.
+	last, refused := wayBack(kept, func(g state.Generation) error { return a.refusal(d.App, g) })
+	held := st.Apps[d.App.ID].Held != "" && st.Apps[d.App.ID].Held == a.targetKey(ctx, d)
+	switch {
+	case held && last == nil:
+		return fmt.Errorf("its target failed before and is held (%s), and no earlier generation is made again: %s", st.Apps[d.App.ID].HeldWhy, joinErrors(refused))
+	case last == nil:
+		return a.createGeneration(ctx, target(d), start, &rollback{refused: true})
+	case held:
 		a.emit(RemakingHeld{App: d.App.ID, Generation: last.N})
 		// Held kept stopped (forward-only): the failed target may have
 		// migrated the data, so the good generation is made, not started.
@@ -256,7 +266,7 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 		}
 		a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 		return nil
-	case back == nil || (back.kept == "" && back.prev == nil):
+	case back == nil || (back.kept == "" && back.prev == nil && !back.refused):
 		a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 		return err
 	}

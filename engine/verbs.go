@@ -119,6 +119,7 @@ func (n *Node) Act(ctx context.Context, cat *catalog.Catalog, id string, action 
 	if !ok {
 		return VerbResult{}, fmt.Errorf("unknown action %q", action)
 	}
+	a.Catalog = cat
 	return v.run(ctx, n, cat, id, o, a)
 }
 
@@ -145,7 +146,11 @@ func (n *Node) Apply(ctx context.Context, pl Planned, a *Applier) (Report, error
 	if err := n.Secrets.Sync(ctx, n.Runtime, fresh); err != nil {
 		return Report{}, err
 	}
+	a.Catalog = pl.Catalog
 	rep := a.Apply(ctx, pl.Plan, pl.Desired)
+	if pl.Prune {
+		rep.Outcomes = append(rep.Outcomes, a.endPrunedLives(ctx, pl.Catalog, rep)...)
+	}
 	// Networks go last: the containers the plan removed were attached.
 	for _, name := range pl.Plan.RemoveNetworks {
 		err := n.Runtime.RemoveNetwork(ctx, name)
@@ -245,14 +250,17 @@ func (n *Node) Remove(ctx context.Context, cat *catalog.Catalog, id string, purg
 	if err := ignoreNotFound(a.removeContainer(ctx, app, app.ContainerName)); err != nil {
 		return wrap(err, "removing %s", app.ContainerName)
 	}
-	if purge {
-		for _, v := range app.NamedVolumes() { // the jobs' too
-			if err := n.Runtime.RemoveVolume(ctx, v); err != nil && !errors.Is(err, ErrNotFound) {
-				return wrap(err, "removing volume %s", v)
-			}
+	removed := plan.AppIntent{Removed: true}
+	if !purge {
+		return n.State.Update(func(st *state.State) { st.Apps[id] = removed })
+	}
+	for _, v := range app.NamedVolumes() { // the jobs' too
+		if err := n.Runtime.RemoveVolume(ctx, v); err != nil && !errors.Is(err, ErrNotFound) {
+			return wrap(err, "removing volume %s", v)
 		}
 	}
-	return n.State.Update(func(st *state.State) { st.Apps[id] = plan.AppIntent{Removed: true} })
+	// Its data is gone: so is its life (lives.go).
+	return a.endLife(ctx, id, &removed)
 }
 
 // Upgrade builds or pulls the app's image while the old container runs,

@@ -162,11 +162,12 @@ func (d *Daemon) Act(ctx context.Context, app string, action engine.Action, purg
 		msg, typ := string(action)+" done", engine.EventStep
 		var rb *engine.RollbackError
 		var fo *engine.ForwardOnlyError
+		var nwb *engine.NoWayBackError
 		switch {
 		case errors.As(err, &rb):
 			msg, typ = string(action)+": "+err.Error(), engine.EventRollback
 			d.metrics.rollbacks.WithLabelValues(app).Inc()
-		case errors.As(err, &fo): // not rolled back: held, kept stopped
+		case errors.As(err, &fo), errors.As(err, &nwb): // not rolled back: held, kept stopped
 			msg, typ = string(action)+": "+err.Error(), engine.EventFailure
 			d.metrics.failures.WithLabelValues(app).Inc()
 		case err != nil:
