@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
 
 	"archy.dev/archy/internal/buildctx"
 	"archy.dev/archy/schema"
@@ -23,6 +27,10 @@ import (
 // symlinked context is hashed through the link, and a Dockerfile that
 // does not resolve to a file inside the context is an error, so the file
 // built is always one of the files hashed.
+//
+// Hashing reads every file, which a daemon that plans every 30 s should
+// not do for nothing: when a walk that only stats finds every entry as it
+// was (size, times, inode) the hash of the last time is returned.
 func ContextHash(src *schema.Source) (string, error) {
 	dir, dockerfile, err := buildctx.Resolve(src.ContextDir, src.Dockerfile)
 	if err != nil {
@@ -32,18 +40,67 @@ func ContextHash(src *schema.Source) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
 	}
+	var head strings.Builder
+	fmt.Fprintf(&head, "dockerfile %s\n", src.Dockerfile)
+	for _, k := range slices.Sorted(maps.Keys(src.BuildArgs)) {
+		fmt.Fprintf(&head, "arg %q=%q\n", k, src.BuildArgs[k])
+	}
+	entries, stamp, err := contextEntries(dir, ignore)
+	if err != nil {
+		return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
+	}
+	key := head.String() + stamp
+	if m, ok := contextHashes.Load(dir); ok && m.(hashMemo).key == key {
+		return m.(hashMemo).hash, nil
+	}
 	h := sha256.New()
-	fmt.Fprintf(h, "dockerfile %s\n", src.Dockerfile)
-	keys := make([]string, 0, len(src.BuildArgs))
-	for k := range src.BuildArgs {
-		keys = append(keys, k)
+	io.WriteString(h, head.String())
+	for _, e := range entries {
+		switch {
+		case e.mode.IsDir():
+			fmt.Fprintf(h, "dir %q %o\n", e.rel, e.mode.Perm())
+		case e.mode&fs.ModeSymlink != 0:
+			fmt.Fprintf(h, "link %q %q\n", e.rel, e.target)
+		case e.mode.IsRegular():
+			fmt.Fprintf(h, "file %q %o %d\n", e.rel, e.mode.Perm(), e.size)
+			f, err := os.Open(filepath.Join(dir, e.rel))
+			if err != nil {
+				return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
+			}
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
+			}
+		}
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(h, "arg %q=%q\n", k, src.BuildArgs[k])
-	}
-	// WalkDir visits in lexical order, so the hash is stable.
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	hash := hex.EncodeToString(h.Sum(nil)[:16])
+	contextHashes.Store(dir, hashMemo{key: key, hash: hash})
+	return hash, nil
+}
+
+// contextHashes remembers the last hash of each context directory, with
+// the stat stamp of its files it was taken at.
+var contextHashes sync.Map // real context dir -> hashMemo
+
+type hashMemo struct{ key, hash string }
+
+// contextEntry is one entry of a build context the build is sent.
+type contextEntry struct {
+	rel    string
+	mode   fs.FileMode
+	size   int64
+	target string // a symlink's
+}
+
+// contextEntries walks a context (lexical order, so the hash is stable)
+// and returns the entries the build is sent, with a stamp of them that
+// changes whenever a file's content may have: its size, modification and
+// change times, inode and device.
+func contextEntries(dir string, ignore *buildctx.Ignorer) ([]contextEntry, string, error) {
+	var entries []contextEntry
+	var stamp strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -62,31 +119,19 @@ func ContextHash(src *schema.Source) (string, error) {
 		if err != nil {
 			return err
 		}
-		switch {
-		case d.IsDir():
-			fmt.Fprintf(h, "dir %q %o\n", rel, info.Mode().Perm())
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "link %q %q\n", rel, target)
-		case info.Mode().IsRegular():
-			fmt.Fprintf(h, "file %q %o %d\n", rel, info.Mode().Perm(), info.Size())
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(h, f)
-			f.Close()
-			if err != nil {
+		e := contextEntry{rel: rel, mode: info.Mode(), size: info.Size()}
+		if e.mode&fs.ModeSymlink != 0 {
+			if e.target, err = os.Readlink(path); err != nil {
 				return err
 			}
 		}
+		entries = append(entries, e)
+		fmt.Fprintf(&stamp, "%q %o %d %q %d", rel, e.mode, e.size, e.target, info.ModTime().UnixNano())
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			fmt.Fprintf(&stamp, " %d.%d %d %d", st.Ctim.Sec, st.Ctim.Nsec, st.Ino, st.Dev)
+		}
+		stamp.WriteByte('\n')
 		return nil
 	})
-	if err != nil {
-		return "", fmt.Errorf("hashing build context %s: %w", src.ContextDir, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16]), nil
+	return entries, stamp.String(), err
 }

@@ -122,3 +122,41 @@ func TestContextHashIgnoreFile(t *testing.T) {
 		})
 	}
 }
+
+// TestContextHashSeesSameSizeEdit: the remembered hash is not reused when
+// a file changed in place with its size unchanged.
+func TestContextHashSeesSameSizeEdit(t *testing.T) {
+	ctx := t.TempDir()
+	writeFile(t, filepath.Join(ctx, "Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(ctx, "page"), "one\n")
+	src := &schema.Source{Type: schema.SourceBuild, ContextDir: ctx}
+	before, err := ContextHash(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := ContextHash(src); again != before {
+		t.Fatalf("hash of an unchanged context changed: %s, %s", before, again)
+	}
+	writeFile(t, filepath.Join(ctx, "page"), "two\n")
+	if after, _ := ContextHash(src); after == before {
+		t.Error("an edit that kept the size left the hash alone")
+	}
+}
+
+// BenchmarkContextHash: hashing an unchanged context of a few MB, as the
+// daemon's every full reconcile does.
+func BenchmarkContextHash(b *testing.B) {
+	ctx := b.TempDir()
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ctx, "busybox"), make([]byte, 2<<20), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	src := &schema.Source{Type: schema.SourceBuild, ContextDir: ctx}
+	for b.Loop() {
+		if _, err := ContextHash(src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -53,8 +53,20 @@ func New(ctx context.Context, url string) (*Podman, error) {
 		}
 		return nil, fmt.Errorf("connecting to podman at %s: %w", url, err)
 	}
+	if c, err := bindings.GetClient(conn); err == nil {
+		if t, ok := c.Client.Transport.(*http.Transport); ok {
+			// The daemon probes and inspects its apps side by side:
+			// with Go's default of two idle connections the rest were
+			// closed after each call and dialled again for the next.
+			t.MaxIdleConnsPerHost = maxIdleConns
+		}
+	}
 	return &Podman{conn: conn, close: cancel, url: url}, nil
 }
+
+// maxIdleConns is how many idle connections to the Podman service are
+// kept for reuse: a connection per app the daemon works on at once.
+const maxIdleConns = 32
 
 // Close ends the connection: calls in flight are cancelled and idle
 // connections closed. The Podman must not be used afterwards.

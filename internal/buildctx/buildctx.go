@@ -27,9 +27,13 @@ var (
 	ErrNotRegular = errors.New("is not a regular file")
 )
 
-// Context resolves the symlinks of a build context directory.
+// Context resolves the symlinks of a build context directory, to an
+// absolute path.
 func Context(dir string) (string, error) {
 	real, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
 	if err != nil {
 		return "", fmt.Errorf("build context %s: %w", dir, err)
 	}

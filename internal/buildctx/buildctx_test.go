@@ -111,3 +111,24 @@ func TestResolveLinkedContext(t *testing.T) {
 		t.Error("Resolve of a file as context succeeded")
 	}
 }
+
+// TestResolveRelativeContext: a context given relative to the working
+// directory resolves to an absolute path, which Podman's ignore-file
+// reader needs (it refuses a root with .. in it).
+func TestResolveRelativeContext(t *testing.T) {
+	root := tempDir(t)
+	write(t, filepath.Join(root, "ctx", "Dockerfile"), "FROM scratch\n")
+	write(t, filepath.Join(root, "ctx", ".containerignore"), "notes\n")
+	t.Chdir(filepath.Join(root, "ctx"))
+	ctx, df, err := Resolve("../ctx", "")
+	if err != nil || ctx != filepath.Join(root, "ctx") || df != filepath.Join(root, "ctx", "Dockerfile") {
+		t.Fatalf("Resolve = %q, %q, %v; want %q and its Dockerfile", ctx, df, err, filepath.Join(root, "ctx"))
+	}
+	ig, err := Ignore(ctx, df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ignored, err := ig.Ignored("notes"); err != nil || !ignored {
+		t.Errorf("notes ignored %v, %v; want true", ignored, err)
+	}
+}
