@@ -21,10 +21,13 @@ import (
 // node broken: the new image is built or pulled first while the old
 // container runs (a failure there changes nothing); the running
 // generation is recorded and its image kept under archy's own reference;
-// the swap is recorded as in flight; then the old container goes, the new
-// one is made, started and proved healthy. If it is not, the previous
-// generation comes back and the failed target is held (plan.AppIntent.Held)
-// until the catalogue or the image changes again, or archy upgrade.
+// the swap is recorded as in flight; then the old container is set aside
+// (still running), the new one created, the old one stopped, the new one
+// started and proved healthy (see replace for why in that order). If it is
+// not, the previous generation comes back and the failed target is held
+// (plan.AppIntent.Held) until the catalogue or the image changes again, or
+// archy upgrade. The in-flight record goes last, after the container set
+// aside.
 
 // RollbackError reports an upgrade that failed its proof and was rolled
 // back: the app runs the previous generation again.
