@@ -431,3 +431,29 @@ func TestRecoverSetAsideWithoutRecord(t *testing.T) {
 		t.Errorf("the test made no new container")
 	}
 }
+
+// A replacement sets the old container aside while it runs and creates
+// the new one before it stops the old one (a create error then costs the
+// running app nothing), and stops the old one before the new one starts
+// (they may publish the same ports).
+func TestReplaceCreatesBeforeItStops(t *testing.T) {
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	changeBuild(t, ui, "v2")
+	h.rt.ResetCalls()
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	kept := "ui" + schema.KeptSuffix
+	want := []string{"rename ui " + kept, "create ui", "stop " + kept, "start ui", "stop " + kept, "remove " + kept}
+	var got []string
+	for _, c := range h.rt.Calls() {
+		if slices.Contains(want, c) {
+			got = append(got, c)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the swap's calls %v, want %v (all calls: %v)", got, want, h.rt.Calls())
+	}
+}
