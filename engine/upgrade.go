@@ -87,7 +87,9 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	if err := a.clearKept(ctx, r.app, kept); err != nil {
 		return err
 	}
-	fl := state.InFlight{OldID: old.ID, Kept: kept, Snapshot: snapshot, Keep: keep}
+	// The snapshot is recorded once it is taken: a recovery restores
+	// from a whole one only, which the new container never ran before.
+	fl := state.InFlight{OldID: old.ID, Kept: kept, Keep: keep}
 	if prev != nil {
 		fl.From = prev.N
 	}
@@ -115,7 +117,15 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	}
 	if snapshot != "" {
 		a.emit(SavingVolumes{App: id})
-		if err := volsnap.Snapshot(ctx, a.Runtime, r.app, snapshot); err != nil {
+		err := volsnap.Snapshot(ctx, a.Runtime, r.app, snapshot)
+		if err == nil {
+			err = a.updateState(func(st *state.State) {
+				fl := st.InFlight[id]
+				fl.Snapshot = snapshot
+				st.InFlight[id] = fl
+			})
+		}
+		if err != nil {
 			return a.undoSetAside(ctx, r.app, kept, true, old.State == plan.StateRunning, fmt.Errorf("snapshot of its volumes: %w", err))
 		}
 	}
