@@ -68,15 +68,11 @@ func (n *Node) clearSetAside(ctx context.Context, cat *catalog.Catalog, a *Appli
 }
 
 func (n *Node) clearSetAsideApp(ctx context.Context, app *schema.App, a *Applier) error {
-	unlock, err := a.lockApp(ctx, app.ID)
+	st, unlock, err := n.lockedState(ctx, a, app.ID)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := n.State.Load()
-	if err != nil {
-		return err
-	}
 	if _, inFlight := st.InFlight[app.ID]; inFlight || st.Apps[app.ID].HeldStopped {
 		return nil // a replacement's own, or a hold's
 	}
@@ -112,15 +108,11 @@ func (n *Node) RecoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 }
 
 func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
-	unlock, err := a.lockApp(ctx, id)
+	st, unlock, err := n.lockedState(ctx, a, id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := n.State.Load()
-	if err != nil {
-		return err
-	}
 	fl, inFlight := st.InFlight[id]
 	if !inFlight {
 		return nil // finished meanwhile
@@ -254,10 +246,21 @@ func (a *Applier) exists(ctx context.Context, name string) bool {
 	return name != "" && err == nil
 }
 
-// lockApp takes app id's lock when the Applier has one (Applier.Lock).
-func (a *Applier) lockApp(ctx context.Context, id string) (func(), error) {
-	if a.Lock == nil {
-		return func() {}, nil
+// lockedState takes app id's lock when the Applier has one (Applier.Lock)
+// and reads the state under it: what a recovery decides on is what holds
+// once no replacement of the app runs in this process.
+func (n *Node) lockedState(ctx context.Context, a *Applier, id string) (state.State, func(), error) {
+	unlock := func() {}
+	if a.Lock != nil {
+		var err error
+		if unlock, err = a.Lock(ctx, id); err != nil {
+			return state.State{}, nil, err
+		}
 	}
-	return a.Lock(ctx, id)
+	st, err := n.State.Load()
+	if err != nil {
+		unlock()
+		return st, nil, err
+	}
+	return st, unlock, nil
 }
