@@ -492,6 +492,11 @@ func (a *Applier) start(ctx context.Context, app *schema.App) error {
 	if err := a.Runtime.Start(ctx, app.ContainerName); err != nil {
 		return err
 	}
+	return a.checkStarted(ctx, app)
+}
+
+// checkStarted checks that an app's container just started still runs.
+func (a *Applier) checkStarted(ctx context.Context, app *schema.App) error {
 	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
 	if err != nil {
 		return err

@@ -42,8 +42,10 @@ func (a *Applier) recordRunning(ctx context.Context, id string, old plan.Contain
 // and forgets generations beyond state.KeepGenerations (releasing their
 // images): failed ones first, never the one a replacement in flight may
 // go back to. keep keeps its image (a generation to go back to); reached
-// clears a hold and ends the replacement in flight (in the same write: a
-// crash cannot separate them): the app runs its target.
+// clears a hold: the app runs its target. It does not end the
+// replacement in flight: its caller does, once the old container set
+// aside is gone (a crash between the two leaves the record, and the next
+// run removes that container).
 func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Container, outcome string, keep, reached bool) (state.Generation, error) {
 	g := state.Generation{Time: time.Now().UTC(), ImageID: c.ImageID, Image: c.Image,
 		SpecHash: c.Labels[plan.LabelSpecHash], Spec: c.Labels[plan.LabelSpec], Outcome: outcome}
@@ -71,7 +73,6 @@ func (a *Applier) recordGeneration(ctx context.Context, id string, c plan.Contai
 			it := st.Apps[id]
 			it.Held, it.HeldWhy, it.HeldStopped = "", "", false
 			st.Apps[id] = it
-			delete(st.InFlight, id)
 		}
 	})
 	if err != nil {

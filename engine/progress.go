@@ -149,6 +149,18 @@ type (
 		App string
 		Err error
 	}
+	// RetryingStart: the old container a failed swap put back did not
+	// start (Err; its ports not yet free, say); archy tries again.
+	RetryingStart struct {
+		App string
+		Err error
+	}
+	// SetAsideRemoved: an old container left set aside (Container) by an
+	// upgrade whose successor is proved is removed.
+	SetAsideRemoved struct{ App, Container string }
+	// SetAsideRestored: an old container left set aside while the app
+	// has no container gets its name back.
+	SetAsideRestored struct{ App, Container string }
 )
 
 // Stopping a container (stop.go).
@@ -182,6 +194,9 @@ func (WarmingUp) progressEvent()           {}
 func (RecoveryPuttingBack) progressEvent() {}
 func (RecoveryProving) progressEvent()     {}
 func (RecoveryFailed) progressEvent()      {}
+func (RetryingStart) progressEvent()       {}
+func (SetAsideRemoved) progressEvent()     {}
+func (SetAsideRestored) progressEvent()    {}
 func (UncleanStop) progressEvent()         {}
 func (JobRunning) progressEvent()          {}
 func (JobDone) progressEvent()             {}

@@ -22,7 +22,7 @@ import (
 // cannot be recovered does not stop the others; all failures are reported.
 func (n *Node) Recover(ctx context.Context, cat *catalog.Catalog, a *Applier) error {
 	st, err := n.State.Load()
-	if err != nil || len(st.InFlight) == 0 {
+	if err != nil {
 		return err
 	}
 	var errs []error
@@ -31,7 +31,75 @@ func (n *Node) Recover(ctx context.Context, cat *catalog.Catalog, a *Applier) er
 			errs = append(errs, fmt.Errorf("recovering %s from an interrupted upgrade: %w", id, err))
 		}
 	}
+	if err := n.clearSetAside(ctx, cat, a); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// clearSetAside deals with the old containers set aside that no
+// replacement in flight accounts for (an earlier archy dropped the record
+// before it removed the container, and was killed in between): one is
+// removed when the app's container is a generation archy keeps (proved,
+// or found running well), and put back when the app has no container;
+// otherwise it stays, as it may be the working one (plan and status say
+// it is there). A forward-only hold keeps its set-aside container on
+// purpose (archy rollback --force starts it): left alone.
+func (n *Node) clearSetAside(ctx context.Context, cat *catalog.Catalog, a *Applier) error {
+	obs, err := n.Runtime.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	byName := map[string]plan.Container{}
+	for _, c := range obs.Containers {
+		byName[c.Name] = c
+	}
+	var errs []error
+	for _, app := range cat.List() {
+		kc, ok := byName[app.ContainerName+schema.KeptSuffix]
+		if !ok || plan.SetAsideNote(app, &kc) == "" {
+			continue
+		}
+		if err := n.clearSetAsideApp(ctx, app, a); err != nil {
+			errs = append(errs, fmt.Errorf("%s: the old container left set aside: %w", app.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (n *Node) clearSetAsideApp(ctx context.Context, app *schema.App, a *Applier) error {
+	st, unlock, err := n.lockedState(ctx, a, app.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, inFlight := st.InFlight[app.ID]; inFlight || st.Apps[app.ID].HeldStopped {
+		return nil // a replacement's own, or a hold's
+	}
+	kept := app.ContainerName + schema.KeptSuffix
+	kc, err := a.Runtime.Inspect(ctx, kept)
+	if err != nil || plan.SetAsideNote(app, &kc) == "" {
+		return ignoreNotFound(err)
+	}
+	c, err := a.Runtime.Inspect(ctx, app.ContainerName)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a.emit(SetAsideRestored{App: app.ID, Container: kept})
+		if err := a.Runtime.Rename(ctx, kept, app.ContainerName); err != nil {
+			return err
+		}
+		if st.Apps[app.ID].KeptStopped() {
+			return nil
+		}
+		return a.start(ctx, app)
+	case err != nil:
+		return err
+	}
+	if g, ok := st.GenerationOf(app.ID, c); ok && g.Keep != "" {
+		a.emit(SetAsideRemoved{App: app.ID, Container: kept})
+		return a.dropKept(ctx, app, kept)
+	}
+	return nil
 }
 
 // RecoverApp is Recover for one app (under its lock, when a.Lock is set).
@@ -41,17 +109,11 @@ func (n *Node) RecoverApp(ctx context.Context, cat *catalog.Catalog, id string, 
 
 func (n *Node) recoverApp(ctx context.Context, cat *catalog.Catalog, id string, a *Applier) error {
 	a.Catalog = cat
-	if a.Lock != nil {
-		unlock, err := a.Lock(ctx, id)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	st, err := n.State.Load()
+	st, unlock, err := n.lockedState(ctx, a, id)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	fl, inFlight := st.InFlight[id]
 	if !inFlight {
 		return nil // finished meanwhile
@@ -97,6 +159,12 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 			return a.start(ctx, app)
 		}
 		return nil
+	case c.StartedAt.IsZero() && a.exists(ctx, fl.Kept):
+		// The new container was made and never started: the old one goes
+		// back, as it would have had the start failed. Its volumes were
+		// not touched since (a snapshot may not even have been taken).
+		a.emit(RecoveryPuttingBack{App: app.ID})
+		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, "", start)
 	case !start && forwardOnly(app, fl) && (c.State == plan.StateRunning || !c.StartedAt.IsZero()):
 		// The new container ran: it may have migrated the data, which the
 		// old one must not start on. Held as a failed proof is.
@@ -107,8 +175,9 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 		return a.putBack(ctx, app, prev, fl.Kept, fl.Keep, fl.Snapshot, false)
 	}
 	if g, ok := st.GenerationOf(app.ID, c); ok && g.N > fl.From && g.Keep != "" {
-		a.dropKept(ctx, app, fl.Kept)
-		return nil // proved already; only the record of the end was lost
+		// Proved already; archy was killed before the old container went.
+		a.emit(SetAsideRemoved{App: app.ID, Container: fl.Kept})
+		return a.dropKept(ctx, app, fl.Kept)
 	}
 	a.emit(RecoveryProving{App: app.ID})
 	err = nil
@@ -149,8 +218,7 @@ func (a *Applier) recoverOne(ctx context.Context, app *schema.App, prev *state.G
 	if _, err := a.recordGeneration(ctx, app.ID, c, "healthy (after an interrupted upgrade)", true, true); err != nil {
 		return err
 	}
-	a.dropKept(ctx, app, fl.Kept)
-	return nil
+	return a.dropKept(ctx, app, fl.Kept)
 }
 
 // forwardOnly reports whether recovering an interrupted replacement of
@@ -176,8 +244,34 @@ func (a *Applier) holdForwardRecovered(ctx context.Context, app *schema.App, c p
 // dropKept removes an old container of app set aside, once its successor
 // is proved (stopped already, but with the app's settings should someone
 // have started it).
-func (a *Applier) dropKept(ctx context.Context, app *schema.App, kept string) {
-	if kept != "" {
-		a.removeContainer(ctx, app, kept)
+func (a *Applier) dropKept(ctx context.Context, app *schema.App, kept string) error {
+	if kept == "" {
+		return nil
 	}
+	return ignoreNotFound(a.removeContainer(ctx, app, kept))
+}
+
+// exists reports whether container name exists.
+func (a *Applier) exists(ctx context.Context, name string) bool {
+	_, err := a.Runtime.Inspect(ctx, name)
+	return name != "" && err == nil
+}
+
+// lockedState takes app id's lock when the Applier has one (Applier.Lock)
+// and reads the state under it: what a recovery decides on is what holds
+// once no replacement of the app runs in this process.
+func (n *Node) lockedState(ctx context.Context, a *Applier, id string) (state.State, func(), error) {
+	unlock := func() {}
+	if a.Lock != nil {
+		var err error
+		if unlock, err = a.Lock(ctx, id); err != nil {
+			return state.State{}, nil, err
+		}
+	}
+	st, err := n.State.Load()
+	if err != nil {
+		unlock()
+		return st, nil, err
+	}
+	return st, unlock, nil
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine/state"
@@ -258,7 +261,7 @@ func (a *Applier) putBack(ctx context.Context, app *schema.App, prev *state.Gene
 			if !start {
 				return nil
 			}
-			return a.start(ctx, app)
+			return a.startRetrying(ctx, app)
 		}
 	}
 	if prev == nil {
@@ -302,7 +305,7 @@ func (a *Applier) restore(ctx context.Context, app *schema.App, g state.Generati
 	if err != nil || !start {
 		return c, err
 	}
-	return c, a.start(ctx, old)
+	return c, a.startRetrying(ctx, old)
 }
 
 // Rollback returns an app to generation to (0: the newest earlier one that
@@ -390,4 +393,36 @@ func refuseForwardOnly(app *schema.App, g state.Generation, current int) error {
 	return fmt.Errorf("%s is forward-only (upgrade.rollback: \"forward-only\"): generation %d may not run on data %s may have migrated, "+
 		"and a rollback does not rewind the data; archy rollback %s --force starts generation %d on the current data anyway",
 		app.ID, g.N, by, app.ID, g.N)
+}
+
+// putBackRetry bounds how long a put-back retries the start of the old
+// container (see startRetrying).
+const putBackRetry = 150 * time.Second
+
+// startRetrying starts the old container a failed swap put back, trying
+// again with a short backoff: the failed container may still hold its
+// published ports for a moment (Podman 4.3 keeps the sockets of a failed
+// start open in its service until its next garbage collection, up to two
+// minutes; the adapter hastens that), and its start fails with "address
+// already in use" until they are free. The old one was working: it is
+// worth the wait, rather than an app left down.
+func (a *Applier) startRetrying(ctx context.Context, app *schema.App) error {
+	try := 0
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		try++
+		err := a.Runtime.Start(ctx, app.ContainerName)
+		if errors.Is(err, ErrNotFound) {
+			return struct{}{}, backoff.Permanent(err)
+		}
+		if err != nil && try == 2 {
+			a.emit(RetryingStart{App: app.ID, Err: err})
+		}
+		return struct{}{}, err
+	}, backoff.WithBackOff(&backoff.ExponentialBackOff{
+		InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: 2 * time.Second,
+	}), backoff.WithMaxElapsedTime(putBackRetry))
+	if err != nil {
+		return err
+	}
+	return a.checkStarted(ctx, app) // one that starts and exits is not retried
 }

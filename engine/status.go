@@ -58,6 +58,9 @@ type AppStatus struct {
 	DownSince time.Time `json:"down_since,omitzero"`
 	Failure   string    `json:"failure,omitempty"`
 	FailureAt time.Time `json:"failure_at,omitzero"`
+	// SetAside says an upgrade's old container is set aside
+	// (plan.SetAsideNote): while it runs, or left by one interrupted.
+	SetAside string `json:"set_aside,omitempty"`
 }
 
 // Status reports every declared app, probing the running ones' health in
@@ -119,6 +122,9 @@ func (n *Node) StatusWith(ctx context.Context, cat *catalog.Catalog, known Known
 		}
 		if u, ok := st.UncleanStops[app.ID]; ok {
 			s.UncleanStop, s.UncleanStopAt = UncleanStopMessage(app.ID, time.Duration(u.Timeout)), u.Time
+		}
+		if c, ok := byName[app.ContainerName+schema.KeptSuffix]; ok {
+			s.SetAside = plan.SetAsideNote(app, &c)
 		}
 		if c, ok := byName[app.ContainerName]; ok {
 			s.State, s.ExitCode = c.State, c.ExitCode

@@ -21,10 +21,13 @@ import (
 // node broken: the new image is built or pulled first while the old
 // container runs (a failure there changes nothing); the running
 // generation is recorded and its image kept under archy's own reference;
-// the swap is recorded as in flight; then the old container goes, the new
-// one is made, started and proved healthy. If it is not, the previous
-// generation comes back and the failed target is held (plan.AppIntent.Held)
-// until the catalogue or the image changes again, or archy upgrade.
+// the swap is recorded as in flight; then the old container is set aside
+// (still running), the new one created, the old one stopped, the new one
+// started and proved healthy (see replace for why in that order). If it is
+// not, the previous generation comes back and the failed target is held
+// (plan.AppIntent.Held) until the catalogue or the image changes again, or
+// archy upgrade. The in-flight record goes last, after the container set
+// aside.
 
 // RollbackError reports an upgrade that failed its proof and was rolled
 // back: the app runs the previous generation again.
@@ -91,39 +94,80 @@ func (a *Applier) replace(ctx context.Context, r replacement, start bool) error 
 	if err := a.clearKept(ctx, r.app, kept); err != nil {
 		return err
 	}
-	fl := state.InFlight{OldID: old.ID, Kept: kept, Snapshot: snapshot, Keep: keep}
+	// The snapshot is recorded once it is taken: a recovery restores
+	// from a whole one only, which the new container never ran before.
+	fl := state.InFlight{OldID: old.ID, Kept: kept, Keep: keep}
 	if prev != nil {
 		fl.From = prev.N
 	}
 	if err := a.recordInFlight(ctx, r, fl); err != nil {
 		return err
 	}
-	// The old container is set aside, stopped and renamed, until the new
-	// one is proved: a rollback puts back that very container.
-	a.stopping(id)
-	if err := a.stopContainer(ctx, r.app, name); err != nil && !errors.Is(err, ErrNotFound) {
+	// The old container is set aside (renamed, still running) and the new
+	// one created in its place before the old one stops: a create that
+	// fails (a spec Podman refuses, a host path that cannot be made) costs
+	// the running app nothing. Only then does the old one stop, and the new
+	// one starts once it has (both may publish the same ports). Until the
+	// new one is proved, the old one waits set aside: a rollback puts back
+	// that very container.
+	if err := a.Runtime.Rename(ctx, name, kept); err != nil {
 		return a.abandon(id, err)
+	}
+	faultpoint.Hit("replace-set-aside")
+	c, err := a.createContainer(ctx, r.app, r.image, keep)
+	if err != nil {
+		return a.undoSetAside(ctx, r.app, kept, false, false, fmt.Errorf("creating the new container: %w", err))
+	}
+	a.stopping(id)
+	if err := a.stopContainer(ctx, r.app, kept); err != nil && !errors.Is(err, ErrNotFound) {
+		return a.undoSetAside(ctx, r.app, kept, true, old.State == plan.StateRunning, err)
 	}
 	if snapshot != "" {
 		a.emit(SavingVolumes{App: id})
-		if err := volsnap.Snapshot(ctx, a.Runtime, r.app, snapshot); err != nil {
-			if old.State == plan.StateRunning {
-				a.Runtime.Start(context.WithoutCancel(ctx), name) // as it was
-			}
-			return a.abandon(id, fmt.Errorf("snapshot of its volumes: %w", err))
+		err := volsnap.Snapshot(ctx, a.Runtime, r.app, snapshot)
+		if err == nil {
+			err = a.updateState(func(st *state.State) {
+				fl := st.InFlight[id]
+				fl.Snapshot = snapshot
+				st.InFlight[id] = fl
+			})
 		}
-	}
-	if err := a.Runtime.Rename(ctx, name, kept); err != nil {
-		if old.State == plan.StateRunning {
-			a.Runtime.Start(context.WithoutCancel(ctx), name)
+		if err != nil {
+			return a.undoSetAside(ctx, r.app, kept, true, old.State == plan.StateRunning, fmt.Errorf("snapshot of its volumes: %w", err))
 		}
-		return a.abandon(id, err)
 	}
 	faultpoint.Hit("replace-removed")
 	for _, v := range keep {
 		a.emit(KeepingVolume{App: id, Volume: v.Name, Target: v.Target})
 	}
-	return a.createGeneration(ctx, r, start, &rollback{prev: prev, kept: kept, keep: keep, snapshot: snapshot})
+	return a.startGeneration(ctx, r, start, c, nil, &rollback{prev: prev, kept: kept, keep: keep, snapshot: snapshot})
+}
+
+// undoSetAside ends a replacement that failed (why) before the new
+// container started: the new one, if created, is removed, and the old
+// one, set aside as kept, gets its name back (started again if it was
+// stopped for the swap and had been running). The app is as it was. If
+// even that fails, the replacement stays in flight for the next run to
+// put back.
+func (a *Applier) undoSetAside(ctx context.Context, app *schema.App, kept string, created, restart bool, why error) error {
+	ctx = context.WithoutCancel(ctx)
+	fail := func(err error) error {
+		return fmt.Errorf("%w; and putting the old container back failed: %v", why, err)
+	}
+	if created {
+		if err := ignoreNotFound(a.Runtime.Remove(ctx, app.ContainerName, StopTimeout(app))); err != nil {
+			return fail(err)
+		}
+	}
+	if err := a.Runtime.Rename(ctx, kept, app.ContainerName); err != nil {
+		return fail(err)
+	}
+	if restart {
+		if err := a.startRetrying(ctx, app); err != nil {
+			return fail(err)
+		}
+	}
+	return a.abandon(app.ID, fmt.Errorf("%w; the old container is back as it was", why))
 }
 
 // recordInFlight records replacement r as in flight (fl, completed with
@@ -221,12 +265,18 @@ func (a *Applier) targetKey(ctx context.Context, d plan.Desired) string {
 // as a new generation; when the proof fails and back is set, it puts the
 // previous generation back.
 func (a *Applier) createGeneration(ctx context.Context, r replacement, start bool, back *rollback) error {
-	id := r.app.ID
 	var keep []schema.Volume
 	if back != nil {
 		keep = back.keep
 	}
 	c, err := a.createContainer(ctx, r.app, r.image, keep)
+	return a.startGeneration(ctx, r, start, c, err, back)
+}
+
+// startGeneration is createGeneration once r's container c is created
+// (or its create failed: err).
+func (a *Applier) startGeneration(ctx context.Context, r replacement, start bool, c plan.Container, err error, back *rollback) error {
+	id := r.app.ID
 	if err == nil {
 		err = a.updateState(func(st *state.State) {
 			it := st.Apps[id]
@@ -261,8 +311,14 @@ func (a *Applier) createGeneration(ctx context.Context, r replacement, start boo
 	}
 	switch {
 	case err == nil:
+		faultpoint.Hit("replace-proved")
 		if back != nil {
-			a.dropKept(ctx, r.app, back.kept) // proved: the old one can go
+			// Proved: the old one can go, and then the record of the
+			// replacement (which the next run finishes should this fail).
+			if derr := a.dropKept(ctx, r.app, back.kept); derr != nil {
+				a.emit(RecordFailed{App: id, Generation: gen.N, Err: fmt.Errorf("removing the old container %s: %w", back.kept, derr)})
+				return nil
+			}
 		}
 		a.updateState(func(st *state.State) { delete(st.InFlight, id) })
 		return nil

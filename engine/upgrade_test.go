@@ -417,3 +417,74 @@ func TestUpgradeWithTheRegistryDownFails(t *testing.T) {
 		t.Errorf("the running container was touched: before %+v, after %+v", before, after)
 	}
 }
+
+// A container left set aside with no record of the replacement (an
+// earlier archy dropped the record first, and was killed before it
+// removed the container) is removed once the app runs a generation archy
+// keeps, and put back when the app has no container.
+func TestRecoverSetAsideWithoutRecord(t *testing.T) {
+	ctx := context.Background()
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	old, _ := h.rt.Inspect(ctx, "ui")
+	a := h.node.Applier(&h.out)
+	kept := "ui" + schema.KeptSuffix
+
+	// Left set aside behind a new container of the kept generation.
+	h.rt.Stop(ctx, "ui", 0)
+	h.rt.Rename(ctx, "ui", kept)
+	if _, err := a.CreateContainer(ctx, ui, ui.Container.Source.Tag, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.rt.Start(ctx, "ui")
+	running, _ := h.rt.Inspect(ctx, "ui")
+	if err := h.node.Recover(ctx, h.cat, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.rt.Inspect(ctx, kept); !errors.Is(err, ErrNotFound) {
+		t.Errorf("%s after recovery: %v, want it removed", kept, err)
+	}
+	if c, _ := h.rt.Inspect(ctx, "ui"); c.ID != running.ID || c.State != plan.StateRunning {
+		t.Errorf("ui after recovery: %+v, want %s untouched", c, running.ID)
+	}
+
+	// Left set aside, and the app has no container: it is put back.
+	h.rt.Stop(ctx, "ui", 0)
+	h.rt.Rename(ctx, "ui", kept)
+	if err := h.node.Recover(ctx, h.cat, a); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := h.rt.Inspect(ctx, "ui"); err != nil || c.ID != running.ID || c.State != plan.StateRunning {
+		t.Errorf("ui after recovery: %+v, %v; want the set-aside container back, running", c, err)
+	}
+	if old.ID == running.ID {
+		t.Errorf("the test made no new container")
+	}
+}
+
+// A replacement sets the old container aside while it runs and creates
+// the new one before it stops the old one (a create error then costs the
+// running app nothing), and stops the old one before the new one starts
+// (they may publish the same ports).
+func TestReplaceCreatesBeforeItStops(t *testing.T) {
+	ui := quick(buildApp(t, "ui"))
+	h := newHarness(t, ui)
+	h.apply(t, PlanOptions{})
+	changeBuild(t, ui, "v2")
+	h.rt.ResetCalls()
+	if _, rep := h.apply(t, PlanOptions{}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	kept := "ui" + schema.KeptSuffix
+	want := []string{"rename ui " + kept, "create ui", "stop " + kept, "start ui", "stop " + kept, "remove " + kept}
+	var got []string
+	for _, c := range h.rt.Calls() {
+		if slices.Contains(want, c) {
+			got = append(got, c)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the swap's calls %v, want %v (all calls: %v)", got, want, h.rt.Calls())
+	}
+}

@@ -206,6 +206,9 @@ func Diff(in Input) (Plan, error) {
 		for _, id := range level {
 			d := apps[id]
 			s := diffApp(d, containers[d.App.ContainerName], images, in.Intent[id], in.Upgrade[id])
+			if note := SetAsideNote(d.App, containers[d.App.ContainerName+schema.KeptSuffix]); note != "" {
+				s.Notes = append(s.Notes, note)
+			}
 			s.Level = i + 1
 			p.Steps = append(p.Steps, s)
 		}
@@ -635,4 +638,17 @@ func fingerprint(in Input) string {
 		fmt.Fprintf(&b, "net %s\n", n)
 	}
 	return hash(b.String())
+}
+
+// SetAsideNote says that container c, named as an upgrade sets the old
+// container of app aside, is there: while an upgrade runs, or left by one
+// that was interrupted. archy apply removes it once the running container
+// is a proved generation, puts it back when the app has no container, and
+// otherwise keeps it (it may be the working one). "" when there is none
+// (or it is not archy's container of app).
+func SetAsideNote(app *schema.App, c *Container) string {
+	if c == nil || c.Labels[LabelApp] != app.ID || !CreatedByArchy(c, app.ID) {
+		return ""
+	}
+	return fmt.Sprintf("an upgrade's old container is set aside as %s (%s): archy apply removes it once the running one is proved, or puts it back", c.Name, c.State)
 }

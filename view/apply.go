@@ -251,6 +251,12 @@ func progressRecord(ev engine.ProgressEvent) ProgressRecord {
 		r.Type, r.App = "recovery_proving", e.App
 	case engine.RecoveryFailed:
 		r.Type, r.App, err = "recovery_failed", e.App, e.Err
+	case engine.RetryingStart:
+		r.Type, r.App, err = "retrying_start", e.App, e.Err
+	case engine.SetAsideRemoved:
+		r.Type, r.App = "set_aside_removed", e.App
+	case engine.SetAsideRestored:
+		r.Type, r.App = "set_aside_restored", e.App
 	case engine.UncleanStop:
 		r.Type, r.App = "unclean_stop", e.App
 	case engine.Waiting:

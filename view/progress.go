@@ -133,6 +133,12 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		s = fmt.Sprintf("%s: proving the container an interrupted upgrade made", e.App)
 	case engine.RecoveryFailed:
 		s = fmt.Sprintf("%s: it failed (%v); putting the old container back", e.App, e.Err)
+	case engine.RetryingStart:
+		s = fmt.Sprintf("%s: the old container did not start yet (%v); trying again", e.App, e.Err)
+	case engine.SetAsideRemoved:
+		s = fmt.Sprintf("%s: removing %s, left set aside by an upgrade whose new container is proved", e.App, e.Container)
+	case engine.SetAsideRestored:
+		s = fmt.Sprintf("%s: the app has no container; putting back %s, left set aside by an interrupted upgrade", e.App, e.Container)
 	case engine.UncleanStop:
 		s = "warning: " + engine.UncleanStopMessage(e.App, e.Timeout)
 	case engine.Waiting:

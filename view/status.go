@@ -77,6 +77,9 @@ func Status(w io.Writer, ns engine.NodeStatus, st Style) error {
 		if a.DiskLow != "" {
 			notes = append(notes, "stopped for low disk space: "+a.DiskLow)
 		}
+		if a.SetAside != "" {
+			notes = append(notes, a.SetAside)
+		}
 		note := strings.Join(notes, ", ")
 		if note == "" {
 			note = "-"

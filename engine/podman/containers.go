@@ -331,7 +331,9 @@ func emptyDir(dir string) (bool, error) {
 	return len(names) == 0, err
 }
 
-// Start starts a container; starting a running one is not an error.
+// Start starts a container; starting a running one is not an error. A
+// start that fails leaves the container's published ports free (see
+// releaseFailedStart).
 func (p *Podman) Start(ctx context.Context, name string) error {
 	ctx, cancel := p.call(ctx)
 	defer cancel()
@@ -339,7 +341,11 @@ func (p *Podman) Start(ctx context.Context, name string) error {
 	if data, err := containers.Inspect(ctx, name, nil); err == nil && data.State != nil && data.State.Paused {
 		return wrap(containers.Unpause(ctx, name, nil), "unpausing container %s", name)
 	}
-	return wrap(containers.Start(ctx, name, nil), "starting container %s", name)
+	err := containers.Start(ctx, name, nil)
+	if err != nil {
+		p.releaseFailedStart(ctx)
+	}
+	return wrap(err, "starting container %s", name)
 }
 
 // Stop stops a container: its stop signal, then SIGKILL after timeout
@@ -352,10 +358,16 @@ func (p *Podman) Stop(ctx context.Context, name string, timeout time.Duration) e
 }
 
 // Remove removes a container, stopping it first if it runs: its stop
-// signal, then SIGKILL after timeout. Its volumes are never removed.
+// signal, then SIGKILL after timeout. Its volumes are never removed. It
+// returns once the container's processes are gone and its published
+// ports free again (see waitReleased).
 func (p *Podman) Remove(ctx context.Context, name string, timeout time.Duration) error {
 	ctx, cancel := p.call(ctx)
 	defer cancel()
+	var id string
+	if data, err := containers.Inspect(ctx, name, nil); err == nil {
+		id = data.ID
+	}
 	opts := new(containers.RemoveOptions).WithForce(true).WithVolumes(false).WithTimeout(seconds(timeout))
 	reports, err := containers.Remove(ctx, name, opts)
 	if err == nil {
@@ -364,6 +376,9 @@ func (p *Podman) Remove(ctx context.Context, name string, timeout time.Duration)
 				err = errors.Join(err, r.Err)
 			}
 		}
+	}
+	if err == nil {
+		waitReleased(ctx, id)
 	}
 	return wrap(err, "removing container %s", name)
 }

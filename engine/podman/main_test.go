@@ -8,9 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,30 +80,6 @@ func endExecMonitors(dir string) (int, error) {
 		return len(killed), fmt.Errorf("exec monitors still running 5s after SIGKILL")
 	}
 	return len(killed), nil
-}
-
-// processes returns every process's command line by pid.
-func processes() map[int][]string {
-	entries, _ := os.ReadDir("/proc")
-	procs := map[int][]string{}
-	for _, ent := range entries {
-		if pid, err := strconv.Atoi(ent.Name()); err == nil {
-			if args := cmdline(pid); len(args) > 0 {
-				procs[pid] = args
-			}
-		}
-	}
-	return procs
-}
-
-// cmdline is a process's command line; empty once it has exited (a zombie
-// has none) or if it cannot be read.
-func cmdline(pid int) []string {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 // connect returns the shared service's Env and a Podman connected to it,
