@@ -116,6 +116,10 @@ type Daemon struct {
 }
 
 // appState is what the daemon tracks per app.
+// forget drops the probes' look at the app's container (runningContainer);
+// d.mu is held.
+func (st *appState) forget() { st.running, st.forgotAt = nil, time.Now() }
+
 type appState struct {
 	crashes      int       // consecutive crashes
 	restarts     int       // restarts the daemon made
@@ -128,10 +132,16 @@ type appState struct {
 	ownStopUntil time.Time
 	unhealthy    int // consecutive failed probes
 	healthErr    string
-	health       string      // the last probe's engine.Healthy, Starting or Unhealthy
-	probedID     string      // the container it probed
-	note         string      // what the last starting answer said
-	timer        *time.Timer // a reconcile scheduled after backoff
+	health       string // the last probe's engine.Healthy, Starting or Unhealthy
+	probedID     string // the container it probed
+	// running is the app's container as an inspect found it running,
+	// at runningAt: the probes' look at it until an event (or the exit
+	// watcher) says it changed, or runningTTL passes.
+	running   *plan.Container
+	runningAt time.Time
+	forgotAt  time.Time   // the last forget: an inspect asked before it is stale
+	note      string      // what the last starting answer said
+	timer     *time.Timer // a reconcile scheduled after backoff
 	// healedAt: the last quick restart (after its process was seen to
 	// end, before Podman's event said why). A crash may have one quick
 	// restart; fastUsed then sends the next one through the backoff,

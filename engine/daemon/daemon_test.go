@@ -847,3 +847,35 @@ func TestMetricsForgetRemovedApps(t *testing.T) {
 		t.Error("no archy_build_info")
 	}
 }
+
+// The probes inspect an app's container once per start of it, not once
+// per probe; a death (its events) makes them look again, and they probe
+// the container that runs now.
+func TestProbesInspectOncePerStart(t *testing.T) {
+	n := startWarming(t, "1h")
+	probes := func() int { return n.rt.Looks("exec core") }
+	n.poll("3 probes", func() bool { return probes() >= 3 })
+	inspects, done := n.rt.Looks("inspect core"), probes()
+	n.poll("5 probes more", func() bool { return probes() >= done+5 })
+	if got := n.rt.Looks("inspect core"); got != inspects {
+		t.Errorf("5 probes of a container that did not change inspected it %d times, want none", got-inspects)
+	}
+	before, _ := n.rt.Inspect(context.Background(), "core")
+	inspects, done = n.rt.Looks("inspect core"), probes()
+	if err := n.rt.Crash("core", 1); err != nil {
+		t.Fatal(err)
+	}
+	n.poll("the restart and 3 probes more", func() bool { return probes() >= done+3 })
+	if n.rt.Looks("inspect core") == inspects {
+		t.Error("after the container died the probes did not inspect it again")
+	}
+	now, _ := n.rt.Inspect(context.Background(), "core")
+	n.poll("the probe of the new container", func() bool {
+		n.d.mu.Lock()
+		defer n.d.mu.Unlock()
+		return n.d.apps["core"].probedID == now.ID
+	})
+	if now.StartedAt.Equal(before.StartedAt) && now.ID == before.ID {
+		t.Log("restarted in place") // a restart keeps the id; the probe still looked again
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"archy.dev/archy/catalog"
@@ -68,6 +69,9 @@ func (d *Daemon) onEvent(e engine.ContainerEvent) {
 	id, ok := d.byName[e.Container]
 	st := d.apps[id]
 	history := ok && st != nil && st.replayed(e)
+	if ok && st != nil && !strings.HasPrefix(e.Action, "exec") && e.Action != "health_status" {
+		st.forget() // the probes inspect it again
+	}
 	d.mu.Unlock()
 	if !ok || st == nil {
 		return // not one of ours
@@ -341,7 +345,7 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 	if app == nil || st == nil {
 		return
 	}
-	c, err := rt.Inspect(ctx, container)
+	c, err := d.runningContainer(ctx, rt, st, container)
 	if err != nil || c.State != plan.StateRunning {
 		d.metrics.up.WithLabelValues(id).Set(0)
 		d.mu.Lock()
@@ -417,6 +421,35 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 	}
 }
 
+// runningTTL bounds how long the probes trust an inspect of a running
+// container that no event has contradicted (events may be lost while
+// Podman's stream reconnects).
+const runningTTL = 30 * time.Second
+
+// runningContainer is the probes' look at an app's container: Podman's
+// inspect, once per start of it rather than once per probe (an inspect
+// costs more than most probes). Every event of the container but its
+// execs and health statuses, and the exit watcher, make it look again.
+func (d *Daemon) runningContainer(ctx context.Context, rt engine.ProbeRuntime, st *appState, container string) (plan.Container, error) {
+	d.mu.Lock()
+	if r := st.running; r != nil && r.Name == container && time.Since(st.runningAt) < runningTTL {
+		d.mu.Unlock()
+		return *r, nil
+	}
+	d.mu.Unlock()
+	asked := time.Now()
+	c, err := rt.Inspect(ctx, container)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err != nil || c.State != plan.StateRunning:
+		st.running = nil
+	case st.forgotAt.Before(asked):
+		st.running, st.runningAt = &c, asked
+	}
+	return c, err
+}
+
 // onProcessExit is the exit watcher's news that an app's process ended.
 // Unless archy is acting on it (stop, restart, …) or it is backing off, the
 // app is reconciled at once: a death of an app that was running well is
@@ -425,6 +458,9 @@ func (d *Daemon) probe(ctx context.Context, rt engine.ProbeRuntime, id, containe
 func (d *Daemon) onProcessExit(id string) {
 	d.mu.Lock()
 	st := d.apps[id]
+	if st != nil {
+		st.forget()
+	}
 	fast := st != nil && !d.acting[id] &&
 		!time.Now().Before(st.backoffUntil) &&
 		(!st.fastUsed || st.ranWell(d.delays.backoffReset))

@@ -31,6 +31,7 @@ type Fake struct {
 	exitOnRun  map[string]bool       // image ids whose containers exit right after start (BreakNext)
 	brokenNext map[string]bool       // tags whose next image's containers exit right after start
 	execs      map[string]execResult // by container: what Exec answers (SetExec)
+	looks      map[string]int        // by container: Inspect and Exec calls ("inspect NAME", "exec NAME")
 	volumeRoot string
 	storeFree  int64            // bytes free where images are stored (SetImageStoreFree)
 	imageSize  map[string]int64 // by image id (SetImageSize)
@@ -51,7 +52,7 @@ var _ engine.Runtime = (*Fake)(nil)
 func New() *Fake {
 	return &Fake{containers: map[string]*plan.Container{}, images: map[string]*plan.Image{},
 		secrets: map[string][]byte{}, secretIDs: map[string]string{}, networks: map[string]bool{}, failBuild: map[string]bool{}, exitOnRun: map[string]bool{},
-		brokenNext: map[string]bool{}, execs: map[string]execResult{}, ignoreStop: map[string]bool{}, subs: map[*subscriber]struct{}{},
+		brokenNext: map[string]bool{}, execs: map[string]execResult{}, looks: map[string]int{}, ignoreStop: map[string]bool{}, subs: map[*subscriber]struct{}{},
 		storeFree: 1 << 50, imageSize: map[string]int64{}, jobs: map[string]jobResult{}, volumes: map[string]time.Time{}}
 }
 
@@ -458,9 +459,18 @@ func (f *Fake) RemoveNetwork(ctx context.Context, name string) error {
 	return nil
 }
 
+// Looks is how many times Inspect ("inspect NAME") or Exec ("exec NAME")
+// was called: they are not among Calls, which tell what changed.
+func (f *Fake) Looks(call string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.looks[call]
+}
+
 func (f *Fake) Inspect(ctx context.Context, name string) (plan.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.looks["inspect "+name]++
 	c, err := f.get(name)
 	if err != nil {
 		return plan.Container{}, err
@@ -482,6 +492,7 @@ type execResult struct {
 func (f *Fake) Exec(ctx context.Context, name string, cmd []string, out io.Writer) (int, error) {
 	f.mu.Lock()
 	r := f.execs[name]
+	f.looks["exec "+name]++
 	f.mu.Unlock()
 	if out != nil {
 		io.WriteString(out, r.output)
