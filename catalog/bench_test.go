@@ -21,8 +21,12 @@ func BenchmarkLoadShipped(b *testing.B) {
 // BenchmarkLoad300 measures a generated catalogue of 300 apps, one file
 // each, in dependency chains, a third of them built from a context
 // (target: within 3 s).
-func BenchmarkLoad300(b *testing.B) {
-	dir := writeTree(b, generateCatalogue(300))
+func BenchmarkLoad300(b *testing.B) { benchmarkLoad(b, generateCatalogue(300), 300) }
+
+// benchmarkLoad loads the catalogue of files (apps/ and docker/), of n
+// apps, once per iteration.
+func benchmarkLoad(b *testing.B, files map[string]string, n int) {
+	dir := writeTree(b, files)
 	opts := Options{DataDir: "/var/lib/archy"}
 	b.ResetTimer()
 	for b.Loop() {
@@ -30,8 +34,8 @@ func BenchmarkLoad300(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(cat.Apps) != 300 {
-			b.Fatalf("loaded %d apps, want 300", len(cat.Apps))
+		if len(cat.Apps) != n {
+			b.Fatalf("loaded %d apps, want %d", len(cat.Apps), n)
 		}
 	}
 }
@@ -73,4 +77,37 @@ apps: "app-%[1]d": {
 `, i, role, source, strings.Join(deps, ", "), 20000+i)
 	}
 	return files
+}
+
+// BenchmarkLoadOneFile1000 and BenchmarkLoadOneFile4000 measure a
+// catalogue of 1,000 and 4,000 apps in one file, every third app depending
+// on the one before it: the shape issue 15 timed, whose cost grew with the
+// square of the apps. Their ratio should stay near 4.
+func BenchmarkLoadOneFile1000(b *testing.B) { benchmarkLoadOneFile(b, 1000) }
+func BenchmarkLoadOneFile4000(b *testing.B) { benchmarkLoadOneFile(b, 4000) }
+
+func benchmarkLoadOneFile(b *testing.B, n int) {
+	benchmarkLoad(b, map[string]string{"apps/apps.cue": generateOneFile(n)}, n)
+}
+
+// generateOneFile writes n apps in one file; every third app depends on
+// the app before it (scripts/bench.sh writes the same catalogue).
+func generateOneFile(n int) string {
+	var b strings.Builder
+	b.WriteString("package apps\n")
+	for i := range n {
+		deps := ""
+		if i%3 == 2 {
+			deps = fmt.Sprintf("\n\tdependencies: [{app_id: \"app-%d\"}]", i-1)
+		}
+		fmt.Fprintf(&b, `
+apps: "app-%[1]d": {
+	name:    "App %[1]d"
+	version: "1.0.%[1]d"
+	container: image: "docker.io/example/app-%[1]d:1.0"%[2]s
+	ports: [{container: 8080, host: %[3]d}]
+}
+`, i, deps, 10000+i)
+	}
+	return b.String()
 }

@@ -105,15 +105,6 @@ func (ds Diagnostics) Sorted() Diagnostics {
 	return out
 }
 
-func (ds Diagnostics) has(d Diagnostic) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
-}
-
 // fromCUE turns CUE errors into diagnostics: positions from the user's
 // syntax, the app id from the path, and the messages CUE gives for an
 // enum mismatch folded into one line naming the allowed values.

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"slices"
-	"sort"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -16,14 +15,8 @@ import (
 func (l *loader) unknownFields(id string, app cue.Value, positions posIndex) map[string]bool {
 	bad := map[string]bool{}
 	prefix := pathString([]string{"apps", id})
-	var paths []string
-	for p := range positions.sels {
-		if strings.HasPrefix(p, prefix+".") {
-			paths = append(paths, p)
-		}
-	}
-	sort.Strings(paths) // parents before children
-	for _, p := range paths {
+	// Sorted: parents before children.
+	for _, p := range withPrefix(positions.selKeys, prefix+".") {
 		rel := strings.TrimPrefix(p, prefix+".")
 		if underAnyField(rel, bad) {
 			continue

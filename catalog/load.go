@@ -108,6 +108,7 @@ type loader struct {
 	tags      map[string][]tagDecl // the @tag attributes, when -t is given
 	cwd       string
 	diags     Diagnostics
+	seen      map[Diagnostic]bool // diags as a set: a load records each once
 }
 
 func newLoader(dir string, opts Options) (*loader, error) {
@@ -613,7 +614,11 @@ func (l *loader) addDiag(d Diagnostic) {
 	if !d.Pos.IsValid() {
 		d.Pos = schema.Pos{File: l.firstFile, Line: 1, Col: 1}
 	}
-	if !l.diags.has(d) {
+	if l.seen == nil {
+		l.seen = map[Diagnostic]bool{}
+	}
+	if !l.seen[d] {
+		l.seen[d] = true
 		l.diags = append(l.diags, d)
 	}
 }

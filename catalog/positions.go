@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,10 @@ type posIndex struct {
 	sels     map[string][]cue.Selector // the same paths as CUE selectors
 	files    []string
 	appFiles map[string]bool // files that declare something inside an app
+	// keys and selKeys are the paths of byPath and of sels, sorted, so
+	// that the paths below one app are found by binary search rather than
+	// by a walk of every app's (which made a load quadratic in apps).
+	keys, selKeys []string
 }
 
 func collectPositions(files []*ast.File, rel func(string) string) posIndex {
@@ -31,7 +36,30 @@ func collectPositions(files []*ast.File, rel func(string) string) posIndex {
 		idx.files = append(idx.files, rel(f.Filename))
 		idx.walkDecls(f.Decls, nil, rel)
 	}
+	idx.keys = slices.Sorted(maps.Keys(idx.byPath))
+	idx.selKeys = slices.Sorted(maps.Keys(idx.sels))
 	return idx
+}
+
+// below returns the keys (sorted) that begin with prefix+"." or
+// prefix+"[": the paths under prefix.
+func below(keys []string, prefix string) []string {
+	var out []string
+	for _, sep := range []string{".", "["} {
+		out = append(out, withPrefix(keys, prefix+sep)...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// withPrefix returns the run of sorted keys that begin with prefix.
+func withPrefix(keys []string, prefix string) []string {
+	start, _ := slices.BinarySearch(keys, prefix)
+	end := start
+	for end < len(keys) && strings.HasPrefix(keys[end], prefix) {
+		end++
+	}
+	return keys[start:end]
 }
 
 func (idx posIndex) walkDecls(decls []ast.Decl, sels []cue.Selector, rel func(string) string) {
@@ -186,15 +214,12 @@ func (idx posIndex) at(sels []string) schema.Pos {
 func (idx posIndex) under(sels []string) map[string]schema.Pos {
 	prefix := pathString(sels)
 	m := map[string]schema.Pos{}
-	for p, pos := range idx.byPath {
-		if rest, ok := strings.CutPrefix(p, prefix); ok && rest != "" {
-			switch rest[0] {
-			case '.':
-				m[rest[1:]] = pos
-			case '[':
-				m[rest] = pos
-			}
+	for _, p := range below(idx.keys, prefix) {
+		rest := p[len(prefix):]
+		if rest[0] == '.' {
+			rest = rest[1:]
 		}
+		m[rest] = idx.byPath[p]
 	}
 	return m
 }
