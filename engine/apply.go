@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
-	"golang.org/x/sync/errgroup"
 
 	"archy.dev/archy/catalog"
 	"archy.dev/archy/engine/state"
@@ -27,7 +26,9 @@ type Applier struct {
 	// Progress, when set, is told what happens as it happens (view
 	// renders it).
 	Progress Progress
-	// Parallel is how many apps of one level run at once (default 4).
+	// Parallel is how many builds, pulls, creates and starts run at once
+	// (default 4); the apps of a level wait for their proofs and their
+	// dependencies side by side, holding none of these slots.
 	Parallel int
 	// WaitTimeout is the least time a dependent waits for a dependency's
 	// condition (default 60 s); a health check's own timing may extend it.
@@ -129,11 +130,15 @@ type readiness struct {
 // parallel. An app whose dependency failed, was skipped or did not meet
 // its condition is skipped; one failure never stops unrelated apps.
 func (a *Applier) Apply(ctx context.Context, p plan.Plan, desired map[string]plan.Desired) Report {
-	run := &applyRun{Applier: a, desired: desired, results: map[string]*Outcome{}, ready: map[string]*readiness{}}
 	parallel := a.Parallel
 	if parallel < 1 {
 		parallel = 4
 	}
+	// The steps of a level run side by side; only what loads the host
+	// takes one of parallel slots (loadLimited).
+	limited := *a
+	limited.Runtime = limitLoad(a.Runtime, parallel)
+	run := &applyRun{Applier: &limited, desired: desired, results: map[string]*Outcome{}, ready: map[string]*readiness{}}
 	levels := map[int][]plan.Step{}
 	stops := map[int][]plan.Step{}
 	maxLevel := 0
@@ -146,18 +151,14 @@ func (a *Applier) Apply(ctx context.Context, p plan.Plan, desired map[string]pla
 		maxLevel = max(maxLevel, s.Level)
 	}
 	runLevel := func(steps []plan.Step, do func(plan.Step)) {
-		var g errgroup.Group
-		g.SetLimit(parallel)
+		var wg sync.WaitGroup
 		for _, s := range steps {
 			if len(s.Actions) == 0 && s.Blocked == "" {
 				continue
 			}
-			g.Go(func() error {
-				do(s)
-				return nil
-			})
+			wg.Go(func() { do(s) })
 		}
-		g.Wait()
+		wg.Wait()
 	}
 	runLevel(levels[0], func(s plan.Step) { run.applyStep(ctx, s) })
 	for level := maxLevel; level >= 1; level-- {

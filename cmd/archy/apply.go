@@ -13,7 +13,7 @@ import (
 type ApplyCmd struct {
 	PlanFlags
 	Plan     string        `help:"Apply this saved plan (plan --out); refused when live state moved since." placeholder:"FILE" type:"existingfile"`
-	Parallel int           `help:"Apps of one level handled at once." default:"4"`
+	Parallel int           `help:"Builds, pulls, creates and starts run at once (the waits for proofs and dependencies hold none)." default:"4"`
 	JSON     bool          `help:"Print JSON lines as the apply goes: the plan, each event of its steps, a summary (docs/json.md)."`
 	Wait     bool          `help:"Return only once every app meant to run is healthy, as archy status shows it; exit 1 naming those that are not within --timeout."`
 	Timeout  time.Duration `help:"How long --wait waits for the apps to be healthy." default:"5m"`

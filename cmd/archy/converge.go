@@ -23,7 +23,7 @@ import (
 // reloads the apps (notify.go speaks systemd's protocol).
 type ConvergeCmd struct {
 	Interval time.Duration `help:"Full reconcile every INTERVAL (events trigger one at once)." default:"30s"`
-	Parallel int           `help:"Apps of one level handled at once." default:"4"`
+	Parallel int           `help:"Builds, pulls, creates and starts run at once (the waits for proofs and dependencies hold none)." default:"4"`
 	HTTP     string        `name:"http" env:"ARCHY_HTTP" placeholder:"ADDR" help:"Also serve the status page, the API and /metrics on ADDR (e.g. 127.0.0.1:8080), behind the token in DATA-DIR/http-token (docs/status-page.md)."`
 	Pprof    bool          `name:"pprof" help:"Serve Go's runtime profiles at /debug/pprof/ on the API socket (not on --http), to profile the daemon: curl --unix-socket SOCKET http://archy/debug/pprof/profile?seconds=60 > cpu.out; go tool pprof cpu.out."`
 }
