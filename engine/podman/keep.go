@@ -28,8 +28,8 @@ func (p *Podman) Untag(ctx context.Context, ref string) error {
 
 // RemoveImage removes image id: each of its references, then the image.
 // Never forced: Podman refuses an image a container uses (force would
-// remove the container too), and then the image stays, untagged only if
-// it was.
+// remove the container too); the image then stays, without its
+// references (archy removes only images no declared app names).
 func (p *Podman) RemoveImage(ctx context.Context, id string) error {
 	ctx, cancel := p.call(ctx)
 	defer cancel()
