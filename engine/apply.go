@@ -362,10 +362,14 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 				break
 			}
 			a.emit(Building{App: app.ID, Tag: src.Tag, Context: src.Context})
-			_, err = rt.Build(ctx, BuildSpec{
+			var built string
+			built, err = rt.Build(ctx, BuildSpec{
 				ContextDir: src.ContextDir, Dockerfile: src.Dockerfile, Tag: src.Tag, BuildArgs: src.BuildArgs,
 				Labels: map[string]string{plan.LabelApp: app.ID, plan.LabelContextHash: d.ContextHash},
 			}, a.output(app.ID))
+			if err == nil {
+				err = a.recordImage(built, src.Tag, app.ID, "built")
+			}
 			err = wrap(err, "building %s", app.ID)
 		case plan.Pull:
 			src := app.Container.Source
@@ -373,7 +377,7 @@ func (a *Applier) do(ctx context.Context, s plan.Step, d plan.Desired, o *Outcom
 				break
 			}
 			a.emit(Pulling{App: app.ID, Image: src.Image})
-			pulledID, err = rt.Pull(ctx, src.Image, src.PullPolicy, a.output(app.ID))
+			pulledID, err = a.pull(ctx, app, src.Image, src.PullPolicy)
 			if err == nil && !s.Has(plan.Create) && !s.Has(plan.Recreate) {
 				err = a.recreateIfNewImage(ctx, d, pulledID, o)
 			}

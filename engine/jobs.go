@@ -152,7 +152,7 @@ func (a *Applier) runJob(ctx context.Context, app *schema.App, j schema.Job) err
 			return err
 		}
 		a.emit(Pulling{App: app.ID, Image: image})
-		if _, err := a.Runtime.Pull(ctx, image, "missing", a.output(app.ID)); err != nil {
+		if _, err := a.pull(ctx, app, image, "missing"); err != nil {
 			return err
 		}
 	}

@@ -71,6 +71,15 @@ type Images interface {
 	// wraps ErrNotFound when there is none.
 	ImageSize(ctx context.Context, ref string) (int64, error)
 
+	// ImageID is the id of the local image ref; the error wraps
+	// ErrNotFound when there is none.
+	ImageID(ctx context.Context, ref string) (string, error)
+
+	// RemoveImage removes the image id: its references first, then the
+	// image, never forced, so that Podman refuses an image a container
+	// (any, running or not) uses.
+	RemoveImage(ctx context.Context, id string) error
+
 	// ImageStoreFree is where Podman stores images (its graph root) and
 	// the bytes free to unprivileged writers on that file system (only
 	// for a Podman on this host: the error wraps fs.ErrNotExist when the

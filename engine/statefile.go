@@ -205,4 +205,5 @@ var StateResetLost = []string{
 	"holds of failed upgrades: the next apply tries such an upgrade again",
 	"the hash of the secret values each container was given: a secret changed since is noticed at the next recreate",
 	"a replacement in flight, failed job runs, unclean-stop notes",
+	"which images archy pulled or built: archy removes only its dangling builds among them once unused (archy prune --images)",
 }

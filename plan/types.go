@@ -70,6 +70,7 @@ type Image struct {
 	ID     string
 	Tags   []string // fully qualified: docker.io/library/nginx:1.27, localhost/ui:local
 	Labels map[string]string
+	Size   int64 // bytes, as Podman reports it
 }
 
 // Observed is a snapshot of the runtime, taken with a constant number of

@@ -265,6 +265,8 @@ func progressRecord(ev engine.ProgressEvent) ProgressRecord {
 		r.Type, r.App, r.Seconds = "healthy", e.App, seconds(e.Took)
 	case engine.WaitedNotHealthy:
 		r.Type, r.App, r.Error = "not_healthy", e.App, engine.HealthText(e.Err)
+	case engine.ImagesPruned:
+		r.Type = "images_pruned"
 	default:
 		r.Type = fmt.Sprintf("%T", ev) // a new event type: still a line
 	}

@@ -16,11 +16,12 @@ import (
 // (docs/json.md), the empty ones too; line streams carry it on every line.
 func TestEveryJSONOutputHasFormatVersion(t *testing.T) {
 	documents := map[string]func(*bytes.Buffer) error{
-		"plan --json":    func(b *bytes.Buffer) error { return PlanJSON(b, plan.Plan{}) },
-		"status --json":  func(b *bytes.Buffer) error { return StatusJSON(b, engine.NodeStatus{}) },
-		"list --json":    func(b *bytes.Buffer) error { return ListJSON(b, [][]*schema.App{}) },
-		"history --json": func(b *bytes.Buffer) error { return HistoryJSON(b, engine.History{App: "ui"}) },
-		"secrets --json": func(b *bytes.Buffer) error { return SecretsJSON(b, nil) },
+		"plan --json":           func(b *bytes.Buffer) error { return PlanJSON(b, plan.Plan{}) },
+		"status --json":         func(b *bytes.Buffer) error { return StatusJSON(b, engine.NodeStatus{}) },
+		"list --json":           func(b *bytes.Buffer) error { return ListJSON(b, [][]*schema.App{}) },
+		"history --json":        func(b *bytes.Buffer) error { return HistoryJSON(b, engine.History{App: "ui"}) },
+		"secrets --json":        func(b *bytes.Buffer) error { return SecretsJSON(b, nil) },
+		"prune --images --json": func(b *bytes.Buffer) error { return ImagePruneJSON(b, engine.ImagePrune{}) },
 	}
 	for name, write := range documents {
 		var b bytes.Buffer

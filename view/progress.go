@@ -147,6 +147,11 @@ func progressLine(ev engine.ProgressEvent) (string, bool) {
 		s = fmt.Sprintf("%s: healthy (%s)", e.App, e.Took.Round(100*time.Millisecond))
 	case engine.WaitedNotHealthy:
 		s = fmt.Sprintf("%s: not healthy within %s: %s", e.App, e.Timeout, engine.HealthText(e.Err))
+	case engine.ImagesPruned:
+		s = fmt.Sprintf("images: %s no longer used removed, %s freed", Count(len(e.Prune.Removed), "image"), Bytes(e.Prune.Freed))
+		if n := len(e.Prune.Failed); n > 0 {
+			s += fmt.Sprintf("; %s not removed: %v", Count(n, "image"), e.Prune.Failed[0].Err)
+		}
 	default:
 		return "", false
 	}

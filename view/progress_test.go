@@ -27,6 +27,10 @@ var progressLines = []struct {
 }{
 	{engine.StepBlocked{App: "explorer", Reason: "image x is missing and pull_policy is never"}, "explorer: blocked: image x is missing and pull_policy is never"},
 	{engine.StepSkipped{App: "ui-plugin", Reason: "dependency ui failed"}, "ui-plugin: skipped: dependency ui failed"},
+	{engine.ImagesPruned{Prune: engine.ImagePrune{Removed: []engine.PrunedImage{{ID: "a", Size: 3 << 20}, {ID: "b"}}, Freed: 3 << 20}},
+		"images: 2 images no longer used removed, 3.0 MiB freed"},
+	{engine.ImagesPruned{Prune: engine.ImagePrune{Failed: []engine.PrunedImage{{ID: "a", Err: errors.New("image is in use by a container")}}}},
+		"images: 0 images no longer used removed, 0 B freed; 1 image not removed: image is in use by a container"},
 	{engine.NetworkRemoved{Name: "archy-sim"}, "network archy-sim: removed"},
 	{engine.NetworkRemoved{Name: "lan", Err: errors.New("network lan is in use by web")}, "network lan: not removed: network lan is in use by web"},
 	{engine.StepDone{App: "ui", Done: []plan.Action{plan.Build, plan.Recreate, plan.Start}, Took: 1249 * time.Millisecond}, "ui: built, recreated, started (1.2s)"},

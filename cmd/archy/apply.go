@@ -63,6 +63,17 @@ func (c *ApplyCmd) Run(g *Globals) error {
 		res.Took = time.Since(start)
 		v.Applied(res.Report, res.Took)
 	}
+	if res.Report.Err() == nil {
+		// Images nothing uses any more (a rebuild's leftover, a pulled
+		// image no app declares) go after a successful apply.
+		p, err := s.node.PruneImages(ctx, s.cat)
+		if err != nil {
+			return fmt.Errorf("removing unused images: %w", err)
+		}
+		if len(p.Removed)+len(p.Failed) > 0 {
+			v.Event(engine.ImagesPruned{Prune: p})
+		}
+	}
 	// A failed step is the answer already; waiting would only add to it.
 	if c.Wait && res.Report.Err() == nil {
 		apps, err := s.node.Running(pl)

@@ -36,6 +36,7 @@ type CLI struct {
 	Secrets  SecretsCmd  `cmd:"" help:"List the generated secrets: name, generator, when made, consumers (never a value); rotate one."`
 	History  HistoryCmd  `cmd:"" help:"List an app's generations: what each container was made from and how it went."`
 	Rollback RollbackCmd `cmd:"" help:"Return an app to an earlier generation, proved healthy like an upgrade."`
+	Prune    PruneCmd    `cmd:"" help:"Remove what archy made that nothing uses any more: --images, the images it built or pulled."`
 	State    StateCmd    `cmd:"" help:"Repair archy's state file: state reset rebuilds a damaged or missing one from the containers (docs/state.md)."`
 	Converge ConvergeCmd `cmd:"" help:"Run the daemon: keep every app converged, healing what breaks, until stopped."`
 	Export   ExportCmd   `cmd:"" help:"Write the apps for another engine: export kube."`

@@ -24,8 +24,10 @@ import (
 type ConvergeCmd struct {
 	Interval time.Duration `help:"Full reconcile every INTERVAL (events trigger one at once)." default:"30s"`
 	Parallel int           `help:"Builds, pulls, creates and starts run at once (the waits for proofs and dependencies hold none)." default:"4"`
-	HTTP     string        `name:"http" env:"ARCHY_HTTP" placeholder:"ADDR" help:"Also serve the status page, the API and /metrics on ADDR (e.g. 127.0.0.1:8080), behind the token in DATA-DIR/http-token (docs/status-page.md)."`
-	Pprof    bool          `name:"pprof" help:"Serve Go's runtime profiles at /debug/pprof/ on the API socket (not on --http), to profile the daemon: curl --unix-socket SOCKET http://archy/debug/pprof/profile?seconds=60 > cpu.out; go tool pprof cpu.out."`
+	// A flag so that a test can shorten it.
+	ImagePruneInterval time.Duration `name:"image-prune-interval" help:"Remove the images archy built or pulled that nothing uses every INTERVAL (archy prune --images does it at once)." default:"24h"`
+	HTTP               string        `name:"http" env:"ARCHY_HTTP" placeholder:"ADDR" help:"Also serve the status page, the API and /metrics on ADDR (e.g. 127.0.0.1:8080), behind the token in DATA-DIR/http-token (docs/status-page.md)."`
+	Pprof              bool          `name:"pprof" help:"Serve Go's runtime profiles at /debug/pprof/ on the API socket (not on --http), to profile the daemon: curl --unix-socket SOCKET http://archy/debug/pprof/profile?seconds=60 > cpu.out; go tool pprof cpu.out."`
 }
 
 func (c *ConvergeCmd) Run(g *Globals) error {
@@ -46,7 +48,7 @@ func (c *ConvergeCmd) Run(g *Globals) error {
 	var d *daemon.Daemon
 	d = daemon.New(daemon.Config{
 		Apps: g.Apps, Catalog: g.catalogOptions(), DataDir: g.DataDir, SecretsFile: g.SecretsFile,
-		Interval: c.Interval, Parallel: c.Parallel, Log: log, Progress: view.LogProgress{Log: log}, Version: version,
+		Interval: c.Interval, ImagePruneInterval: c.ImagePruneInterval, Parallel: c.Parallel, Log: log, Progress: view.LogProgress{Log: log}, Version: version,
 		// A Podman reached through a unix socket runs on this host: its
 		// containers' processes are ours to watch.
 		WatchExits: strings.HasPrefix(g.PodmanURL, "unix:"),

@@ -30,8 +30,12 @@ type Config struct {
 	// backoff while Podman is away.
 	Connect  func(ctx context.Context) (engine.Runtime, error)
 	Interval time.Duration // full reconcile; default 30 s
-	Parallel int
-	Log      *slog.Logger
+	// ImagePruneInterval: a full reconcile at least this long after the
+	// last removes the images archy made that nothing uses
+	// (engine.Node.PruneImages); default a day.
+	ImagePruneInterval time.Duration
+	Parallel           int
+	Log                *slog.Logger
 	// Progress is told what the daemon's applies do (cmd/archy logs it
 	// through view); nil: nowhere.
 	Progress engine.Progress
@@ -113,6 +117,9 @@ type Daemon struct {
 	blocks map[string]string
 	// jobFails: by app, the job failure last reported (once per message).
 	jobFails map[string]string
+	// imagesPruned is when the full worker last removed unused images
+	// (its own field: only the full worker reads it).
+	imagesPruned time.Time
 }
 
 // appState is what the daemon tracks per app.
@@ -179,6 +186,9 @@ func New(cfg Config) *Daemon {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 30 * time.Second
 	}
+	if cfg.ImagePruneInterval <= 0 {
+		cfg.ImagePruneInterval = 24 * time.Hour
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -189,6 +199,7 @@ func New(cfg Config) *Daemon {
 		degraded: "not connected to podman yet",
 		apps:     map[string]*appState{}, byName: map[string]string{},
 		acting: map[string]bool{}, runs: map[string]*appRun{}, watched: map[string]plan.Container{},
+		imagesPruned: time.Now(),
 	}
 	if cfg.WatchExits {
 		d.exits = newExitWatcher(d.onProcessExit)

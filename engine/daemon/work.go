@@ -135,7 +135,11 @@ func (d *Daemon) fullWorker(ctx context.Context) {
 			err := d.session(ctx, func(ctx context.Context, rt engine.Runtime, node *engine.Node, cat *catalog.Catalog) error {
 				d.recover(ctx, node, cat)
 				d.guardDisk(ctx, rt, node, cat)
-				return d.reconcile(ctx, node, rt, cat, nil)
+				err := d.reconcile(ctx, node, rt, cat, nil)
+				if err == nil {
+					d.pruneImages(ctx, node, cat)
+				}
+				return err
 			})
 			if done != nil {
 				done <- err
@@ -143,6 +147,26 @@ func (d *Daemon) fullWorker(ctx context.Context) {
 				d.logErr("", err)
 			}
 		}
+	}
+}
+
+// pruneImages removes the images archy made that nothing uses, once
+// Config.ImagePruneInterval has passed since it last did.
+func (d *Daemon) pruneImages(ctx context.Context, node *engine.Node, cat *catalog.Catalog) {
+	if time.Since(d.imagesPruned) < d.cfg.ImagePruneInterval {
+		return
+	}
+	d.imagesPruned = time.Now()
+	p, err := node.PruneImages(ctx, cat)
+	if err != nil {
+		d.log.Warn("removing unused images", "err", err)
+		return
+	}
+	for _, f := range p.Failed {
+		d.log.Warn("unused image not removed", "image", f.ID, "err", f.Err)
+	}
+	if len(p.Removed) > 0 {
+		d.log.Info("removed unused images", "images", len(p.Removed), "bytes_freed", p.Freed)
 	}
 }
 

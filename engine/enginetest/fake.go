@@ -218,7 +218,9 @@ func (f *Fake) Snapshot(ctx context.Context) (plan.Observed, error) {
 	for _, img := range f.images {
 		if !seen[img] {
 			seen[img] = true
-			o.Images = append(o.Images, *img)
+			cp := *img
+			cp.Size = f.imageSize[img.ID]
+			o.Images = append(o.Images, cp)
 		}
 	}
 	return o, nil
@@ -577,6 +579,39 @@ func (f *Fake) ImageSize(ctx context.Context, ref string) (int64, error) {
 		return 0, fmt.Errorf("image %s: %w", ref, engine.ErrNotFound)
 	}
 	return f.imageSize[img.ID], nil
+}
+
+func (f *Fake) ImageID(ctx context.Context, ref string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if img, ok := f.images[plan.NormalizeRef(ref)]; ok {
+		return img.ID, nil
+	}
+	return "", fmt.Errorf("image %s: %w", ref, engine.ErrNotFound)
+}
+
+// RemoveImage removes every reference of image id; like Podman it refuses
+// an image a container uses.
+func (f *Fake) RemoveImage(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("rmi %s", id)
+	for _, c := range f.containers {
+		if c.ImageID == id {
+			return fmt.Errorf("image %s is in use by container %s", id, c.Name)
+		}
+	}
+	found := false
+	for ref, img := range f.images {
+		if img.ID == id {
+			delete(f.images, ref)
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("image %s: %w", id, engine.ErrNotFound)
+	}
+	return nil
 }
 
 func (f *Fake) ImageStoreFree(ctx context.Context) (string, int64, error) {

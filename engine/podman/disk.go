@@ -21,6 +21,17 @@ func (p *Podman) ImageSize(ctx context.Context, ref string) (int64, error) {
 	return img.Size, nil
 }
 
+// ImageID is the id of the local image ref.
+func (p *Podman) ImageID(ctx context.Context, ref string) (string, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	img, err := images.GetImage(ctx, ref, nil)
+	if err != nil {
+		return "", wrap(err, "inspecting image %s", ref)
+	}
+	return img.ID, nil
+}
+
 // ImageStoreFree asks Podman for its graph root and measures the free
 // space there itself: Podman reports the file system's size and use, not
 // what is left to an unprivileged writer (statfs's f_bavail), which is

@@ -26,6 +26,29 @@ func (p *Podman) Untag(ctx context.Context, ref string) error {
 	return wrap(images.Untag(ctx, ref, tag, repo, nil), "untagging %s", ref)
 }
 
+// RemoveImage removes image id: each of its references, then the image.
+// Never forced: Podman refuses an image a container uses (force would
+// remove the container too); the image then stays, without its
+// references (archy removes only images no declared app names).
+func (p *Podman) RemoveImage(ctx context.Context, id string) error {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	img, err := images.GetImage(ctx, id, nil)
+	if err != nil {
+		return wrap(err, "inspecting image %s", id)
+	}
+	for _, ref := range img.RepoTags {
+		repo, tag := splitRef(ref)
+		if err := images.Untag(ctx, id, tag, repo, nil); err != nil {
+			return wrap(err, "untagging %s", ref)
+		}
+	}
+	if _, errs := images.Remove(ctx, []string{id}, nil); len(errs) > 0 {
+		return wrap(errs[0], "removing image %s", id)
+	}
+	return nil
+}
+
 // VolumeMountpoint is where a named volume's data lives on the host.
 func (p *Podman) VolumeMountpoint(ctx context.Context, name string) (string, error) {
 	ctx, cancel := p.call(ctx)

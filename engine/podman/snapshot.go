@@ -51,6 +51,7 @@ func (p *Podman) Snapshot(ctx context.Context) (plan.Observed, error) {
 			ID:     img.ID,
 			Tags:   img.RepoTags,
 			Labels: img.Labels,
+			Size:   img.Size,
 		})
 	}
 	return obs, nil

@@ -32,6 +32,18 @@ type State struct {
 	// after their stop timeout (by app): archy status shows it until archy
 	// next stops the app cleanly, however often it was started since.
 	UncleanStops map[string]UncleanStop `json:"unclean_stops,omitempty"`
+	// Images are the images archy pulled or built, by image id: archy
+	// removes an image of its own once nothing uses it (images.go in
+	// engine), and never one it did not make or pull.
+	Images map[string]ImageRecord `json:"images,omitempty"`
+}
+
+// ImageRecord is an image archy brought onto the node.
+type ImageRecord struct {
+	Ref  string    `json:"ref"`  // the reference it was pulled or built as
+	App  string    `json:"app"`  // the app it was for
+	How  string    `json:"how"`  // "pulled" or "built"
+	Time time.Time `json:"time"` // when
 }
 
 // UncleanStop is a stop by archy that ended in SIGKILL after the timeout.
