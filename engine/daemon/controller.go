@@ -107,7 +107,11 @@ func (d *Daemon) knownHealth(app *schema.App, c plan.Container) (string, bool) {
 	case engine.Starting:
 		return engine.Starting + ": " + st.note, true
 	case engine.Unhealthy:
-		return engine.Unhealthy + ": " + st.healthErr, true
+		// One failed probe of retries is no verdict (a container that
+		// just started may not listen yet): the status probes afresh.
+		if st.unhealthy >= app.HealthCheck.Retries {
+			return engine.Unhealthy + ": " + st.healthErr, true
+		}
 	}
 	return "", false
 }

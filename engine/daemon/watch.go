@@ -238,7 +238,12 @@ func (d *Daemon) classifyDeath(id string, st *appState, died time.Time, containe
 	d.mu.Lock()
 	explained := st.externalAt.After(died.Add(-externalWindow)) || slices.Contains(st.removed, container)
 	rt := d.rt
-	name := d.cat.Apps[id].ContainerName
+	app := d.cat.Apps[id]
+	if app == nil { // no longer declared (a reload) since it died
+		d.mu.Unlock()
+		return
+	}
+	name := app.ContainerName
 	// Healed by the exit watcher around this death (before or after the
 	// event: the heal may wait for the app's lock).
 	healed := st.healedAt.After(died.Add(-healWindow))
